@@ -1,0 +1,1 @@
+"""Majlis runtime: language, handoff, agent desk, storage."""

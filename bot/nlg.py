@@ -1,0 +1,41 @@
+"""Response generation in the customer's language.
+
+Every response in domain.yml has an Arabic variation conditioned on the
+``language`` slot and an unconditioned English one.  Rasa matches conditions
+against the slots it has; this generator first puts the reply language
+(:func:`bot.language.reply_language`) into the ``language`` slot value it
+matches against, so the answer follows the language the customer writes in
+without a slot-setting round trip on every turn.
+
+Configured in endpoints.yml::
+
+    nlg:
+      type: bot.nlg.BilingualNLG
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict, Optional, Text
+
+from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
+
+from bot.language.reply import LANGUAGE_SLOT, reply_language
+
+if TYPE_CHECKING:
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.endpoints import EndpointConfig
+
+
+class BilingualNLG(TemplatedNaturalLanguageGenerator):
+    """Picks the Arabic or English variation of each response."""
+
+    def __init__(self, endpoint_config: "Optional[EndpointConfig]" = None, domain: "Optional[Domain]" = None,
+                 **_: Any) -> None:
+        responses = domain.responses if domain is not None else {}
+        super().__init__(responses)
+
+    async def generate(self, utter_action: Text, tracker: "DialogueStateTracker", output_channel: Text,
+                       **kwargs: Any) -> Optional[Dict[Text, Any]]:
+        filled_slots = tracker.current_slot_values()
+        filled_slots[LANGUAGE_SLOT] = reply_language(tracker.events)
+        return self.generate_from_slots(utter_action, filled_slots, output_channel, **kwargs)

@@ -1,0 +1,1 @@
+"""Rasa NLU components of Majlis (registered in config.yml by module path)."""

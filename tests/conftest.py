@@ -1,0 +1,103 @@
+"""Session-wide fixtures: the trained model, the action server and a loaded agent.
+
+Loading a Rasa model takes most of a minute, so it happens once per session and
+every end-to-end test shares the agent (each test uses its own sender ids).
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = (ROOT / ".." / "shared").resolve()
+sys.path.insert(0, str(ROOT / "scripts"))
+os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(url: str, timeout: float, process: "subprocess.Popen | None" = None) -> None:
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process for {url} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError as exc:
+            last_error = exc
+            time.sleep(0.5)
+    raise TimeoutError(f"{url} not up after {timeout}s: {last_error}")
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """../shared: fixtures and datasets written by others (read-only)."""
+    assert SHARED.is_dir(), f"expected the shared folder at {SHARED}"
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    """The model for the current config, domain and data (trained if stale)."""
+    from ensure_model import model_path
+
+    path = model_path()
+    if not path.exists():
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "ensure_model.py")], check=True, cwd=ROOT)
+    return path
+
+
+@pytest.fixture(scope="session")
+def session_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("majlis-data")
+    os.environ["MAJLIS_DATA_DIR"] = str(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def action_server_url(session_data_dir: Path) -> Iterator[str]:
+    """A real rasa_sdk action server running this repo's actions."""
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MAJLIS_DATA_DIR": str(session_data_dir)}
+    rasa = str(Path(sys.executable).with_name("rasa"))
+    log = open(session_data_dir / "action-server.log", "w")
+    process = subprocess.Popen([rasa, "run", "actions", "--actions", "actions", "--port", str(port)],
+                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/health", timeout=120, process=process)
+        yield f"http://127.0.0.1:{port}/webhook"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def majlis_agent(trained_model: Path, action_server_url: str):
+    """A Rasa Agent with the trained model, the action server and BilingualNLG; loaded once."""
+    from rasa.core.agent import Agent
+    from rasa.utils.endpoints import EndpointConfig
+
+    return Agent.load(
+        trained_model,
+        generator=EndpointConfig(type="bot.nlg.BilingualNLG"),
+        action_endpoint=EndpointConfig(url=action_server_url),
+    )
