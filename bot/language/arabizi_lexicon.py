@@ -51,7 +51,7 @@ LEXICON: Dict[str, str] = {
     "3alaikum": "عليكم", "3alikom": "عليكم", "marhaba": "مرحبا", "mar7aba": "مرحبا", "mar7ba": "مرحبا",
     "ahlan": "اهلا", "ahla": "اهلا", "hala": "هلا", "halla": "هلا", "sabah": "صباح", "saba7": "صباح",
     "masa": "مساء", "masa2": "مساء", "el5air": "الخير", "elkhair": "الخير", "el5eer": "الخير", "elkheir": "الخير",
-    "ma3a": "مع", "salama": "السلامه", "salameh": "السلامه", "bye": "باي", "habibi": "حبيبي", "7abibi": "حبيبي",
+    "ma3a": "مع", "salama": "السلامه", "salameh": "السلامه", "habibi": "حبيبي", "7abibi": "حبيبي",
     "7abibti": "حبيبتي", "akhoi": "اخوي", "a5oy": "اخوي", "ukhti": "اختي", "3azizi": "عزيزي",
     "kifak": "كيفك", "kefak": "كيفك", "kaifak": "كيفك", "kif": "كيف", "kaif": "كيف", "keef": "كيف",
     "izzayak": "ازيك", "ezayak": "ازيك", "ezzayak": "ازيك", "3amel": "عامل", "3amla": "عامله",
@@ -79,6 +79,12 @@ LEXICON: Dict[str, str] = {
     "wasal": "وصل", "wesel": "وصل", "wasl": "وصل", "yewsal": "يوصل", "yusal": "يوصل",
     "3andi": "عندي", "3ndi": "عندي", "3andy": "عندي", "3ndy": "عندي", "3andak": "عندك", "3ndk": "عندك",
     "3andkom": "عندكم", "ma3i": "معي", "ma3aya": "معايا", "leya": "ليا", "liya": "ليا", "li": "لي",
+    "ila": "الى", "anta": "انت", "hal": "هل", "maa": "مع", "3arabi2": "عربي", "ebi": "ابي", "ebgha": "ابغى", "ebga": "ابغى", "shlonik": "شلونك", "ahleen": "اهلين", "hla": "هلا",
+    "slm": "سلام", "ewa": "ايوه", "sa7": "صح", "abadan": "ابدا", "momken": "ممكن", "mumkin": "ممكن",
+    "badal": "بدل", "rakamo": "رقمه", "taqreeban": "تقريبا", "ta2reeban": "تقريبا", "zyada": "زياده",
+    "mfeesh": "مفيش", "fasla": "فاصله", "motashakker": "متشكر", "mersi": "مرسي", "lel": "لل", "menkom": "منكم",
+    "minkom": "منكم", "bekheir": "بخير", "bkheir": "بخير", "ismuk": "اسمك", "shismak": "شسمك",
+    "shakhbarak": "شخبارك", "awi": "اوي", "ahsant": "احسنت", "eskot": "اسكت", "liqa2": "لقاء",
     # telecom care vocabulary
     "fatoora": "فاتوره", "fatora": "فاتوره", "fatura": "فاتوره", "fatoura": "فاتوره", "fa2ora": "فاتوره",
     "fawateer": "فواتير", "fawatir": "فواتير", "7esab": "حساب", "hesab": "حساب", "7sab": "حساب",
@@ -122,8 +128,8 @@ LEXICON: Dict[str, str] = {
 # Spellings that are also English words or common names: evidence only next to others.
 WEAK: FrozenSet[str] = frozenset({
     "ana", "el", "al", "il", "fe", "fi", "f", "men", "min", "an", "ya", "w", "we", "aw", "bas", "law", "lo",
-    "kam", "eh", "da", "di", "ma", "mo", "mu", "la", "tab", "hala", "bye", "net", "internet", "mobile", "had",
-    "adam", "bani", "robot", "meta", "mesh", "hum", "ent", "ee", "ei", "dinar", "wain", "sho", "shu",
+    "kam", "eh", "da", "di", "ma", "mo", "mu", "la", "tab", "net", "internet", "mobile", "had",
+    "adam", "bani", "robot", "dirham", "riyal", "rial", "hal", "meta", "mesh", "hum", "ent", "ee", "ei", "dinar", "sho", "shu", "mersi", "ila",
     "hua", "ari", "salama", "yom", "ams", "mata", "wa", "ala", "kif", "jaw", "telephone", "bara",
 })
 

@@ -32,7 +32,7 @@ _LATIN_WORD = re.compile(r"[a-z0-9']+")
 # A digit standing for a letter: next to a letter inside a word (3ayez, sa7, a5i, 2al).
 _DIGIT_AS_LETTER = re.compile(r"(?:[a-z][2356789]|[2356789][a-z])")
 # Ordinary English shapes that contain digits next to letters.
-_ENGLISH_DIGIT_WORD = re.compile(r"^(?:\d+(?:gb|mb|g|kb|tb|st|nd|rd|th|am|pm|s|k|x|min|mins|hr|hrs|aed|sar|qar|kwd|omr|bhd)|[a-z]+\d+|\d+[a-z]\d*|[a-z]{1,3}\d+[a-z]?)$")
+_ENGLISH_DIGIT_WORD = re.compile(r"^(?:\d+(?:gb|mb|g|kb|tb|st|nd|rd|th|am|pm|s|k|x|min|mins|hr|hrs|aed|sar|qar|kwd|omr|bhd|egp|usd)|[a-z]+\d{3,}|mp3|mp4|b4|gr8|l8r|2day|2morrow|2fa|ps4|ps5|g5)$")
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,28 @@ def english_words() -> FrozenSet[str]:
 # Tokens that both languages use, or no language: evidence for neither.
 NEUTRAL: FrozenSet[str] = frozenset({"ok", "okay", "k", "kk", "okk", "oki", "lol", "hmm", "hm", "ah", "oh", "eh",
                                      "haha", "hahaha", "xd", "sim", "esim", "gb", "mb", "wifi", "iphone", "samsung",
-                                     "5g", "4g", "3g", "pls", "plz", "thx", "ty", "u", "r"})
+                                     "5g", "4g", "3g", "pls", "plz", "thx", "ty", "u", "r", "ord", "id", "aed", "sar",
+                                     "qar", "kwd", "dhs", "egp", "usd"}) | frozenset(
+    # Place names answer "which area?" in either language: they say nothing about it.
+    "dubai dubay abu dhabi zabi sharjah ajman al ain ras khaimah rak fujairah umm quwain riyadh riyad jeddah "
+    "jiddah dammam khobar mecca makkah medina madinah doha qatar kuwait muscat oman manama bahrain cairo egypt "
+    "masr alexandria uae ksa saudi london istanbul turkey india paris georgia thailand malaysia pakistan usa "
+    "philippines amman beirut".split()
+)
+
+
+# Chat shorthand too rare in word lists.
+CHAT_ENGLISH: FrozenSet[str] = frozenset(
+    "hru wyd wbu ttyl tnx tysm thnx thanx ty tq hiya hii heyy heyyy sup wassup byee cya gn gm idk idc imo btw "
+    "omg pls plz plss asap u ur r y b4 coz cuz bc ppl msg msgs txt".split()
+)
+
+
+def _spellings(token: str) -> List[str]:
+    """The token, and with emphasis removed ("hellooo" -> "helloo", "hello"... "helo")."""
+    two = re.sub(r"([a-z])\1{2,}", r"\1\1", token)
+    one = re.sub(r"([a-z])\1+", r"\1", token)
+    return list(dict.fromkeys((token, two, one, re.sub(r"([a-z])\1+$", r"\1", token))))
 
 
 def is_arabizi_digit_word(token: str) -> bool:
@@ -103,14 +124,21 @@ def detect(text: str, default: str = AR) -> LanguageGuess:
             continue
         if is_arabizi_digit_word(token):
             arabizi_score += 2.0
-        elif token in STRONG:
-            arabizi_score += 1.5 if token not in english else 0.5
-            english_score += 0.5 if token in english else 0.0
-        elif token in WEAK or token in LEXICON:
+            continue
+        if any(ch.isdigit() for ch in token):
+            continue  # 10gb, ord6624018, 4g: a quantity or an id, no language
+        spellings = _spellings(token)
+        if any(s in STRONG for s in spellings):
+            arabizi_score += 1.5
+        elif any(s in WEAK or s in LEXICON for s in spellings):
+            # Also an English word or a name: some evidence for Arabizi, none for English.
             arabizi_score += 0.4
-            english_score += 0.6 if token in english else 0.0
-        elif token in english or token.rstrip("s") in english:
+        elif any(s in english or s in CHAT_ENGLISH or s.rstrip("s") in english for s in spellings):
             english_score += 1.0
+        elif len(token) > 1:
+            # A Latin word that is neither a known English nor a known Arabizi word: in
+            # these chats it is far more often an unlisted Arabizi spelling than rare English.
+            arabizi_score += 0.7
     total = arabizi_score + english_score
     if total < 0.6:
         return LanguageGuess(default, FORM_UNKNOWN, 0.0, False)

@@ -12,7 +12,7 @@ from bot.language.normalize import normalize
     ("7ad", "حد"),
     ("mowazaf", "موظف"),
     ("elfatoora", "الفاتورة"),
-    ("sa7", "سح"),  # letter rules: s=س, 7=ح, short a unwritten
+    ("sa7", "صح"),
     ("shukran", "شكرا"),
     ("5alas", "خلاص"),
     ("6alabi", "طلبي"),
