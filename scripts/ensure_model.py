@@ -7,6 +7,7 @@ file-name check and a fresh clone trains exactly once.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import os
 import subprocess
@@ -40,12 +41,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--force", action="store_true", help="train even if the model is up to date")
     args = parser.parse_args()
+    MODELS.mkdir(exist_ok=True)
+    # Two test sessions (or a test run and `./majlis start`) must not train the same model twice
+    # at once: the second waits for the first and then finds the model up to date.
+    with open(MODELS / ".train.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _train_if_stale(args.force)
+
+
+def _train_if_stale(force: bool) -> int:
     target = model_path()
-    if target.exists() and not args.force:
+    if target.exists() and not force:
         print(f"[majlis] model up to date: {target.relative_to(ROOT)}", file=sys.stderr)
         print(target)
         return 0
-    MODELS.mkdir(exist_ok=True)
     print(f"[majlis] training {target.name} (about 2-4 minutes on 2 cores)", file=sys.stderr)
     rasa = str(Path(sys.executable).with_name("rasa"))
     command = [rasa, "train", "--config", "config.yml", "--domain", "domain.yml", "--data", *TRAINING_DATA,
