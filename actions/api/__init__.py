@@ -1,0 +1,1 @@
+"""Clients for the systems behind the care actions (one module per service)."""

@@ -1,0 +1,49 @@
+"""Handing the conversation to a person.
+
+For now a handoff is a recorded request: the ``requested_human`` slot, and a
+case of kind ``handoff`` holding the customer's recent messages so that the
+colleague who picks it up does not have to ask again.  The agent desk (a later
+issue) reads these cases, pauses the bot and resets ``requested_human`` when it
+hands the conversation back.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict, List, Text
+
+from rasa_sdk.events import SlotSet
+
+from actions import formatting
+from actions.api.care_backend import CareBackend
+from actions.common import CareAction, customer_id, user_messages
+from bot.language import reply_language
+
+if TYPE_CHECKING:
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+RECENT_MESSAGES = 5
+
+
+def handoff_details(tracker: "Tracker") -> str:
+    """What the colleague needs at a glance: reply language and the latest customer messages."""
+    lines = [f"Reply language: {reply_language(tracker.events)}", "Recent customer messages:"]
+    for event in user_messages(tracker)[-RECENT_MESSAGES:]:
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name") or "?"
+        lines.append(f"- [{intent}] {event.get('text') or ''}")
+    return "\n".join(lines)
+
+
+class ActionRequestHuman(CareAction):
+    """Records the request for a person and says, honestly, that a colleague will reply in this chat."""
+
+    def name(self) -> Text:
+        return "action_request_human"
+
+    async def act(self, dispatcher: "CollectingDispatcher", tracker: "Tracker",
+                  backend: CareBackend) -> List[Dict[Text, Any]]:
+        if tracker.get_slot("requested_human") is True:
+            dispatcher.utter_message(response="utter_handoff_already")
+            return []
+        case_id = await backend.record_case(customer_id(tracker), "handoff", handoff_details(tracker), None)
+        dispatcher.utter_message(response="utter_handoff", case_id=formatting.isolate(case_id))
+        return [SlotSet("requested_human", True), SlotSet("case_id", case_id)]
