@@ -27,6 +27,10 @@ def is_english(text: str) -> bool:
     return not ARABIC.search(text) and bool(LATIN_WORD.search(text))
 
 
+def slot_values(tracker) -> set:
+    return {(e.key, e.value) for e in tracker.events if e.type_name == "slot"}
+
+
 class Conversation:
     def __init__(self, agent) -> None:
         self.agent = agent
@@ -55,7 +59,8 @@ async def test_gulf_arabic_order_status(majlis_agent):
 
     replies = await chat.say("٤٨٢١٩٣٧")
     tracker = await chat.tracker()
-    assert tracker.get_slot("order_number") == "4821937"
+    # the form fills the slot with ASCII digits; the lookup clears it again for the next question
+    assert ("order_number", "4821937") in slot_values(tracker)
     assert any("4821937" in r for r in replies), replies
     assert all(is_arabic(r) for r in replies), replies
 
@@ -75,7 +80,7 @@ async def test_english_network_outage(majlis_agent):
 
     replies = await chat.say("Sharjah")
     tracker = await chat.tracker()
-    assert tracker.get_slot("area") == "Sharjah"
+    assert ("area", "Sharjah") in slot_values(tracker)
     assert replies and all(is_english(r) for r in replies)
     assert any("3" in r for r in replies), replies  # the known Sharjah outage, fixed in about 3 hours
 

@@ -1,0 +1,158 @@
+"""Sending a conversation's outbox: one attempt at a time, in order, with the policies.
+
+Used by :class:`bot.delivery.service.Delivery`; not part of the public API.  The
+policies live here once for every channel: backoff on transient errors, failure
+records, and the customer-service window (free-form messages outside it are not
+attempted; the channel's approved template goes out once per closed window).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from typing import Awaitable, Callable, Optional
+
+from bot.delivery.sender import RetryPolicy, Sender
+from bot.delivery._rows import Conversation
+from bot.delivery.store import DeliveryStore
+from bot.delivery.types import OutboundMessage, OutboxState
+from bot.errors import ProviderAPIError, WindowClosedError
+
+logger = logging.getLogger(__name__)
+
+
+class Dispatcher:
+    """Sends pending outbox messages of one channel.
+
+    Args:
+        channel: the channel name.
+        store: the delivery store.
+        sender: makes single send attempts.
+        retry: the backoff policy.
+        clock: the current aware UTC time.
+        window_open: whether a free-form message may go from account to customer now.
+        stopping: True once the service is shutting down.
+    """
+
+    def __init__(
+        self,
+        *,
+        channel: str,
+        store: DeliveryStore,
+        sender: Sender,
+        retry: RetryPolicy,
+        clock: Callable[[], datetime],
+        window_open: Callable[[str, str, Optional[datetime]], Awaitable[bool]],
+        stopping: Callable[[], bool],
+    ) -> None:
+        self.channel = channel
+        self.store = store
+        self.sender = sender
+        self.retry = retry
+        self.clock = clock
+        self._window_open = window_open
+        self._stopping = stopping
+
+    async def flush(self, conv: Conversation) -> Optional[float]:
+        """Send due pending messages of ``conv`` in order; seconds until the next is due."""
+        while not self._stopping():
+            record = await self.store.next_pending_outbound(self.channel, conv)
+            if record is None:
+                return None
+            if record.next_attempt_at is not None:
+                delay = (record.next_attempt_at - self.clock()).total_seconds()
+                if delay > 0:
+                    return delay
+            await self.attempt(record.message)
+        return None
+
+    async def attempt(self, message: OutboundMessage) -> None:
+        now = self.clock()
+        if message.free_form and not await self._window_open(message.account, message.customer, now):
+            await self._skip_outside_window(message, None)
+            return
+        attempts = message.attempts + 1
+        try:
+            result = await self.sender.send(message)
+        except WindowClosedError as exc:
+            await self._skip_outside_window(message, exc)
+            return
+        except ProviderAPIError as exc:
+            await self._failed_attempt(message, attempts, exc)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a sender bug: keep the message, retry like a transient error
+            logger.exception("%s: sender raised unexpectedly", self.channel)
+            await self._failed_attempt(message, attempts, ProviderAPIError(0, type(exc).__name__, True))
+            return
+        await self.store.update_outbound(
+            message.id or 0,
+            self.clock(),
+            state=OutboxState.SENT,
+            attempts=attempts,
+            provider_message_id=result.provider_message_id,
+        )
+        logger.debug("%s: outbox %s sent (attempt %d)", self.channel, message.id, attempts)
+
+    async def _failed_attempt(self, message: OutboundMessage, attempts: int, exc: ProviderAPIError) -> None:
+        retry = exc.is_transient and not self.retry.exhausted(attempts)
+        delay = self.retry.delay(attempts) if retry else 0.0
+        if retry:
+            logger.info(
+                "%s: outbox %s attempt %d failed (code %s); retrying in %.2fs",
+                self.channel, message.id, attempts, exc.code, delay,
+            )
+        else:
+            logger.warning(
+                "%s: outbox %s (%s) failed after %d attempt(s): code %s, %s",
+                self.channel, message.id, message.kind, attempts, exc.code,
+                "transient, retries exhausted" if exc.is_transient else "permanent",
+            )
+        await self.store.update_outbound(
+            message.id or 0,
+            self.clock(),
+            state=OutboxState.PENDING if retry else OutboxState.FAILED,
+            attempts=attempts,
+            next_attempt_at=self.clock() + timedelta(seconds=delay) if retry else None,
+            error_code=exc.code,
+            error_message=exc.message,
+        )
+
+    async def _skip_outside_window(self, message: OutboundMessage, exc: Optional[WindowClosedError]) -> None:
+        logger.info(
+            "%s: outbox %s not sent: customer-service window closed%s",
+            self.channel, message.id, f" (provider code {exc.code})" if exc else "",
+        )
+        await self.store.update_outbound(
+            message.id or 0,
+            self.clock(),
+            state=OutboxState.SKIPPED,
+            attempts=message.attempts + (1 if exc else 0),
+            error_code=exc.code if exc else None,
+            error_message=exc.message if exc else "customer-service window closed",
+        )
+        await self.queue_template(message)
+
+    async def queue_template(self, message: OutboundMessage) -> None:
+        """Queue the channel's approved template once per closed-window period."""
+        payload = self.sender.window_template(message)
+        if payload is None:
+            logger.warning("%s: window closed and no template configured; message %s not delivered",
+                           self.channel, message.id)
+            return
+        last = await self.store.last_inbound_at(self.channel, message.account, message.customer)
+        period = int(last.timestamp()) if last else 0
+        template = OutboundMessage(
+            channel=self.channel,
+            account=message.account,
+            customer=message.customer,
+            payload=payload,
+            idempotency_key=f"window-template:{message.account}:{message.customer}:{period}",
+            free_form=False,
+            kind="template",
+            inbound_message_id=message.inbound_message_id,
+        )
+        stored, created = await self.store.enqueue(template, self.clock())
+        if created:
+            logger.info("%s: template %s queued instead of outbox %s", self.channel, stored.id, message.id)

@@ -1,0 +1,386 @@
+"""Nothing lost, nothing twice: the delivery service every channel uses.
+
+A channel's webhook calls :meth:`Delivery.accept` (durable, deduplicated) and only
+then answers 200.  Processing runs afterwards, one worker per conversation
+(account, customer), strictly in arrival order.  The channel's handler turns an
+:class:`~bot.delivery.types.InboundItem` into a Rasa ``UserMessage``; its output
+channel writes replies into the :class:`Outbox`, which stores each under an
+idempotency key before the first attempt to send.  Sends are retried with
+exponential backoff and jitter on transient errors, also after a restart
+(:meth:`Delivery.start` resumes unfinished work).  See ``docs/delivery.md``.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Set
+
+from bot.delivery.dispatch import Dispatcher
+from bot.delivery.sender import RetryPolicy, Sender
+from bot.delivery._rows import Conversation, utcnow
+from bot.delivery.store import DeliveryStore
+from bot.delivery.types import (
+    InboundItem,
+    InboxState,
+    OutboundMessage,
+    OutboxRecord,
+    OutboxState,
+    StatusUpdate,
+)
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[InboundItem, "Outbox"], Awaitable[None]]
+"""Processes one inbound item; replies go through the given :class:`Outbox`."""
+
+#: WhatsApp's customer-service window; Twilio's WhatsApp sender has the same rule.
+DEFAULT_WINDOW = timedelta(hours=24)
+#: Meta retries webhooks for up to 7 days, so dedupe records must live that long.
+DEFAULT_RETENTION = timedelta(days=7)
+
+
+class Outbox:
+    """Where a handler puts the replies to one inbound message.
+
+    Each :meth:`add` stores the message under the key
+    ``"<inbound message id>:<position>"`` (position counts from 0 per processing
+    run), so re-processing the same inbound message after a crash produces the same
+    keys and never sends a reply twice.  Messages are sent in the order added.
+    """
+
+    def __init__(self, delivery: "Delivery", inbound: InboundItem) -> None:
+        self.delivery = delivery
+        self.inbound = inbound
+        self._position = 0
+
+    async def add(
+        self,
+        payload: Mapping[str, Any],
+        *,
+        kind: str = "message",
+        free_form: bool = True,
+        key: Optional[str] = None,
+    ) -> Optional[OutboundMessage]:
+        """Store one reply durably and send it (now, or later if earlier ones wait).
+
+        Args:
+            payload: the provider request body.
+            kind: a label for records and logs ("text", "interactive", ...).
+            free_form: False only for approved templates and similar messages
+                allowed outside the customer-service window.
+            key: override the idempotency key (default: inbound id + position).
+
+        Returns:
+            The stored message, or None when its key was already stored (a reply
+            from an earlier run of the same inbound message; it is not sent again).
+        """
+        key = key or f"{self.inbound.message_id}:{self._position}"
+        self._position += 1
+        message = OutboundMessage(
+            channel=self.inbound.channel,
+            account=self.inbound.account,
+            customer=self.inbound.customer,
+            payload=payload,
+            idempotency_key=key,
+            free_form=free_form,
+            kind=kind,
+            inbound_message_id=self.inbound.message_id,
+        )
+        stored, created = await self.delivery.store.enqueue(message, self.delivery.clock())
+        if not created:
+            logger.debug("Outbox key %s already stored; not sending again", key)
+            return None
+        await self.delivery._flush((stored.account, stored.customer))
+        return stored
+
+
+class Delivery:
+    """Durable inbox/outbox with ordered per-conversation processing for one channel.
+
+    Args:
+        channel: the channel name (rows are keyed by it).
+        store: the database access (one per process is enough for every channel).
+        sender: makes single send attempts and classifies errors.
+        handler: processes an inbound item; may be set later with :meth:`set_handler`
+            (Rasa hands ``on_new_message`` to ``blueprint()`` after construction).
+        retry: backoff policy for transient send failures.
+        window: the customer-service window (None: the channel has none).
+        window_margin: treat the window as closed this much early (clock skew).
+        retention: how long finished inbox/outbox rows (the dedupe records) are kept.
+        status_retention: how long delivery statuses and windows are kept.
+        max_concurrency: conversations processed at the same time.
+        processing_attempts: how often a failing inbound item is tried before it is
+            marked failed (a later message of the conversation is not blocked forever).
+        clock: returns the current aware UTC time (tests inject one).
+    """
+
+    def __init__(
+        self,
+        *,
+        channel: str,
+        store: DeliveryStore,
+        sender: Sender,
+        handler: Optional[Handler] = None,
+        retry: RetryPolicy = RetryPolicy(),
+        window: Optional[timedelta] = DEFAULT_WINDOW,
+        window_margin: timedelta = timedelta(minutes=1),
+        retention: timedelta = DEFAULT_RETENTION,
+        status_retention: timedelta = timedelta(days=30),
+        max_concurrency: int = 8,
+        processing_attempts: int = 3,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.channel = channel
+        self.store = store
+        self.sender = sender
+        self.retry = retry
+        self.window = window
+        self.window_margin = window_margin
+        self.retention = retention
+        self.status_retention = status_retention
+        self.processing_attempts = processing_attempts
+        self.clock = clock
+        self._handler = handler
+        self._dispatcher = Dispatcher(
+            channel=channel, store=store, sender=sender, retry=retry, clock=clock,
+            window_open=self.window_open, stopping=lambda: self._stopping,
+        )
+        self._semaphore: Optional[asyncio.Semaphore] = None
+        self._max_concurrency = max_concurrency
+        self._workers: Dict[Conversation, asyncio.Task] = {}
+        self._dirty: Set[Conversation] = set()
+        self._timers: Dict[Conversation, asyncio.TimerHandle] = {}
+        self._prune_task: Optional[asyncio.Task] = None
+        self._started = False
+        self._stopping = False
+
+    def set_handler(self, handler: Handler) -> None:
+        """Set the function that processes inbound items."""
+        self._handler = handler
+
+    # -- inbound -----------------------------------------------------------
+
+    async def accept(self, items: Sequence[InboundItem], *, schedule: bool = True) -> List[InboundItem]:
+        """Record inbound messages durably, dropping ones already seen.
+
+        Call this before answering the webhook; answer 200 once it returns.  Items
+        with a ``message_id`` already stored (an earlier delivery, or a duplicate in
+        the same batch) are not stored again and not returned.  The customer's
+        service window is extended to the newest item.
+
+        Args:
+            items: parsed inbound messages, all of this channel.
+            schedule: start processing right after (the default).  Processing runs
+                in background tasks, never inside the webhook request.
+
+        Returns:
+            The newly accepted items, with database ids, in arrival order.
+
+        Raises:
+            sqlalchemy.exc.SQLAlchemyError: the database is unavailable; answer the
+                webhook with 5xx so the provider retries later.
+        """
+        unique: Dict[str, InboundItem] = {}
+        for item in items:
+            if item.channel != self.channel:
+                raise ValueError(f"item of channel {item.channel!r} given to {self.channel!r}")
+            unique.setdefault(item.message_id, item)
+        accepted = await self.store.accept(list(unique.values()), self.clock())
+        dropped = len(items) - len(accepted)
+        if dropped:
+            logger.info("%s: %d duplicate inbound message(s) ignored", self.channel, dropped)
+        if schedule:
+            for conv in {(item.account, item.customer) for item in accepted}:
+                self.kick(conv)
+        return accepted
+
+    async def record_statuses(self, updates: Sequence[StatusUpdate]) -> None:
+        """Record delivery reports; a window-closed failure triggers the template.
+
+        Out of order, duplicated, or about messages never seen: all fine.  The
+        current status of a message is its highest-ranked one
+        (:data:`bot.delivery.types.STATUS_RANK`).
+        """
+        if not updates:
+            return
+        new = await self.store.record_statuses(updates, self.clock())
+        for update in new:
+            if update.status not in ("failed", "undelivered"):
+                continue
+            record = await self.store.outbound_by_provider_id(self.channel, update.provider_message_id)
+            if record is None:
+                continue
+            logger.warning(
+                "%s: outbox message %s failed at the provider (code %s)",
+                self.channel, record.message.id, update.error_code,
+            )
+            await self.store.update_outbound(
+                record.message.id or 0,
+                self.clock(),
+                state=OutboxState.FAILED,
+                attempts=record.message.attempts,
+                error_code=update.error_code,
+                error_message=update.error_title,
+            )
+            if update.window_closed and record.message.free_form:
+                await self._dispatcher.queue_template(record.message)
+                self.kick((record.message.account, record.message.customer))
+
+    async def enqueue(self, message: OutboundMessage) -> Optional[OutboundMessage]:
+        """Send a message that is not a reply to an inbound one (agent replies, notices).
+
+        Args:
+            message: with a caller-chosen ``idempotency_key`` (e.g. the agent desk's
+                reply id), so retrying the call never sends twice.
+
+        Returns:
+            The stored message, or None if the key was already stored.
+        """
+        stored, created = await self.store.enqueue(message, self.clock())
+        if created:
+            self.kick((stored.account, stored.customer))
+        return stored if created else None
+
+    async def window_open(self, account: str, customer: str, at: Optional[datetime] = None) -> bool:
+        """Whether a free-form message to ``customer`` from ``account`` is allowed now."""
+        if self.window is None:
+            return True
+        last = await self.store.last_inbound_at(self.channel, account, customer)
+        if last is None:
+            return False
+        return (at or self.clock()) < last + self.window - self.window_margin
+
+    # -- life cycle --------------------------------------------------------
+
+    async def start(self) -> None:
+        """Migrate the schema and resume everything a crash or restart interrupted."""
+        if self._started:
+            return
+        self._started, self._stopping = True, False
+        self._semaphore = asyncio.Semaphore(self._max_concurrency)
+        await self.store.setup()
+        conversations = await self.store.recover(self.channel)
+        if conversations:
+            logger.info("%s: resuming unfinished work of %d conversation(s)", self.channel, len(conversations))
+        for conv in conversations:
+            self.kick(conv)
+        self._prune_task = asyncio.get_running_loop().create_task(self._prune_loop())
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Let running work finish (up to ``timeout`` s), then cancel the rest.
+
+        Returns once no task of this service runs any more; unfinished work stays
+        in the database and is resumed by the next :meth:`start`.
+        """
+        self._stopping = True
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        tasks = list(self._workers.values())
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=timeout)
+            for task in pending:
+                task.cancel()
+        if self._prune_task:
+            self._prune_task.cancel()
+            tasks.append(self._prune_task)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._started = False
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Wait until no conversation is being processed (tests, graceful shutdown)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._workers:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"{self.channel}: delivery still busy after {timeout}s")
+            await asyncio.wait(list(self._workers.values()), timeout=remaining)
+
+    async def prune(self) -> int:
+        """Delete dedupe/outbox rows older than the retention; return how many."""
+        now = self.clock()
+        return await self.store.prune(self.channel, now - self.retention, now - self.status_retention)
+
+    async def _prune_loop(self) -> None:
+        while True:
+            try:
+                removed = await self.prune()
+                if removed:
+                    logger.info("%s: pruned %d old delivery record(s)", self.channel, removed)
+            except Exception:  # the loop must survive a database hiccup
+                logger.exception("%s: pruning failed", self.channel)
+            await asyncio.sleep(3600)
+
+    # -- workers -----------------------------------------------------------
+
+    def kick(self, conv: Conversation) -> None:
+        """Make sure a worker processes ``conv``'s pending work soon."""
+        if self._stopping:
+            return
+        self._dirty.add(conv)
+        if conv not in self._workers:
+            task = asyncio.get_running_loop().create_task(self._work(conv))
+            self._workers[conv] = task
+
+    async def _work(self, conv: Conversation) -> None:
+        try:
+            wait: Optional[float] = None
+            while conv in self._dirty and not self._stopping:
+                self._dirty.discard(conv)
+                wait = await self._flush(conv)
+                while not self._stopping:
+                    item = await self.store.claim_next_inbound(self.channel, conv)
+                    if item is None:
+                        break
+                    await self._process(item)
+                    wait = await self._flush(conv)
+            if wait is not None and not self._stopping:
+                self._schedule_retry(conv, wait)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # boundary: a broken worker must not take the app down
+            logger.exception("%s: delivery worker failed; retrying in 30s", self.channel)
+            self._schedule_retry(conv, 30.0)
+        finally:
+            self._workers.pop(conv, None)
+
+    def _schedule_retry(self, conv: Conversation, delay: float) -> None:
+        old = self._timers.pop(conv, None)
+        if old:
+            old.cancel()
+        loop = asyncio.get_running_loop()
+        self._timers[conv] = loop.call_later(delay, self._timer_fired, conv)
+
+    def _timer_fired(self, conv: Conversation) -> None:
+        self._timers.pop(conv, None)
+        self.kick(conv)
+
+    async def _process(self, item: InboundItem) -> None:
+        if self._handler is None:
+            raise RuntimeError(f"{self.channel}: no handler set")
+        assert self._semaphore is not None, "Delivery.start() was not awaited"
+        try:
+            async with self._semaphore:
+                await self._handler(item, Outbox(self, item))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # boundary: record, retry a few times, then move on
+            final = item.attempts >= self.processing_attempts
+            logger.exception(
+                "%s: processing inbound %s failed (attempt %d%s)",
+                self.channel, item.id, item.attempts, ", giving up" if final else "",
+            )
+            state = InboxState.FAILED if final else InboxState.PENDING
+            await self.store.finish_inbound(item.id or 0, state, self.clock(), type(exc).__name__)
+            return
+        await self.store.finish_inbound(item.id or 0, InboxState.DONE, self.clock())
+
+    async def _flush(self, conv: Conversation) -> Optional[float]:
+        """Send due pending messages of ``conv`` in order; seconds until the next is due."""
+        return await self._dispatcher.flush(conv)
+
+    async def outbox_records(self, customer: Optional[str] = None) -> List[OutboxRecord]:
+        """Stored outgoing messages of this channel (transcripts, tests)."""
+        return await self.store.outbound_records(self.channel, customer)

@@ -1,0 +1,207 @@
+"""The Twilio webhook, independent of the web framework.
+
+:meth:`TwilioWebhook.handle` takes what a request carries and returns ``(body, status,
+content type)``; the Sanic route in :mod:`channels.twilio_whatsapp` only adapts. Order
+of checks, and the one place errors become HTTP statuses:
+
+1. body larger than ``max_body_bytes`` → 413
+2. not ``application/x-www-form-urlencoded`` → 415
+3. no ``X-Twilio-Signature`` → 403
+4. body not a form → 400
+5. signature does not match the public URL and fields → 403
+6. required fields missing or unreadable → 400
+7. inbound message → ``Delivery.accept`` (deduplicated on MessageSid); status
+   callback → ``Delivery.record_statuses``; the database failing → 503
+8. empty TwiML, 200
+
+Rejections are logged at WARNING with the reason only: never the body, the numbers,
+the profile name or the text.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.delivery import InboundItem, StatusUpdate
+from channels._twilio_inbound import (
+    FormFields,
+    MalformedWebhook,
+    TwilioInbound,
+    TwilioStatus,
+    decode_form,
+    parse_event,
+)
+from channels._twilio_payloads import WHATSAPP_PREFIX
+from channels._twilio_sender import WINDOW_CLOSED, title
+from channels._twilio_signature import is_valid_signature
+
+if TYPE_CHECKING:
+    from bot.delivery import Delivery
+
+logger = logging.getLogger(__name__)
+
+#: What Twilio expects back: a TwiML document that sends nothing.
+TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+TWIML_CONTENT_TYPE = "text/xml"
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+Answer = Tuple[str, int, str]
+
+
+def _plain(reason: str, status: int) -> Answer:
+    return reason, status, "text/plain; charset=utf-8"
+
+
+def strip_channel(address: str) -> str:
+    """``whatsapp:+316…`` → ``+316…``: the id stored as account/customer (Rasa sender_id)."""
+    return address[len(WHATSAPP_PREFIX):] if address.startswith(WHATSAPP_PREFIX) else address
+
+
+def inbound_item(channel: str, message: TwilioInbound, fields: Mapping[str, str]) -> InboundItem:
+    """The delivery layer's record of an inbound message.
+
+    The payload is the decoded form itself, so the handler re-parses it with the same
+    code (and fields added later by Twilio survive a restart). Twilio sends no
+    timestamp, so the window opens at receipt.
+    """
+    return InboundItem(
+        channel=channel,
+        message_id=message.message_sid,
+        account=strip_channel(message.recipient),
+        customer=strip_channel(message.sender),
+        payload=dict(fields),
+        sent_at=None,
+        opens_window=True,
+    )
+
+
+def status_update(channel: str, status: TwilioStatus) -> StatusUpdate:
+    """The delivery layer's record of a status callback (63016 → template)."""
+    return StatusUpdate(
+        channel=channel,
+        provider_message_id=status.message_sid,
+        status=status.status,
+        error_code=status.error_code,
+        error_title=title(status.error_code, None) if status.error_code is not None else None,
+        window_closed=status.error_code == WINDOW_CLOSED,
+    )
+
+
+def metadata_for(message: TwilioInbound) -> Dict[str, Any]:
+    """``UserMessage.metadata``: everything but the text, for actions and transcripts."""
+    metadata: Dict[str, Any] = {
+        "channel": "twilio_whatsapp",
+        "account": strip_channel(message.recipient),
+        "customer": {
+            "address": message.sender,
+            "wa_id": message.wa_id,
+            "profile_name": message.profile_name,
+            "external_user_id": message.external_user_id,
+        },
+        "twilio": {
+            "message_sid": message.message_sid,
+            "account_sid": message.account_sid,
+            "to": message.recipient,
+            "messaging_service_sid": message.messaging_service_sid,
+            "message_type": message.message_type,
+            "replied_to_sid": message.replied_to_sid,
+            "forwarded": message.forwarded,
+        },
+        "media": [{"url": item.url, "content_type": item.content_type} for item in message.media],
+    }
+    if message.button_payload or message.button_text:
+        metadata["button"] = {"payload": message.button_payload, "text": message.button_text}
+    if message.location is not None:
+        location = message.location
+        metadata["location"] = {
+            "latitude": location.latitude,
+            "longitude": location.longitude,
+            "address": location.address,
+            "label": location.label,
+        }
+    if message.referral:
+        metadata["referral"] = dict(message.referral)
+    return metadata
+
+
+def single_values(fields: FormFields) -> Dict[str, str]:
+    """The decoded form with one value per field (parse_event rejects repeats first)."""
+    return {name: values[0] for name, values in fields.items()}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WebhookRequest:
+    """What the webhook needs from an HTTP request.
+
+    Attributes:
+        body: the raw body bytes.
+        content_type: the Content-Type header, parameters included.
+        signature: the X-Twilio-Signature header, if any.
+        url: the public URL Twilio requested (see ``public_request_url``).
+    """
+
+    body: bytes
+    content_type: str
+    signature: Optional[str]
+    url: str
+
+
+class TwilioWebhook:
+    """Verifies, parses and hands over Twilio webhooks.
+
+    Args:
+        channel: the channel name stored with every record.
+        auth_token: the HMAC key.
+        delivery: the delivery service the messages and statuses go to.
+        max_body_bytes: the largest body accepted.
+    """
+
+    def __init__(self, *, channel: str, auth_token: str, delivery: "Delivery", max_body_bytes: int) -> None:
+        self._channel = channel
+        self._auth_token = auth_token
+        self._delivery = delivery
+        self._max_body_bytes = max_body_bytes
+
+    async def handle(self, request: WebhookRequest) -> Answer:
+        """Process one webhook request; never raises for bad input."""
+        if len(request.body) > self._max_body_bytes:
+            logger.warning("Twilio webhook rejected: body of %d bytes is too large", len(request.body))
+            return _plain("payload too large", 413)
+        media_type = request.content_type.split(";", 1)[0].strip().lower()
+        if media_type != FORM_CONTENT_TYPE:
+            logger.warning("Twilio webhook rejected: content type %.60r", media_type)
+            return _plain(f"expected {FORM_CONTENT_TYPE}", 415)
+        if not request.signature:
+            logger.warning("Twilio webhook rejected: no X-Twilio-Signature header")
+            return _plain("forbidden", 403)
+        try:
+            fields = decode_form(request.body)
+        except MalformedWebhook as exc:
+            logger.warning("Twilio webhook rejected: %s", exc.reason)
+            return _plain("malformed body", 400)
+        if not is_valid_signature(self._auth_token, request.url, fields, request.signature):
+            logger.warning("Twilio webhook rejected: signature does not match (checked against %s)",
+                           request.url.split("?", 1)[0])
+            return _plain("forbidden", 403)
+        try:
+            event = parse_event(fields)
+        except MalformedWebhook as exc:
+            logger.warning("Twilio webhook rejected: %.200s", exc.reason)
+            return _plain(f"malformed webhook: {exc.reason}"[:200], 400)
+        try:
+            await self._hand_over(event, single_values(fields))
+        except SQLAlchemyError:
+            logger.exception("Twilio webhook could not be stored")
+            return _plain("temporarily unavailable", 503)
+        return TWIML_EMPTY, 200, TWIML_CONTENT_TYPE
+
+    async def _hand_over(self, event: Any, fields: Mapping[str, str]) -> None:
+        if isinstance(event, TwilioStatus):
+            logger.debug("Twilio status %s for %s", event.status, event.message_sid)
+            await self._delivery.record_statuses([status_update(self._channel, event)])
+            return
+        accepted = await self._delivery.accept([inbound_item(self._channel, event, fields)])
+        logger.debug("Twilio message %s accepted: %s", event.message_sid, bool(accepted))

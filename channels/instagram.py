@@ -1,0 +1,405 @@
+"""Instagram messaging and comments, as a Rasa input/output channel.
+
+credentials.yml::
+
+    channels.instagram.InstagramInput:
+      app_secret: ${INSTAGRAM_APP_SECRET}
+      verify_token: ${INSTAGRAM_VERIFY_TOKEN}
+      access_token: ${INSTAGRAM_ACCESS_TOKEN}
+
+Routes (prefix ``/webhooks/instagram``): ``GET /`` health, ``GET /webhook`` the
+verification handshake, ``POST /webhook`` events.  Everything durable (dedupe,
+ordering, retries, the 24-hour window) is :mod:`bot.delivery`; the pieces:
+
+- :mod:`channels._instagram_webhook`: verify, parse, accept (framework-independent);
+- :mod:`channels._instagram_inbound`: webhook JSON → frozen dataclasses;
+- :mod:`channels._instagram_payloads`: pure Send API builders (1,000-byte split, quick replies);
+- :mod:`channels._instagram_sender`: one Graph request per attempt, errors classified;
+- :mod:`channels._instagram_comments`: the comment → private reply funnel;
+- :mod:`channels._instagram_takeover`: a person answering from the Instagram inbox;
+- :mod:`channels._instagram_window`: 24 h / 7-day HUMAN_AGENT policy for agent replies.
+
+Docs: docs/channels/instagram.md.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Text
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.shared.exceptions import RasaException
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.config import ConfigError
+from bot.delivery import (
+    Delivery, DeliveryStore, InboundItem, OutboundMessage, Outbox, OutboxState, RetryPolicy, utcnow,
+)
+from bot.entry_links import METADATA_KEY, EntrySource, EntrySourceStore, parse_ref
+from bot.language.reply import default_language, reply_language
+from channels._instagram_comments import decide
+from channels._instagram_inbound import InstagramEvent, Kind, RawEvent, parse_event
+from channels._instagram_payloads import (
+    KIND_PRIVATE_REPLY, KIND_PUBLIC_REPLY, MESSAGE_TAG, RESPONSE, build_attachment, build_private_reply,
+    build_public_reply, build_quick_replies, build_text_payloads, payload_text,
+)
+from channels._instagram_sender import InstagramSender
+from channels._instagram_settings import InstagramSettings
+from channels._instagram_takeover import TakeoverStore
+from channels._instagram_webhook import InstagramWebhook, WebhookRequest
+from channels._instagram_window import MessagingWindowClosed, agent_reply_policy
+from channels._meta import SIGNATURE_HEADER, GraphClient
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_NAME = "instagram"
+TAKEOVER_REASON = "instagram_inbox_echo"
+
+#: Stores one outgoing payload: ``(payload, kind)``.
+Sink = Callable[[Mapping[str, Any], str], Awaitable[Any]]
+
+
+class InstagramOutput(OutputChannel):
+    """Turns Rasa responses into Send API payloads stored through a sink (never sent directly)."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL_NAME
+
+    def __init__(self, sink: Sink) -> None:
+        self._sink = sink
+
+    async def _store(self, payloads: List[Dict[str, Any]], kind: str) -> None:
+        for payload in payloads:
+            await self._sink(payload, kind)
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        """One message per 1,000-byte part (Rasa's ``\\n\\n`` split is not applied)."""
+        await self._store(build_text_payloads(recipient_id, text), "text")
+
+    async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]],
+                                     **kwargs: Any) -> None:
+        """Buttons become quick replies (the tap comes back as ``quick_reply.payload``)."""
+        await self._store(build_quick_replies(recipient_id, text, buttons), "quick_replies")
+
+    async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
+        await self._sink(build_attachment(recipient_id, "image", image), "media")
+
+    async def send_attachment(self, recipient_id: Text, attachment: Any, **kwargs: Any) -> None:
+        """``{"type": "video", "url": …}`` or a plain URL (sent as an image)."""
+        if isinstance(attachment, Mapping) and attachment.get("url"):
+            await self._sink(build_attachment(recipient_id, str(attachment.get("type", "file")),
+                                              str(attachment["url"])), "media")
+        elif isinstance(attachment, str) and attachment.startswith(("https://", "http://")):
+            await self.send_image_url(recipient_id, attachment)
+        else:
+            await self.send_text_message(recipient_id, str(attachment))
+
+    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
+        """``{"text": …}`` or ``{"attachment": {"type", "url"}}``; anything else is dropped with a warning."""
+        if isinstance(json_message.get("attachment"), Mapping):
+            await self.send_attachment(recipient_id, json_message["attachment"])
+        elif json_message.get("text"):
+            await self.send_text_message(recipient_id, str(json_message["text"]))
+        else:
+            logger.warning("Custom message with keys %s has nothing Instagram can send", sorted(json_message))
+
+
+def outbox_sink(outbox: Outbox) -> Sink:
+    """Replies to one inbound message: keys ``<event id>:<n>``."""
+
+    async def add(payload: Mapping[str, Any], kind: str) -> None:
+        await outbox.add(payload, kind=kind)
+
+    return add
+
+
+def metadata_for(event: InstagramEvent, entry: Optional[EntrySource]) -> Dict[str, Any]:
+    """``UserMessage.metadata``: everything but the text, for actions, agents and transcripts.
+
+    Top-level keys follow the other channels (``media``, ``reply_to``, ``referral``) so
+    the handoff packet reads them alike; Instagram-only details sit under ``instagram``.
+    """
+    instagram: Dict[str, Any] = {"mid": event.mid, "account": event.account}
+    if event.quick_reply_payload:
+        instagram["quick_reply_payload"] = event.quick_reply_payload
+    if event.kind is Kind.POSTBACK:
+        instagram["postback"] = {"title": event.postback_title, "payload": event.postback_payload}
+    metadata: Dict[str, Any] = {
+        "channel": CHANNEL_NAME,
+        "display_text": event.display_text,
+        "customer": {"igsid": event.customer},
+        "instagram": instagram,
+        "media": [{"type": a.type, "url": a.url, "title": a.title, "target_id": a.target_id}
+                  for a in event.attachments],
+    }
+    if event.story is not None:
+        metadata["reply_to"] = {"mid": event.reply_to_mid, "story": {"id": event.story.id, "url": event.story.url}}
+    elif event.reply_to_mid:
+        metadata["reply_to"] = {"mid": event.reply_to_mid}
+    if event.referral:
+        metadata["referral"] = dict(event.referral)
+    if entry is not None:
+        metadata[METADATA_KEY] = entry.as_metadata()
+    return metadata
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentReplyResult:
+    """What happened to an agent's reply (the desk shows it).
+
+    Attributes:
+        messages: how many messages were queued (long text is split).
+        messaging_type: ``RESPONSE`` or ``MESSAGE_TAG``.
+        tag: ``HUMAN_AGENT`` between 24 hours and 7 days, else None.
+        open_until: until when replies of this kind are allowed.
+    """
+
+    messages: int
+    messaging_type: str
+    tag: Optional[str]
+    open_until: datetime
+
+
+class InstagramInput(InputChannel):
+    """Receives Instagram messaging and comment webhooks; answers through :mod:`bot.delivery`.
+
+    Args:
+        settings: validated settings (see :mod:`channels._instagram_settings`).
+        store: the delivery store; default: the shared engine (``MAJLIS_DATABASE_URL``).
+        retry: backoff policy for transient send failures.
+        clock: the current aware UTC time (tests run it at the time of recorded events).
+    """
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL_NAME
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        """Build from credentials.yml values, falling back to the environment.
+
+        Raises:
+            RasaException: a required setting is missing or unreadable.
+        """
+        try:
+            settings = InstagramSettings.from_credentials(credentials)
+        except ConfigError as exc:
+            if not credentials:
+                cls.raise_missing_credentials_exception()
+            raise RasaException(f"{cls.name()} channel: {exc}") from None
+        return cls(settings)
+
+    def __init__(self, settings: InstagramSettings, *, store: Optional[DeliveryStore] = None,
+                 retry: Optional[RetryPolicy] = None, clock: Callable[[], datetime] = utcnow) -> None:
+        self.settings = settings
+        if store is None:
+            from bot.storage import get_engine
+
+            store = DeliveryStore(get_engine())
+        self.graph = GraphClient(settings.graph_url, timeout_s=settings.timeout)
+        sender = InstagramSender(self.graph, token=settings.access_token, messages_path=settings.messages_path)
+        self.delivery = Delivery(channel=CHANNEL_NAME, store=store, sender=sender, retry=retry or RetryPolicy(),
+                                 clock=clock)
+        # Workaround until DeliveryStore offers a public way to run a call on its thread
+        # pool: sharing it keeps every call on an SQLite connection in one thread.
+        executor = getattr(store, "_executor", None)
+        self.takeovers = TakeoverStore(store.engine, executor)
+        self.entry_sources = EntrySourceStore(store.engine, executor)
+        self.agent: Any = None
+        self._on_new_message: Optional[Callable[[UserMessage], Awaitable[Any]]] = None
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        self._on_new_message = on_new_message
+        self.delivery.set_handler(self.process)
+        webhook = InstagramWebhook(channel=CHANNEL_NAME, settings=self.settings, delivery=self.delivery)
+        bp = Blueprint("instagram_webhook", __name__)
+
+        @bp.listener("after_server_start")
+        async def start(app: Any, _loop: Any) -> None:
+            self.agent = getattr(app.ctx, "agent", None)
+            await self.delivery.start()
+
+        @bp.listener("before_server_stop")
+        async def stop(_app: Any, _loop: Any) -> None:
+            await self.delivery.stop()
+            await self.graph.close()
+
+        @bp.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @bp.route("/webhook", methods=["GET"])
+        async def verify(request: Request) -> HTTPResponse:
+            args = {key: request.args.get(key, "") for key in ("hub.mode", "hub.verify_token", "hub.challenge")}
+            body, status, content_type = webhook.verify(args)
+            return response.text(body, status=status, content_type=content_type)
+
+        @bp.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            answer = WebhookRequest(body=request.body or b"", signature=request.headers.get(SIGNATURE_HEADER))
+            body, status, content_type = await webhook.handle(answer)
+            return response.text(body, status=status, content_type=content_type)
+
+        return bp
+
+    # -- processing (in the delivery worker, per conversation, in order) -------
+
+    async def process(self, item: InboundItem, outbox: Outbox) -> None:
+        """Handle one stored event: the delivery layer's handler."""
+        event = parse_event(RawEvent.from_payload(item.payload))
+        if event is None or event.standby:
+            logger.debug("Instagram item %s: %s, not answered", item.id, "standby" if event else "unreadable")
+            return
+        if event.kind is Kind.ECHO:
+            await self._echo(event, item)
+        elif event.kind is Kind.COMMENT:
+            await self._comment(event, item, outbox)
+        elif event.kind in (Kind.MESSAGE, Kind.POSTBACK):
+            await self._message(event, item, outbox)
+        elif event.kind is Kind.REFERRAL:
+            await self._entry_source(event, item)
+        else:  # reactions, reads, unsends, handover: recorded in the inbox, never answered
+            logger.debug("Instagram item %s (%s) recorded", item.id, event.kind.value)
+
+    async def _message(self, event: InstagramEvent, item: InboundItem, outbox: Outbox) -> None:
+        entry = await self._entry_source(event, item)
+        if await self.takeovers.is_human(CHANNEL_NAME, item.account, item.customer):
+            logger.info("Instagram item %s: a person owns this conversation; bot not run", item.id)
+            return
+        sink = outbox_sink(outbox)
+        if event.is_unsupported or (event.is_story_mention and not event.text):
+            texts = self.settings.funnel.unsupported if event.is_unsupported else self.settings.funnel.story_mention
+            text = texts[await self._language(item.customer)]
+            await sink(build_text_payloads(item.customer, text)[0], "notice")
+            return
+        assert self._on_new_message is not None, "blueprint() was not called"
+        await self._on_new_message(UserMessage(
+            text=event.intent_text, output_channel=InstagramOutput(sink), sender_id=item.customer,
+            input_channel=CHANNEL_NAME, message_id=item.message_id, metadata=metadata_for(event, entry),
+        ))
+
+    async def _entry_source(self, event: InstagramEvent, item: InboundItem) -> Optional[EntrySource]:
+        ref = (event.referral or {}).get("ref")
+        entry = parse_ref(str(ref)) if ref else None
+        if entry is not None:
+            await self.entry_sources.record(CHANNEL_NAME, item.customer, entry, self.delivery.clock())
+        return entry
+
+    async def _language(self, customer: str) -> str:
+        """The conversation's reply language (tracker), else the default."""
+        store = getattr(self.agent, "tracker_store", None)
+        if store is None:
+            return default_language()
+        tracker = await store.retrieve(customer)
+        return reply_language(tracker.events if tracker is not None else [])
+
+    async def _echo(self, event: InstagramEvent, item: InboundItem) -> None:
+        """An echo the bot did not send: a person answered from the Instagram inbox.
+
+        Echoes of story mentions are the brand mentioning the customer in its own
+        story, not an answer in the conversation, so they never count.
+        """
+        if event.is_story_mention:
+            return
+        if (self.settings.app_id and event.app_id == self.settings.app_id) or await self._bot_sent(event, item):
+            return
+        if await self.takeovers.take_over(CHANNEL_NAME, item.account, item.customer, TAKEOVER_REASON,
+                                          self.delivery.clock()):
+            logger.info("Instagram item %s: a person answered from the inbox; bot paused for this customer",
+                        item.id)
+
+    async def _bot_sent(self, event: InstagramEvent, item: InboundItem) -> bool:
+        """Whether the outbox holds the echoed message (by id, else by text)."""
+        records = [r for r in await self.delivery.outbox_records(item.customer) if r.message.account == item.account]
+        if event.mid and any(r.provider_message_id == event.mid for r in records):
+            return True
+        live = [r for r in records if r.state in (OutboxState.SENT, OutboxState.PENDING)]
+        if event.text:
+            return any(payload_text(r.message.payload) == event.text for r in live)
+        return any(r.message.kind == "media" for r in live) and bool(event.attachments)
+
+    async def _comment(self, event: InstagramEvent, item: InboundItem, outbox: Outbox) -> None:
+        assert event.comment is not None
+        comment = event.comment
+        decision = await decide(self.settings.funnel, comment, event.sent_at, self.delivery.clock(), self._intent_of)
+        logger.info("Instagram comment item %s: %s (%s)", item.id, "private reply" if decision.reply else "no reply",
+                    decision.reason)
+        if not decision.reply or decision.private_text is None:
+            return
+        await outbox.add(build_private_reply(comment.id, decision.private_text), kind=KIND_PRIVATE_REPLY,
+                         free_form=False, key=f"private-reply:{comment.id}")
+        if decision.public_text:
+            await outbox.add(build_public_reply(comment.id, decision.public_text), kind=KIND_PUBLIC_REPLY,
+                             free_form=False, key=f"public-reply:{comment.id}")
+        source = EntrySource(ref="ig-comment", source="instagram_comment", campaign=comment.media_id)
+        await self.entry_sources.record(CHANNEL_NAME, item.customer, source, self.delivery.clock())
+
+    async def _intent_of(self, text: str) -> Optional[tuple]:
+        if self.agent is None:
+            return None
+        parsed = await self.agent.parse_message(text)
+        intent = parsed.get("intent") or {}
+        return (intent.get("name"), float(intent.get("confidence") or 0.0)) if intent.get("name") else None
+
+    # -- for the agent desk ----------------------------------------------------
+
+    def _account(self, account: Optional[str]) -> str:
+        if account:
+            return account
+        if not self.settings.account_ids:
+            raise ValueError("account is required when INSTAGRAM_ACCOUNT_ID is not set")
+        return self.settings.account_ids[0]
+
+    async def send_agent_reply(self, *, customer: str, text: str, reply_id: str,
+                               account: Optional[str] = None) -> AgentReplyResult:
+        """Queue a person's reply, tagged ``HUMAN_AGENT`` when 24 hours have passed.
+
+        Args:
+            customer: the customer's IGSID.
+            text: the reply (split at 1,000 bytes).
+            reply_id: the desk's stable id of this reply; sending it twice sends once.
+            account: the business account (default: the first configured one).
+
+        Raises:
+            MessagingWindowClosed: more than 7 days since the customer wrote (or never):
+                nothing was queued; ``reason`` and ``closed_at`` say why.
+        """
+        account = self._account(account)
+        last = await self.delivery.store.last_inbound_at(CHANNEL_NAME, account, customer)
+        policy = agent_reply_policy(customer, last, self.delivery.clock())
+        payloads = build_text_payloads(customer, text, tag=policy.tag)
+        for index, payload in enumerate(payloads):
+            await self.delivery.enqueue(OutboundMessage(
+                channel=CHANNEL_NAME, account=account, customer=customer, payload=payload,
+                idempotency_key=f"agent:{reply_id}:{index}", free_form=policy.free_form, kind="agent_text",
+            ))
+        return AgentReplyResult(messages=len(payloads), messaging_type=MESSAGE_TAG if policy.tag else RESPONSE,
+                                tag=policy.tag, open_until=policy.open_until)
+
+    async def release_to_bot(self, customer: str, account: Optional[str] = None) -> bool:
+        """End a takeover: the bot answers this customer again. False if none was active."""
+        return await self.takeovers.release(CHANNEL_NAME, self._account(account), customer, self.delivery.clock())
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        """For Rasa's proactive endpoints (``/conversations/{id}/trigger_intent``)."""
+        account = self.settings.account_ids[0] if self.settings.account_ids else ""
+
+        async def enqueue(payload: Mapping[str, Any], kind: str) -> None:
+            await self.delivery.enqueue(OutboundMessage(
+                channel=CHANNEL_NAME, account=account, customer=str(payload["recipient"]["id"]), payload=payload,
+                idempotency_key=f"proactive:{uuid.uuid4().hex}", kind=kind,
+            ))
+
+        return InstagramOutput(enqueue)
+
+    def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
+        """Metadata is built from the stored event in the handler, not the request."""
+        return None
+
+
+__all__ = ["CHANNEL_NAME", "AgentReplyResult", "InstagramInput", "InstagramOutput", "MessagingWindowClosed"]

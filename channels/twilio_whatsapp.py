@@ -1,0 +1,315 @@
+"""WhatsApp through Twilio Programmable Messaging, as a Rasa input/output channel.
+
+credentials.yml::
+
+    channels.twilio_whatsapp.TwilioWhatsAppInput:
+      account_sid: ${TWILIO_ACCOUNT_SID}
+      auth_token: ${TWILIO_AUTH_TOKEN}
+      whatsapp_from: ${TWILIO_WHATSAPP_FROM}
+
+Routes (prefix ``/webhooks/twilio_whatsapp``): ``GET /`` health, ``POST /webhook``
+inbound messages (status callbacks are accepted there too), ``POST /status`` status
+callbacks. Everything durable (dedupe, ordering, retries, the 24-hour window) is
+:mod:`bot.delivery`; this module wires Twilio's pieces into it:
+
+- :mod:`channels._twilio_webhook`: verify, parse, accept (framework-independent);
+- :mod:`channels._twilio_payloads`: pure request builders and the 1,600-char split;
+- :mod:`channels._twilio_sender` / :mod:`channels._twilio_http`: one non-blocking
+  ``create_async`` attempt through twilio-python, errors classified.
+
+Docs: docs/channels/twilio.md.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Text
+
+import aiohttp
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.shared.exceptions import RasaException
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from twilio.rest import Client
+
+from bot.config import ConfigError
+from bot.delivery import Delivery, DeliveryStore, InboundItem, OutboundMessage, Outbox, RetryPolicy
+from bot.storage import get_engine
+from channels._twilio_http import AiohttpTwilioClient
+from channels._twilio_inbound import TwilioInbound, parse_event
+from channels._twilio_payloads import build_media, build_template, build_text, split_body
+from channels._twilio_sender import TwilioSender
+from channels._twilio_settings import TwilioSettings
+from channels._twilio_signature import SIGNATURE_HEADER, public_request_url
+from channels._twilio_webhook import TwilioWebhook, WebhookRequest, metadata_for
+from channels.whatsapp_cloud import payload_parse_data
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_NAME = "twilio_whatsapp"
+
+#: Stores one outgoing payload: ``(payload, kind, free_form)``.
+Sink = Callable[[Mapping[str, Any], str, bool], Awaitable[Any]]
+
+
+def option_lines(buttons: Iterable[Mapping[str, Any]]) -> str:
+    """Buttons as numbered lines: free-form WhatsApp has no buttons without a Content template."""
+    return "\n".join(f"{index}. {button.get('title', '')}" for index, button in enumerate(buttons, start=1))
+
+
+class TwilioWhatsAppOutput(OutputChannel):
+    """Turns Rasa responses into Twilio payloads and stores them through a sink.
+
+    Every message is one outbox entry (never sent directly), so it is retried, ordered
+    and sent at most once per idempotency key by :mod:`bot.delivery`.
+
+    Args:
+        sink: stores ``(payload, kind, free_form)``: ``Outbox.add`` for replies, or
+            ``Delivery.enqueue`` for proactive messages.
+        account: the business address the customer wrote to (``+1415…``).
+        status_callback: URL Twilio posts delivery reports to, if any.
+    """
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL_NAME
+
+    def __init__(self, sink: Sink, *, account: str, status_callback: Optional[str] = None) -> None:
+        self._sink = sink
+        self._account = account
+        self._status_callback = status_callback
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        """One Twilio message per 1,600-character part (Rasa's ``\\n\\n`` split is not applied)."""
+        for part in split_body(text):
+            payload = build_text(to=recipient_id, from_=self._account, body=part, status_callback=self._status_callback)
+            await self._sink(payload, "text", True)
+
+    async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
+        payload = build_media(
+            to=recipient_id, from_=self._account, media_urls=[image], status_callback=self._status_callback
+        )
+        await self._sink(payload, "media", True)
+
+    async def send_attachment(self, recipient_id: Text, attachment: Any, **kwargs: Any) -> None:
+        """A URL attachment is sent as media; anything else as its text."""
+        if isinstance(attachment, str) and attachment.startswith(("https://", "http://")):
+            await self.send_image_url(recipient_id, attachment)
+            return
+        await self.send_text_message(recipient_id, str(attachment))
+
+    async def send_text_with_buttons(
+        self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
+    ) -> None:
+        """Text and its options in one message (Rasa's default sends one per button)."""
+        options = option_lines(buttons)
+        await self.send_text_message(recipient_id, f"{text}\n\n{options}" if options else text)
+
+    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
+        """``{"content_sid": "HX…", "content_variables": {...}}`` sends an approved template;
+        ``{"media_url": [...], "body": "…"}`` media; anything else is dropped with a warning."""
+        if json_message.get("content_sid"):
+            payload = build_template(
+                to=recipient_id,
+                from_=self._account,
+                content_sid=str(json_message["content_sid"]),
+                variables=json_message.get("content_variables"),
+                status_callback=self._status_callback,
+            )
+            await self._sink(payload, "template", False)
+        elif json_message.get("media_url"):
+            urls = json_message["media_url"]
+            payload = build_media(
+                to=recipient_id,
+                from_=self._account,
+                media_urls=[urls] if isinstance(urls, str) else list(urls),
+                caption=json_message.get("body"),
+                status_callback=self._status_callback,
+            )
+            await self._sink(payload, "media", True)
+        elif json_message.get("body"):
+            await self.send_text_message(recipient_id, str(json_message["body"]))
+        else:
+            logger.warning("Custom message with keys %s has nothing Twilio can send", sorted(json_message))
+
+
+def outbox_sink(outbox: Outbox) -> Sink:
+    """A sink storing replies to one inbound message."""
+
+    async def add(payload: Mapping[str, Any], kind: str, free_form: bool) -> None:
+        await outbox.add(payload, kind=kind, free_form=free_form)
+
+    return add
+
+
+def enqueue_sink(delivery: Delivery, account: str) -> Sink:
+    """A sink for proactive messages (no inbound message; random idempotency keys)."""
+
+    async def enqueue(payload: Mapping[str, Any], kind: str, free_form: bool) -> None:
+        customer = str(payload["To"]).split(":", 1)[-1]
+        await delivery.enqueue(
+            OutboundMessage(
+                channel=CHANNEL_NAME,
+                account=account,
+                customer=customer,
+                payload=payload,
+                idempotency_key=f"proactive:{uuid.uuid4().hex}",
+                free_form=free_form,
+                kind=kind,
+            )
+        )
+
+    return enqueue
+
+
+class TwilioWhatsAppInput(InputChannel):
+    """Receives WhatsApp messages and status callbacks from Twilio.
+
+    Args:
+        settings: validated settings (see :mod:`channels._twilio_settings`).
+        store: the delivery store; default: the shared engine (``MAJLIS_DATABASE_URL``).
+        retry: backoff policy for transient send failures.
+    """
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL_NAME
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        """Build from credentials.yml values, falling back to the environment.
+
+        Raises:
+            RasaException: a required setting is missing or unreadable.
+        """
+        try:
+            settings = TwilioSettings.from_credentials(credentials)
+        except ConfigError as exc:
+            if not credentials:
+                cls.raise_missing_credentials_exception()
+            raise RasaException(f"{cls.name()} channel: {exc}") from None
+        return cls(settings)
+
+    def __init__(
+        self,
+        settings: TwilioSettings,
+        *,
+        store: Optional[DeliveryStore] = None,
+        retry: Optional[RetryPolicy] = None,
+    ) -> None:
+        self.settings = settings
+        self._store = store
+        self._retry = retry or RetryPolicy()
+        self._http = AiohttpTwilioClient(session=None, api_url=settings.api_url, timeout=settings.timeout)
+        self._session: Optional[aiohttp.ClientSession] = None
+        self.delivery: Optional[Delivery] = None
+
+    def _build_delivery(self) -> Delivery:
+        if self._store is None:
+            self._store = DeliveryStore(get_engine())
+        client = Client(self.settings.account_sid, self.settings.auth_token.reveal(), http_client=self._http)
+        sender = TwilioSender(client, template=self.settings.template, status_callback=self.settings.status_callback_url)
+        return Delivery(channel=self.name(), store=self._store, sender=sender, retry=self._retry)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        delivery = self.delivery = self._build_delivery()
+        webhook = TwilioWebhook(
+            channel=self.name(),
+            auth_token=self.settings.auth_token.reveal(),
+            delivery=delivery,
+            max_body_bytes=self.settings.max_body_bytes,
+        )
+
+        async def handle(item: InboundItem, outbox: Outbox) -> None:
+            await on_new_message(self._user_message(item, outbox))
+
+        delivery.set_handler(handle)
+        bp = Blueprint("twilio_whatsapp_webhook", __name__)
+
+        @bp.listener("after_server_start")
+        async def start(_app: Any, _loop: Any) -> None:
+            await self.open()
+
+        @bp.listener("before_server_stop")
+        async def stop(_app: Any, _loop: Any) -> None:
+            await self.close()
+
+        @bp.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        async def receive(request: Request) -> HTTPResponse:
+            body, status, content_type = await webhook.handle(self._webhook_request(request))
+            return response.text(body, status=status, content_type=content_type)
+
+        bp.add_route(receive, "/webhook", methods=["POST"], name="receive")
+        bp.add_route(receive, "/status", methods=["POST"], name="receive_status")
+        return bp
+
+    async def open(self) -> None:
+        """Open the HTTP session and start (and resume) delivery."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+            self._http.attach(self._session)
+        if self.delivery is not None:
+            await self.delivery.start()
+
+    async def close(self) -> None:
+        """Stop delivery, then close the HTTP session."""
+        if self.delivery is not None:
+            await self.delivery.stop()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _webhook_request(self, request: Request) -> WebhookRequest:
+        url = public_request_url(
+            scheme=request.scheme,
+            host=request.host,
+            path=request.path,
+            query_string=request.query_string,
+            headers=request.headers,
+            policy=self.settings.url_policy,
+        )
+        return WebhookRequest(
+            body=request.body or b"",
+            content_type=request.headers.get("Content-Type", ""),
+            signature=request.headers.get(SIGNATURE_HEADER),
+            url=url,
+        )
+
+    def _user_message(self, item: InboundItem, outbox: Outbox) -> UserMessage:
+        message = parse_event({name: [str(value)] for name, value in item.payload.items()})
+        assert isinstance(message, TwilioInbound), "only inbound messages are stored in the inbox"
+        output = TwilioWhatsAppOutput(
+            outbox_sink(outbox), account=item.account, status_callback=self.settings.status_callback_url
+        )
+        return UserMessage(
+            text=message.text,
+            output_channel=output,
+            sender_id=item.customer,
+            # The payload picks the intent while the transcript keeps the label. The
+            # helper only reads ``.payload`` and ``.text``, which TwilioInbound has too.
+            parse_data=payload_parse_data(message),  # type: ignore[arg-type]
+            input_channel=self.name(),
+            message_id=item.message_id,
+            metadata=metadata_for(message),
+        )
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        """For Rasa's proactive endpoints (``/conversations/{id}/trigger_intent``)."""
+        if self.delivery is None:
+            return None
+        return TwilioWhatsAppOutput(
+            enqueue_sink(self.delivery, self.settings.sender_account),
+            account=self.settings.sender_account,
+            status_callback=self.settings.status_callback_url,
+        )
+
+    def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
+        """Metadata is built from the stored message in the handler, not the request."""
+        return None
+
+
+__all__ = ["CHANNEL_NAME", "TwilioWhatsAppInput", "TwilioWhatsAppOutput"]

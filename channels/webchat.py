@@ -1,0 +1,311 @@
+"""Web chat: Rasa's socket.io channel with Majlis' own page, durable delivery and entry sources.
+
+credentials.yml::
+
+    channels.webchat.WebChatInput:
+      socketio_path: /webchat/socket.io     # default; the stock ``socketio:`` keeps /socket.io
+
+Routes (prefix ``/webhooks/webchat``): ``GET /`` the chat page (``?src=snapchat&campaign=…``
+records where the customer came from; ``?lang=en`` starts the page in English),
+``GET /static/<file>`` its script and style, ``GET /health``.  The socket.io
+server listens on ``socketio_path``.
+
+Differences from Rasa's :class:`~rasa.core.channels.socketio.SocketIOInput`, whose
+events and message shapes it keeps (so socket.io widgets work unchanged):
+
+- every message goes through :mod:`bot.delivery`: stored before it is acknowledged,
+  deduplicated on the client's ``message_id`` (a re-sent message after a reconnect is
+  answered once), processed in order per session; replies wait in the outbox and are
+  retried while the customer's page is disconnected, so a reload does not lose them;
+- the session room is always used (``enter_room`` awaited: Rasa 3.6 forgets to with
+  python-socketio 5, so its persistent sessions never receive replies);
+- ``bot_typing`` events (``{"typing": true|false}``) around each bot turn;
+- client metadata is not trusted: only ``entry_source`` (validated) and
+  ``display_text`` (a tapped button's title) are read;
+- a bot message ``{"custom": {"majlis": "agent_joined", "agent": {"name": …}}}`` (and
+  ``agent_left``) shows a notice that a person joined (docs/channels/webchat.md).
+"""
+from __future__ import annotations
+
+import html
+import logging
+import re
+import uuid
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Text
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage, decode_bearer_token
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput
+from sanic import response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import AsyncServer
+
+from bot.delivery import Delivery, DeliveryStore, InboundItem, OutboundMessage, Outbox, RetryPolicy, SendResult
+from bot.entry_links import METADATA_KEY, EntrySourceStore, from_metadata
+from bot.errors import ProviderAPIError
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_NAME = "webchat"
+#: The web chat has one business identity; the conversation is the browser session.
+ACCOUNT = "webchat"
+PAGE_DIR = Path(__file__).resolve().parents[1] / "bot" / "webchat"
+STATIC_FILES: Mapping[str, str] = {"webchat.js": "text/javascript; charset=utf-8",
+                                   "webchat.css": "text/css; charset=utf-8"}
+MAX_TEXT_CHARS = 2000
+MAX_DISPLAY_CHARS = 200
+#: Largest socket.io packet accepted (Engine.IO ``max_http_buffer_size``).
+MAX_PACKET_BYTES = 64 * 1024
+AGENT_JOINED = "agent_joined"
+AGENT_LEFT = "agent_left"
+#: Replies wait for a disconnected page: ~1 s … 30 s apart, for about 8 minutes.
+WEBCHAT_RETRY = RetryPolicy(max_attempts=20, base_delay=1.0, max_delay=30.0, min_delay=0.2)
+_SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+#: The page may only talk to its own origin; no inline script, so injected text cannot run.
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+       "connect-src 'self' ws: wss:; base-uri 'none'; form-action 'none'")
+
+#: Stores one outgoing payload: ``(session id, payload, kind)``.
+Sink = Callable[[str, Mapping[str, Any], str], Awaitable[Any]]
+
+
+def agent_joined(name: Optional[str] = None) -> Dict[str, Any]:
+    """The custom payload announcing that a person joined (for the agent desk)."""
+    return {"majlis": AGENT_JOINED, "agent": {"name": name}} if name else {"majlis": AGENT_JOINED}
+
+
+class WebChatOutput(OutputChannel):
+    """Rasa responses as socket.io ``bot_uttered`` payloads, stored through a sink."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL_NAME
+
+    def __init__(self, sink: Sink) -> None:
+        self._sink = sink
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        if text.strip():
+            await self._sink(recipient_id, {"text": text.strip()}, "text")
+
+    async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]],
+                                     **kwargs: Any) -> None:
+        replies = [{"content_type": "text", "title": str(b.get("title") or b.get("payload") or ""),
+                    "payload": str(b.get("payload") or b.get("title") or "")} for b in buttons]
+        await self._sink(recipient_id, {"text": text.strip(), "quick_replies": replies}, "buttons")
+
+    async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
+        await self._sink(recipient_id, {"attachment": {"type": "image", "payload": {"src": image}}}, "image")
+
+    async def send_attachment(self, recipient_id: Text, attachment: Any, **kwargs: Any) -> None:
+        await self._sink(recipient_id, {"attachment": attachment}, "attachment")
+
+    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
+        await self._sink(recipient_id, {"custom": json_message}, "custom")
+
+
+class WebChatSender:
+    """Implements ``bot.delivery.Sender``: emits to the session's room.
+
+    A session with no open page is a transient failure, so the reply is retried
+    (:data:`WEBCHAT_RETRY`) and reaches the customer when the page reconnects.
+    """
+
+    def __init__(self, sio: AsyncServer, event: str, namespace: Optional[str] = None) -> None:
+        self._sio = sio
+        self._event = event
+        self._namespace = namespace or "/"
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        if not any(True for _ in self._sio.manager.get_participants(self._namespace, message.customer)):
+            raise ProviderAPIError(0, "no open web-chat page for this session", True)
+        await self._sio.emit(self._event, dict(message.payload), room=message.customer, namespace=self._namespace)
+        return SendResult(provider_message_id=message.idempotency_key)
+
+    def window_template(self, message: OutboundMessage) -> Optional[Mapping[str, Any]]:
+        return None
+
+
+def read_message(data: Any) -> Optional[Dict[str, Any]]:
+    """The stored form of a ``user_uttered`` payload, or None if it is unusable."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("message"), str):
+        return None
+    text = data["message"].strip()
+    if not text or len(text) > MAX_TEXT_CHARS:
+        return None
+    metadata = data.get("metadata") if isinstance(data.get("metadata"), Mapping) else {}
+    display = metadata.get("display_text")
+    entry = from_metadata(metadata.get(METADATA_KEY))
+    return {
+        "text": text,
+        "display_text": display[:MAX_DISPLAY_CHARS] if isinstance(display, str) else text,
+        METADATA_KEY: entry.as_metadata() if entry else None,
+    }
+
+
+class WebChatInput(SocketIOInput):
+    """The socket.io channel serving Majlis' chat page (see the module docstring).
+
+    Args:
+        store: the delivery store; default: the shared engine (``MAJLIS_DATABASE_URL``).
+        retry: backoff while a page is disconnected.
+        title: the page title.
+        (other arguments: as :class:`~rasa.core.channels.socketio.SocketIOInput`)
+    """
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL_NAME
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        credentials = credentials or {}
+        return cls(
+            user_message_evt=credentials.get("user_message_evt", "user_uttered"),
+            bot_message_evt=credentials.get("bot_message_evt", "bot_uttered"),
+            namespace=credentials.get("namespace"),
+            socketio_path=credentials.get("socketio_path", "/webchat/socket.io"),
+            jwt_key=credentials.get("jwt_key"),
+            jwt_method=credentials.get("jwt_method", "HS256"),
+            title=credentials.get("title", "Majlis"),
+        )
+
+    def __init__(self, user_message_evt: Text = "user_uttered", bot_message_evt: Text = "bot_uttered",
+                 namespace: Optional[Text] = None, socketio_path: Text = "/webchat/socket.io",
+                 jwt_key: Optional[Text] = None, jwt_method: Text = "HS256", *, title: Text = "Majlis",
+                 store: Optional[DeliveryStore] = None, retry: RetryPolicy = WEBCHAT_RETRY) -> None:
+        super().__init__(user_message_evt, bot_message_evt, namespace, True, socketio_path, jwt_key, jwt_method)
+        if store is None:
+            from bot.storage import get_engine
+
+            store = DeliveryStore(get_engine())
+        self.title = title
+        self._store = store
+        self._retry = retry
+        # Share the delivery store's thread pool (see channels.instagram): one SQLite thread.
+        self.entry_sources = EntrySourceStore(store.engine, getattr(store, "_executor", None))
+        self.delivery: Optional[Delivery] = None
+
+    def page(self) -> str:
+        """The chat page with this server's settings in data attributes (no inline script)."""
+        template = (PAGE_DIR / "index.html").read_text(encoding="utf-8")
+        return (template.replace("{{title}}", html.escape(self.title))
+                .replace("{{socket_path}}", html.escape(self.socketio_path or "/socket.io"))
+                .replace("{{user_event}}", html.escape(self.user_message_evt))
+                .replace("{{bot_event}}", html.escape(self.bot_message_evt)))
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> SocketBlueprint:
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[], max_http_buffer_size=MAX_PACKET_BYTES)
+        self.sio = sio
+        delivery = self.delivery = Delivery(channel=CHANNEL_NAME, store=self._store, window=None, retry=self._retry,
+                                            sender=WebChatSender(sio, self.bot_message_evt, self.namespace))
+
+        async def process(item: InboundItem, outbox: Outbox) -> None:
+            await self._process(item, outbox, on_new_message)
+
+        delivery.set_handler(process)
+        bp = SocketBlueprint(sio, self.socketio_path or "/socket.io", "webchat_webhook", __name__)
+        page = self.page()
+
+        @bp.listener("after_server_start")
+        async def start(_app: Any, _loop: Any) -> None:
+            await delivery.start()
+
+        @bp.listener("before_server_stop")
+        async def stop(_app: Any, _loop: Any) -> None:
+            await delivery.stop()
+
+        @bp.route("/", methods=["GET"])
+        async def chat_page(_: Request) -> HTTPResponse:
+            return response.html(page, headers={"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
+                                                "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache"})
+
+        @bp.route("/static/<name>", methods=["GET"])
+        async def static(_: Request, name: str) -> HTTPResponse:
+            if name not in STATIC_FILES:
+                return response.text("not found", status=404)
+            return response.raw((PAGE_DIR / name).read_bytes(), content_type=STATIC_FILES[name],
+                                headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"})
+
+        @bp.route("/health", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        self._socket_events(sio, delivery)
+        return bp
+
+    def _socket_events(self, sio: AsyncServer, delivery: Delivery) -> None:
+        @sio.on("connect", namespace=self.namespace)
+        async def connect(sid: Text, environ: Dict, auth: Optional[Dict] = None) -> bool:
+            if not self.jwt_key:
+                return True
+            token = auth.get("token") if isinstance(auth, dict) else None
+            return bool(token and decode_bearer_token(token, self.jwt_key, self.jwt_algorithm))
+
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: Text, data: Optional[Dict] = None) -> None:
+            session_id = data.get("session_id") if isinstance(data, dict) else None
+            if not isinstance(session_id, str) or not _SESSION_ID.match(session_id):
+                session_id = uuid.uuid4().hex
+            await sio.enter_room(sid, session_id, namespace=self.namespace)
+            await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+            delivery.kick((ACCOUNT, session_id))  # replies that waited for this page
+
+        @sio.on(self.user_message_evt, namespace=self.namespace)
+        async def user_message(sid: Text, data: Any = None) -> Dict[str, Any]:
+            stored = read_message(data)
+            session_id = data.get("session_id") if isinstance(data, dict) else None
+            if stored is None or not isinstance(session_id, str) or not _SESSION_ID.match(session_id):
+                logger.info("Web-chat message refused: empty, too long or without a valid session")
+                return {"accepted": False}
+            if session_id not in sio.rooms(sid, namespace=self.namespace):
+                await sio.enter_room(sid, session_id, namespace=self.namespace)
+            client_id = data.get("message_id") if isinstance(data.get("message_id"), str) else ""
+            message_id = f"{session_id}:{client_id[:64]}" if client_id else f"{session_id}:{uuid.uuid4().hex}"
+            await delivery.accept([InboundItem(channel=CHANNEL_NAME, message_id=message_id, account=ACCOUNT,
+                                               customer=session_id, payload=stored)])
+            return {"accepted": True, "message_id": client_id}
+
+    async def _process(self, item: InboundItem, outbox: Outbox,
+                       on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        payload = item.payload
+        entry = from_metadata(payload.get(METADATA_KEY))
+        if entry is not None:
+            await self.entry_sources.record(CHANNEL_NAME, item.customer, entry, outbox.delivery.clock())
+        metadata = {"channel": CHANNEL_NAME, "display_text": payload.get("display_text"),
+                    METADATA_KEY: entry.as_metadata() if entry else None}
+
+        async def add(_session: str, body: Mapping[str, Any], kind: str) -> None:
+            await outbox.add(body, kind=kind)
+
+        await self._typing(item.customer, True)
+        try:
+            await on_new_message(UserMessage(
+                text=str(payload["text"]), output_channel=WebChatOutput(add), sender_id=item.customer,
+                input_channel=CHANNEL_NAME, message_id=item.message_id, metadata=metadata))
+        finally:
+            await self._typing(item.customer, False)
+
+    async def _typing(self, session_id: str, typing: bool) -> None:
+        if self.sio is not None:
+            await self.sio.emit("bot_typing", {"typing": typing}, room=session_id, namespace=self.namespace)
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        """Proactive messages (agent desk, ``trigger_intent``): stored and sent like replies."""
+        delivery = self.delivery
+        if delivery is None:
+            return None
+
+        async def enqueue(session_id: str, body: Mapping[str, Any], kind: str) -> None:
+            await delivery.enqueue(OutboundMessage(
+                channel=CHANNEL_NAME, account=ACCOUNT, customer=session_id, payload=body,
+                idempotency_key=f"proactive:{uuid.uuid4().hex}", kind=kind))
+
+        return WebChatOutput(enqueue)
+
+    def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
+        return None
+
+
+__all__ = ["AGENT_JOINED", "AGENT_LEFT", "CHANNEL_NAME", "WebChatInput", "WebChatOutput", "agent_joined"]

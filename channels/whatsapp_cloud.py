@@ -1,0 +1,388 @@
+"""WhatsApp Business Platform (Cloud API) channel for Rasa.
+
+Three layers (docs/delivery.md, STYLE.md §9):
+
+- parse: :mod:`channels._whatsapp_parse` (pure, frozen dataclasses);
+- transport: :meth:`WhatsAppCloudInput.handle_post` (framework-free) behind the
+  Sanic blueprint: verify signature → parse → dedupe/store (``bot.delivery``) → 200;
+- send: :class:`WhatsAppCloudOutput` builds bodies with
+  :mod:`channels._whatsapp_payloads` and puts them in the durable outbox;
+  :class:`channels._whatsapp_sender.WhatsAppSender` makes single Graph attempts.
+
+Routes (prefix ``/webhooks/whatsapp_cloud``): ``GET /`` health, ``GET /webhook``
+verification handshake, ``POST /webhook`` events.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from functools import partial
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from sanic import Blueprint, response
+from sanic.request import Request
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.config import ConfigError
+from bot.delivery import Delivery, DeliveryStore, InboundItem, OutboundMessage, Outbox, StatusUpdate
+from bot.errors import PayloadError, SignatureError
+from bot.storage import get_engine
+from channels._meta import SIGNATURE_HEADER, WINDOW_CLOSED_CODES, GraphClient, verify_handshake, verify_signature
+from channels._whatsapp_parse import InboundMessage, parse_webhook
+from channels._whatsapp_payloads import (
+    build_buttons_payloads,
+    build_custom_payload,
+    build_media_payload,
+    build_text_payloads,
+)
+from channels._whatsapp_sender import WhatsAppSender
+from channels._whatsapp_settings import WhatsAppSettings
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_NAME = "whatsapp_cloud"
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+class WhatsAppCloudOutput(OutputChannel):
+    """Turns Rasa responses into WhatsApp messages in the durable outbox.
+
+    Bound to one inbound message's :class:`bot.delivery.Outbox`, so each reply
+    gets the idempotency key ``<wamid>:<position>`` and is sent at most once.
+    """
+
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL_NAME
+
+    def __init__(self, outbox: "Outbox | ProactiveOutbox") -> None:
+        self.outbox = outbox
+
+    async def _add(self, payloads: Iterable[Mapping[str, Any]]) -> None:
+        for payload in payloads:
+            kind = str(payload.get("type", "message"))
+            await self.outbox.add(payload, kind=kind, free_form=kind != "template")
+
+    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
+        """One Rasa response; unlike Rasa's default, text is not split at blank lines."""
+        text = message.get("text") or ""
+        buttons = message.get("quick_replies") or message.get("buttons")
+        if buttons:
+            await self.send_text_with_buttons(recipient_id, text, buttons)
+        elif text:
+            await self.send_text_message(recipient_id, text)
+        if message.get("custom"):
+            await self.send_custom_json(recipient_id, message["custom"])
+        if message.get("image"):
+            await self.send_image_url(recipient_id, message["image"])
+        if message.get("attachment"):
+            await self.send_attachment(recipient_id, message["attachment"])
+        if message.get("elements"):
+            await self.send_elements(recipient_id, message["elements"])
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self._add(build_text_payloads(recipient_id, text))
+
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
+    ) -> None:
+        await self._add(build_buttons_payloads(recipient_id, text, buttons))
+
+    async def send_quick_replies(
+        self, recipient_id: str, text: str, quick_replies: List[Dict[str, Any]], **kwargs: Any
+    ) -> None:
+        await self.send_text_with_buttons(recipient_id, text, quick_replies)
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        await self._add([build_media_payload(recipient_id, "image", link=image)])
+
+    async def send_attachment(self, recipient_id: str, attachment: Any, **kwargs: Any) -> None:
+        """A URL string is sent as a document; a dict may name type, link/id, caption, filename."""
+        if isinstance(attachment, str):
+            await self._add([build_media_payload(recipient_id, "document", link=attachment)])
+            return
+        if isinstance(attachment, Mapping):
+            kind = str(attachment.get("type") or "document")
+            await self._add([
+                build_media_payload(
+                    recipient_id,
+                    kind if kind in ("image", "video", "audio", "document", "sticker") else "document",
+                    link=attachment.get("link") or attachment.get("url"),
+                    media_id=attachment.get("id"),
+                    caption=attachment.get("caption"),
+                    filename=attachment.get("filename"),
+                )
+            ])
+            return
+        logger.warning("Attachment of type %s not sent", type(attachment).__name__)
+
+    async def send_custom_json(self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any) -> None:
+        payload = build_custom_payload(recipient_id, json_message)
+        if payload is None:
+            logger.warning("Custom response without a WhatsApp 'type' not sent")
+            return
+        await self._add([payload])
+
+    async def send_elements(self, recipient_id: str, elements: Iterable[Dict[str, Any]], **kwargs: Any) -> None:
+        """Carousels do not exist on WhatsApp: each element becomes text (and buttons)."""
+        for element in elements:
+            lines = [str(element.get(k)) for k in ("title", "subtitle") if element.get(k)]
+            text = "\n".join(lines)
+            if element.get("buttons"):
+                await self.send_text_with_buttons(recipient_id, text, element["buttons"])
+            elif text:
+                await self.send_text_message(recipient_id, text)
+
+
+def payload_parse_data(message: InboundMessage) -> Optional[Dict[str, Any]]:
+    """Rasa parse data for a tapped button whose id is a Rasa payload (``/affirm``).
+
+    The intent comes from the payload; the text stays the title the customer saw,
+    so the transcript shows "Yes" rather than "/affirm".  None when the message
+    carries no valid payload (then NLU reads the text).
+    """
+    if not message.payload:
+        return None
+    parsed = YAMLStoryReader.unpack_regex_message(Message(data={TEXT: message.payload}))
+    intent = parsed.get(INTENT)
+    if not intent:
+        return None
+    return {
+        TEXT: message.text,
+        INTENT: intent,
+        INTENT_RANKING_KEY: parsed.get(INTENT_RANKING_KEY) or [intent],
+        ENTITIES: parsed.get(ENTITIES) or [],
+    }
+
+
+class ProactiveOutbox:
+    """Duck-types :class:`bot.delivery.Outbox` for messages Rasa sends unprompted.
+
+    Rasa's ``get_output_channel`` path (``/conversations/<id>/trigger_intent``,
+    reminders) has no inbound message: each payload gets a fresh idempotency key and
+    goes out from the number the customer last wrote to (else the first configured).
+    """
+
+    def __init__(self, delivery: Delivery, default_account: str) -> None:
+        self.delivery = delivery
+        self.default_account = default_account
+
+    async def add(
+        self, payload: Mapping[str, Any], *, kind: str = "message", free_form: bool = True, key: Optional[str] = None
+    ) -> Optional[OutboundMessage]:
+        customer = str(payload.get("to", ""))
+        account = await self.delivery.store.last_account(CHANNEL_NAME, customer) or self.default_account
+        return await self.delivery.enqueue(
+            OutboundMessage(
+                channel=CHANNEL_NAME, account=account, customer=customer, payload=payload,
+                idempotency_key=key or f"proactive:{uuid.uuid4().hex}", free_form=free_form, kind=kind,
+            )
+        )
+
+
+class WhatsAppCloudInput(InputChannel):
+    """Receives WhatsApp Cloud API webhooks for one or more business numbers.
+
+    Args:
+        settings: validated settings (:meth:`from_credentials` reads them).
+        store: the delivery store (default: ``bot.config.database_url()``).
+        graph: the Graph API client (default: one for ``settings.graph_url``).
+    """
+
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL_NAME
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "WhatsAppCloudInput":
+        try:
+            settings = WhatsAppSettings.from_credentials(credentials)
+        except ConfigError as exc:
+            logger.error("WhatsApp Cloud channel not configured: %s", exc)
+            cls.raise_missing_credentials_exception()
+        return cls(settings)
+
+    def __init__(
+        self,
+        settings: WhatsAppSettings,
+        *,
+        store: Optional[DeliveryStore] = None,
+        graph: Optional[GraphClient] = None,
+    ) -> None:
+        self.settings = settings
+        self.graph = graph or GraphClient(settings.graph_url, timeout_s=settings.timeout)
+        self.sender = WhatsAppSender(self.graph, settings.numbers)
+        self.delivery = Delivery(
+            channel=CHANNEL_NAME,
+            store=store or DeliveryStore(get_engine()),
+            sender=self.sender,
+            retry=settings.retry,
+            retention=settings.retention,
+        )
+
+    def get_output_channel(self) -> OutputChannel:
+        """An output channel for messages Rasa sends without an inbound message."""
+        return WhatsAppCloudOutput(ProactiveOutbox(self.delivery, next(iter(self.settings.numbers))))  # type: ignore[arg-type]
+
+    # -- transport ---------------------------------------------------------
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        self.delivery.set_handler(partial(self._process, on_new_message))
+        webhook = Blueprint(f"{CHANNEL_NAME}_webhook", __name__)
+
+        @webhook.listener("after_server_start")
+        async def start_delivery(_app: Any, _loop: Any) -> None:
+            await self.delivery.start()
+
+        @webhook.listener("before_server_stop")
+        async def stop_delivery(_app: Any, _loop: Any) -> None:
+            await self.delivery.stop()
+            await self.graph.close()
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_request: Request) -> response.HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["GET"])
+        async def verify(request: Request) -> response.HTTPResponse:
+            args = {key: request.args.get(key) for key in request.args}
+            body, status = verify_handshake(args, self.settings.verify_token)
+            return response.text(body, status=status)
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> response.HTTPResponse:
+            body, status = await self.handle_post(
+                request.body or b"", request.headers.get(SIGNATURE_HEADER), request.headers.get("content-type")
+            )
+            return response.json(body, status=status)
+
+        return webhook
+
+    async def handle_post(
+        self, raw: bytes, signature: Optional[str], content_type: Optional[str]
+    ) -> Tuple[Dict[str, Any], int]:
+        """The whole POST /webhook, framework-free: ``(json body, status)``.
+
+        The one place errors become status codes: 413 too large, 401 missing
+        signature, 403 wrong signature, 415 not JSON, 400 malformed, 503 database
+        unavailable (Meta retries), 200 once everything is durably recorded.
+        """
+        if len(raw) > self.settings.max_body_bytes:
+            logger.warning("Webhook body of %d bytes refused (limit %d)", len(raw), self.settings.max_body_bytes)
+            return {"error": "body too large"}, 413
+        try:
+            verify_signature(raw, signature, self.settings.app_secret)
+            body = _decode(raw, content_type)
+        except SignatureError as exc:
+            logger.warning("Webhook refused: signature %s", exc.reason)
+            return {"error": "invalid signature"}, 401 if exc.reason == "missing" else 403
+        except PayloadError as exc:
+            logger.warning("Webhook refused: %s", exc.reason)
+            return {"error": exc.reason}, exc.status
+        try:
+            accepted, statuses = await self._record(body)
+        except SQLAlchemyError:
+            logger.exception("Webhook not recorded: database unavailable")
+            return {"error": "temporarily unavailable"}, 503
+        return {"status": "ok", "accepted": accepted, "statuses": statuses}, 200
+
+    async def _record(self, body: Mapping[str, Any]) -> Tuple[int, int]:
+        """Store statuses and messages of the batch; (new messages, statuses)."""
+        batch = parse_webhook(body)
+        for what in batch.ignored:
+            logger.debug("Webhook part ignored: %s", what)
+        numbers = self.settings.numbers
+        items: List[InboundItem] = []
+        for message in batch.messages:
+            if message.phone_number_id not in numbers:
+                logger.warning("Message for unconfigured phone_number_id %s ignored", message.phone_number_id)
+                continue
+            items.append(
+                InboundItem(
+                    channel=CHANNEL_NAME,
+                    message_id=message.id,
+                    account=message.phone_number_id,
+                    customer=message.customer.id or "",
+                    payload=message.to_stored(),
+                    sent_at=message.sent_at,
+                    opens_window=message.opens_window,
+                )
+            )
+        updates = [_status_update(status) for status in batch.statuses]
+        await self.delivery.record_statuses(updates)
+        accepted = await self.delivery.accept(items)
+        logger.info(
+            "Webhook recorded: %d new message(s) of %d, %d status(es)", len(accepted), len(items), len(updates)
+        )
+        return len(accepted), len(updates)
+
+    # -- processing (after the 200) -----------------------------------------
+
+    async def _process(self, on_new_message: OnNewMessage, item: InboundItem, outbox: Outbox) -> None:
+        message = InboundMessage.from_stored(item.payload)
+        if message is None:
+            logger.warning("Stored message %s could not be parsed again; skipped", item.id)
+            return
+        if message.silent:
+            logger.debug("Message %s of type %s recorded without waking the bot", item.id, message.type)
+            return
+        if self.settings.mark_read:
+            await self.sender.mark_read(message.phone_number_id, message.id)
+        await on_new_message(
+            UserMessage(
+                text=message.text,
+                output_channel=WhatsAppCloudOutput(outbox),
+                sender_id=item.customer,
+                parse_data=payload_parse_data(message),
+                input_channel=CHANNEL_NAME,
+                message_id=message.id,
+                metadata=self._metadata(message),
+            )
+        )
+
+    def _metadata(self, message: InboundMessage) -> Dict[str, Any]:
+        metadata = message.metadata()
+        media = metadata["whatsapp"].get("media")
+        if media and media.get("id"):
+            metadata["whatsapp"]["media"] = {**media, "fetch_url": self.graph.url(str(media["id"]))}
+        return metadata
+
+    async def fetch_media(self, metadata: Mapping[str, Any]) -> bytes:
+        """Download the media of an inbound message from its ``UserMessage.metadata``.
+
+        Raises:
+            bot.errors.ProviderAPIError: the Graph API refused or failed.
+            KeyError: the metadata has no media.
+        """
+        whatsapp = metadata["whatsapp"]
+        return await self.sender.download_media(whatsapp["phone_number_id"], whatsapp["media"]["id"])
+
+
+def _decode(raw: bytes, content_type: Optional[str]) -> Dict[str, Any]:
+    mime = (content_type or "").split(";", 1)[0].strip().lower()
+    if mime != "application/json":
+        raise PayloadError("content type must be application/json", status=415)
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise PayloadError("malformed JSON") from None
+    if not isinstance(body, dict):
+        raise PayloadError("JSON body must be an object")
+    return body
+
+
+def _status_update(status: Any) -> StatusUpdate:
+    return StatusUpdate(
+        channel=CHANNEL_NAME,
+        provider_message_id=status.message_id,
+        status=status.status,
+        timestamp=status.timestamp,
+        error_code=status.error_code,
+        error_title=status.error_title,
+        window_closed=status.error_code in WINDOW_CLOSED_CODES,
+    )

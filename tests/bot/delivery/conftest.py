@@ -1,0 +1,1 @@
+from tests.bot.storage.backends import engine, pg_url  # noqa: F401 - fixtures

@@ -1,0 +1,131 @@
+"""The web-chat page in headless Chromium (Debian's, /usr/bin/chromium) against a served Majlis.
+
+The scripted tests check the page's mechanics with a fixed answer; the end-to-end test
+talks to the real assistant (the session's ``majlis_agent``) and saves a screenshot
+under test-artifacts/.
+"""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, AsyncIterator, List, Tuple
+
+import pytest
+from playwright.async_api import Page, async_playwright
+
+from bot.delivery import DeliveryStore
+from bot.storage import create_engine
+from channels.webchat import WebChatInput
+from tests.channels.test_instagram_harness import RecordingAgent
+from tests.channels.whatsapp_harness import running_channel
+from tests.conftest import ROOT
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+ARTIFACTS = ROOT / "test-artifacts"
+ARABIC_QUESTION = "مرحبا، أبي أعرف فاتورتي"
+XSS = "<img src=x onerror=alert(1)>"
+
+pytestmark = pytest.mark.browser
+
+
+@asynccontextmanager
+async def chat_page(agent: Any, query: str = "") -> AsyncIterator[Tuple[Page, WebChatInput, List[str]]]:
+    """The page served by a real Majlis server with ``agent``; yields (page, channel, dialogs)."""
+    channel = WebChatInput(store=DeliveryStore(create_engine("sqlite://")))
+    async with running_channel(channel, agent) as running:  # type: ignore[arg-type]
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            try:
+                page = await browser.new_page(viewport={"width": 480, "height": 760})
+                dialogs: List[str] = []
+                page.on("dialog", lambda dialog: (dialogs.append(dialog.message),
+                                                  page.context.loop.create_task(dialog.dismiss())))
+                await page.goto(f"{running.base_url}/webhooks/webchat/{query}")
+                await page.wait_for_selector("#majlis-status.online", timeout=15000)
+                yield page, channel, dialogs
+            finally:
+                await browser.close()
+
+
+async def write(page: Page, text: str) -> None:
+    await page.fill("#majlis-input", text)
+    await page.press("#majlis-input", "Enter")
+
+
+async def direction(page: Page, selector: str) -> str:
+    return await page.eval_on_selector(selector, "el => getComputedStyle(el).direction")
+
+
+async def test_arabic_message_rtl_buttons_and_entry_source() -> None:
+    buttons = [{"title": "فاتورتي", "payload": "/check_bill"},
+               {"title": "Talk to a person", "payload": "/talk_to_human"}]
+    agent = RecordingAgent(reply={"text": "فاتورتك هذا الشهر ١٨٥ درهم.", "buttons": buttons})
+    async with chat_page(agent, "?src=snapchat&campaign=ramadan") as (page, channel, _dialogs):
+        await write(page, ARABIC_QUESTION)
+        answer = page.locator(".msg.bot").first
+        await answer.wait_for(timeout=15000)
+        assert await answer.text_content() == "فاتورتك هذا الشهر ١٨٥ درهم."
+        assert await direction(page, ".msg.bot") == "rtl"
+        assert await direction(page, ".msg.user") == "rtl"
+        assert await direction(page, ".buttons button:nth-child(2)") == "ltr"
+        await page.click(".buttons button >> text=فاتورتي")
+        await page.locator(".msg.user").nth(1).wait_for(timeout=15000)
+        assert await page.locator(".msg.user").nth(1).text_content() == "فاتورتي"
+        await page.locator(".msg.bot").nth(1).wait_for(timeout=15000)
+        assert await page.locator(".buttons button").first.is_disabled()
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / "webchat-scripted.png"))
+        source = await channel.entry_sources.get("webchat", agent.messages[0].sender_id)
+    assert agent.texts == [ARABIC_QUESTION, "/check_bill"]
+    assert agent.messages[1].metadata["display_text"] == "فاتورتي"
+    assert source is not None and source[0].ref == "snap-ramadan"
+
+
+async def test_customer_html_is_shown_as_text() -> None:
+    agent = RecordingAgent(reply={"text": XSS, "buttons": [{"title": XSS, "payload": "/x"}]})
+    async with chat_page(agent) as (page, _channel, dialogs):
+        await write(page, XSS)
+        await page.locator(".msg.bot").first.wait_for(timeout=15000)
+        await page.wait_for_timeout(300)
+        assert await page.locator(".msg.user").first.text_content() == XSS
+        assert await page.locator(".msg.bot").first.text_content() == XSS
+        assert await page.locator(".buttons button").first.text_content() == XSS
+        assert await page.locator("#majlis-log img").count() == 0
+    assert dialogs == []
+
+
+async def test_agent_joined_notice_and_typing_indicator() -> None:
+    from channels.webchat import agent_joined
+
+    agent = RecordingAgent(reply={"custom": agent_joined("Sara")})
+    async with chat_page(agent) as (page, _channel, _dialogs):
+        await write(page, "I want a person")
+        notice = page.locator(".notice").first
+        await notice.wait_for(timeout=15000)
+        assert "A customer-care agent has joined (Sara)" in (await notice.text_content() or "")
+        assert await page.locator("#majlis-typing").is_hidden()
+
+
+@pytest.mark.e2e
+async def test_real_assistant_answers_arabic_right_to_left(majlis_agent: Any) -> None:
+    """The trained Majlis assistant behind the page: Arabic in, Arabic out (RTL), a button tapped."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    async with chat_page(majlis_agent, "?src=snapchat&campaign=ramadan") as (page, _channel, _dialogs):
+        await write(page, ARABIC_QUESTION)
+        answer = page.locator(".msg.bot").first
+        await answer.wait_for(timeout=60000)
+        text = await answer.text_content() or ""
+        assert any("\u0600" <= ch <= "\u06ff" for ch in text), text
+        assert await direction(page, ".msg.bot") == "rtl"
+        if await page.locator(".buttons button").count() == 0:
+            await write(page, "انت بوت ولا انسان؟")  # the bot_challenge answer offers a button
+            await page.locator(".buttons button").first.wait_for(timeout=60000)
+        bots_before = await page.locator(".msg.bot").count()
+        button = page.locator(".buttons button").first
+        title = await button.text_content()
+        await button.click()
+        await page.locator(".msg.user", has_text=title or "").last.wait_for(timeout=15000)
+        await page.locator(".msg.bot").nth(bots_before).wait_for(timeout=60000)  # a new answer
+        await page.screenshot(path=str(ARTIFACTS / "webchat-arabic.png"), full_page=True)
+    assert (Path(ARTIFACTS) / "webchat-arabic.png").stat().st_size > 1000

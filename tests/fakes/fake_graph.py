@@ -1,0 +1,311 @@
+"""A local stand-in for Meta's Graph API (WhatsApp Cloud), for tests and local runs.
+
+Emulates ``POST /<version>/<phone-number-id>/messages`` (messages, read receipts,
+typing indicators) and ``GET /<version>/<media-id>`` + the media download, with
+Graph's JSON error bodies (``{"error": {"message", "type", "code", "fbtrace_id"}}``)
+and a few of its validations (text ≤ 4096, ≤ 3 reply buttons with titles ≤ 20, list
+≤ 10 rows).  Every request is recorded (path, headers, JSON, outcome).  Failures
+are queued on demand and apply to message sends only (not read receipts):
+
+=============  ==============================================================
+``"130429"``   400, code 130429 (rate limit hit)            transient
+``"131056"``   400, code 131056 (pair rate limit)            transient
+``"429"``      429, code 4 (application request limit)       transient
+``"500"``      500, code 1 (unknown error)                   transient
+``"timeout"``  answers 503 after ``hang_seconds`` (the client times out first)
+``"hang"``     never answers until reset (for kill tests)
+``"131047"``   400, code 131047 (re-engagement: window closed)  permanent
+``"131026"``   400, code 131026 (message undeliverable)         permanent
+=============  ==============================================================
+
+Pytest: ``from tests.fakes.fake_graph import fake_graph`` and use the fixture.
+Command line::
+
+    python -m tests.fakes.fake_graph --port 4020 --fail 500 --fail 130429
+    WHATSAPP_GRAPH_URL=http://127.0.0.1:4020/v21.0 rasa run ...
+
+Control endpoints: ``GET /_fake/requests``, ``POST /_fake/fail`` (``{"failures":
+["500"]}``), ``POST /_fake/reset``.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import logging
+from collections import deque
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any, AsyncIterator, Deque, Dict, List, Mapping, Optional, Tuple, TypeVar
+
+import pytest_asyncio
+from aiohttp import web
+
+logger = logging.getLogger(__name__)
+
+VERSION = "v21.0"
+G = TypeVar("G", bound="FakeGraph")
+
+#: failure name → (HTTP status, Graph code, message)
+FAILURES: Mapping[str, Tuple[int, int, str]] = {
+    "130429": (400, 130429, "Rate limit hit"),
+    "131056": (400, 131056, "(Business Account, Consumer Account) pair rate limit hit"),
+    "429": (429, 4, "Application request limit reached"),
+    "500": (500, 1, "An unknown error occurred"),
+    "131047": (400, 131047, "Re-engagement message"),
+    "131026": (400, 131026, "Message undeliverable"),
+}
+
+
+@dataclass
+class Recorded:
+    """One request the fake received."""
+
+    method: str
+    path: str
+    headers: Dict[str, str]
+    json: Any
+    outcome: str = "pending"
+    """``ok``, ``failed:<name>``, ``invalid``, ``hung`` or ``unauthorized``."""
+    message_id: Optional[str] = None
+
+
+@dataclass
+class FakeGraph:
+    """State and behaviour of the fake; ``app()`` serves it."""
+
+    tokens: Optional[List[str]] = None
+    """Accepted bearer tokens (None: any)."""
+    hang_seconds: float = 30.0
+    requests: List[Recorded] = field(default_factory=list)
+    failures: Deque[str] = field(default_factory=deque)
+    media: Dict[str, bytes] = field(default_factory=dict)
+    base_url: str = ""
+    _ids: Any = field(default_factory=lambda: itertools.count(1))
+    _release: asyncio.Event = field(default_factory=asyncio.Event)
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    @property
+    def url(self) -> str:
+        """What ``WHATSAPP_GRAPH_URL`` should be set to."""
+        return f"{self.base_url}/{VERSION}"
+
+    def fail(self, *names: str) -> None:
+        """Queue failures for the next message sends, in order."""
+        for name in names:
+            if name not in FAILURES and name not in ("timeout", "hang"):
+                raise ValueError(f"unknown failure {name!r}")
+            self.failures.append(name)
+
+    def reset(self) -> None:
+        self.requests.clear()
+        self.failures.clear()
+        self._release.set()
+        self._release = asyncio.Event()
+
+    def messages(self, outcome: Optional[str] = "ok") -> List[Recorded]:
+        """Recorded message sends (not read receipts), optionally of one outcome."""
+        return [
+            r for r in self.requests
+            if isinstance(r.json, dict) and "to" in r.json and (outcome is None or r.outcome == outcome)
+        ]
+
+    def receipts(self) -> List[Recorded]:
+        """Recorded mark-as-read / typing-indicator requests."""
+        return [r for r in self.requests if isinstance(r.json, dict) and r.json.get("status") == "read"]
+
+    async def wait_for(self, count: int, *, outcome: Optional[str] = "ok", timeout: float = 10.0) -> List[Recorded]:
+        """Wait until at least ``count`` message sends with ``outcome`` were recorded."""
+        async def enough() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: len(self.messages(outcome)) >= count)
+
+        await asyncio.wait_for(enough(), timeout)
+        return self.messages(outcome)
+
+    async def _record(self, recorded: Recorded, outcome: str) -> None:
+        recorded.outcome = outcome
+        async with self._changed:
+            self._changed.notify_all()
+
+    # -- HTTP --------------------------------------------------------------
+
+    def control_routes(self) -> web.Application:
+        """A new app with the ``/_fake/...`` control endpoints (fakes built on this add their API)."""
+        app = web.Application()
+        app.router.add_get("/_fake/requests", self._list)
+        app.router.add_post("/_fake/fail", self._queue)
+        app.router.add_post("/_fake/reset", self._reset)
+        return app
+
+    def app(self) -> web.Application:
+        app = self.control_routes()
+        app.router.add_get("/_fake/media/{media_id}", self._download)
+        app.router.add_post("/{version}/{phone_number_id}/messages", self._messages)
+        app.router.add_get("/{version}/{media_id}", self._media_url)
+        return app
+
+    def _authorized(self, request: web.Request) -> bool:
+        header = request.headers.get("Authorization", "")
+        return header.startswith("Bearer ") and (self.tokens is None or header[7:] in self.tokens)
+
+    async def _messages(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        recorded = Recorded("POST", request.path, dict(request.headers), body)
+        self.requests.append(recorded)
+        if not self._authorized(request):
+            await self._record(recorded, "unauthorized")
+            return _error(401, 190, "Invalid OAuth access token")
+        if isinstance(body, dict) and body.get("status") == "read":
+            await self._record(recorded, "ok")
+            return web.json_response({"success": True})
+        if self.failures:
+            name = self.failures.popleft()
+            return await self._failure(recorded, name)
+        problem = validate(body)
+        if problem:
+            await self._record(recorded, "invalid")
+            return _error(400, 100, problem)
+        recorded.message_id = f"wamid.fake{next(self._ids)}"
+        await self._record(recorded, "ok")
+        return web.json_response({
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": body["to"], "wa_id": body["to"]}],
+            "messages": [{"id": recorded.message_id}],
+        })
+
+    async def _failure(self, recorded: Recorded, name: str) -> web.Response:
+        if name == "hang":
+            recorded.outcome = "hung"
+            await self._release.wait()
+            return _error(503, 2, "Service temporarily unavailable")
+        if name == "timeout":
+            await self._record(recorded, "failed:timeout")
+            try:
+                await asyncio.wait_for(self._release.wait(), self.hang_seconds)
+            except asyncio.TimeoutError:
+                pass
+            return _error(503, 2, "Service temporarily unavailable")
+        await self._record(recorded, f"failed:{name}")
+        status, code, message = FAILURES[name]
+        return _error(status, code, message)
+
+    async def _media_url(self, request: web.Request) -> web.Response:
+        media_id = request.match_info["media_id"]
+        self.requests.append(Recorded("GET", request.path, dict(request.headers), None, "ok"))
+        if not self._authorized(request):
+            return _error(401, 190, "Invalid OAuth access token")
+        if media_id not in self.media:
+            return _error(400, 100, "Unsupported get request")
+        return web.json_response({
+            "messaging_product": "whatsapp",
+            "url": f"{self.base_url}/_fake/media/{media_id}",
+            "mime_type": "image/jpeg",
+            "id": media_id,
+            "file_size": len(self.media[media_id]),
+        })
+
+    async def _download(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return web.Response(status=401)
+        return web.Response(body=self.media.get(request.match_info["media_id"], b""))
+
+    async def _list(self, _request: web.Request) -> web.Response:
+        return web.json_response([asdict(r) for r in self.requests])
+
+    async def _queue(self, request: web.Request) -> web.Response:
+        self.fail(*(await request.json()).get("failures", []))
+        return web.json_response({"queued": list(self.failures)})
+
+    async def _reset(self, _request: web.Request) -> web.Response:
+        self.reset()
+        return web.json_response({"reset": True})
+
+
+def _error(status: int, code: int, message: str) -> web.Response:
+    return web.json_response(
+        {"error": {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AfakeTrace"}},
+        status=status,
+    )
+
+
+def validate(body: Any) -> Optional[str]:
+    """The first Graph validation a message body fails, or None (a subset of Meta's rules)."""
+    if not isinstance(body, dict) or body.get("messaging_product") != "whatsapp" or not body.get("to"):
+        return "messaging_product and to are required"
+    kind = body.get("type")
+    if kind not in body:
+        return f"missing {kind!r} object"
+    content = body[kind]
+    if kind == "text":
+        text = content.get("body", "")
+        if not text or len(text.encode("utf-16-le")) // 2 > 4096:
+            return "text.body must have 1..4096 characters"
+    if kind == "interactive":
+        action = content.get("action", {})
+        if content.get("type") == "button":
+            buttons = action.get("buttons", [])
+            if not 1 <= len(buttons) <= 3 or any(len(b["reply"]["title"]) > 20 for b in buttons):
+                return "1..3 buttons with titles of at most 20 characters"
+        if content.get("type") == "list":
+            rows = [row for section in action.get("sections", []) for row in section.get("rows", [])]
+            if not 1 <= len(rows) <= 10 or any(len(r["title"]) > 24 for r in rows) or len(action.get("button", "")) > 20:
+                return "1..10 rows with titles of at most 24 characters"
+        if len(content.get("body", {}).get("text", "")) > 1024:
+            return "interactive body at most 1024 characters"
+    return None
+
+
+async def start(graph: FakeGraph, host: str = "127.0.0.1", port: int = 0) -> web.AppRunner:
+    """Serve ``graph``; sets ``graph.base_url``.  Stop with ``await runner.cleanup()``."""
+    runner = web.AppRunner(graph.app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    sockets = site._server.sockets  # type: ignore[union-attr]
+    graph.base_url = f"http://{host}:{sockets[0].getsockname()[1]}"
+    return runner
+
+
+@asynccontextmanager
+async def serving(graph: G) -> AsyncIterator[G]:
+    """Serve any :class:`FakeGraph` (subclasses too) on a free port for a block."""
+    runner = await start(graph)
+    try:
+        yield graph
+    finally:
+        graph.reset()
+        await runner.cleanup()
+
+
+@pytest_asyncio.fixture
+async def fake_graph() -> AsyncIterator[FakeGraph]:
+    """A running fake Graph API; ``fake_graph.url`` is the WHATSAPP_GRAPH_URL to use."""
+    async with serving(FakeGraph()) as graph:
+        yield graph
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4020)
+    parser.add_argument("--fail", action="append", default=[], help="queue a failure (repeatable)")
+    parser.add_argument("--token", action="append", help="accepted bearer token (repeatable; default any)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+
+    async def serve() -> None:
+        graph = FakeGraph(tokens=args.token)
+        graph.fail(*args.fail)
+        await start(graph, args.host, args.port)
+        logger.info("Fake Graph API at %s", graph.url)
+        await asyncio.Event().wait()
+
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()
