@@ -100,3 +100,35 @@ def data_dir(cfg: Config = config) -> str:
 def database_url(cfg: Config = config) -> str:
     """SQLAlchemy URL of Majlis' own store: SQLite by default, PostgreSQL in production."""
     return cfg("MAJLIS_DATABASE_URL", default=f"sqlite:///{os.path.join(data_dir(cfg), 'majlis.sqlite')}")
+
+
+def positive(cast: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A ``cast=`` for :class:`Config` that also rejects zero and negative values."""
+
+    def read(raw: str) -> Any:
+        value = cast(raw)
+        if value <= 0:
+            raise ValueError("must be positive")
+        return value
+
+    read.__name__ = f"positive {getattr(cast, '__name__', cast)}"
+    return read
+
+
+def with_credentials(
+    credentials: Optional[Mapping[str, Any]], key_map: Mapping[str, str], environ: Optional[Mapping[str, str]] = None
+) -> Config:
+    """The environment, overridden by the non-empty credentials.yml values of a channel.
+
+    Args:
+        credentials: the channel's section of credentials.yml (Rasa has already expanded ``${VAR}``).
+        key_map: credentials key -> environment variable name.
+        environ: the environment (``os.environ`` unless given).
+    """
+    import json
+
+    merged: dict = dict(Config(environ).environ)
+    for key, value in (credentials or {}).items():
+        if key in key_map and value not in (None, ""):
+            merged[key_map[key]] = value if isinstance(value, str) else json.dumps(value)
+    return Config(merged)

@@ -28,7 +28,7 @@ from typing import Any, Mapping, Optional, Tuple
 
 import yaml
 
-from bot.config import Config, ConfigError, Secret, config
+from bot.config import Config, ConfigError, Secret, config, positive, with_credentials
 from channels._instagram_comments import FunnelConfig
 
 INSTAGRAM_LOGIN = "instagram_login"
@@ -55,16 +55,6 @@ CREDENTIAL_KEYS: Mapping[str, str] = {
     "max_body_bytes": "INSTAGRAM_MAX_BODY_BYTES",
 }
 
-
-def _positive(cast: Any) -> Any:
-    def read(raw: str) -> Any:
-        value = cast(raw)
-        if value <= 0:
-            raise ValueError("must be positive")
-        return value
-
-    read.__name__ = f"positive {cast.__name__}"
-    return read
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,8 +114,8 @@ class InstagramSettings:
             app_id=cfg("INSTAGRAM_APP_ID", default=None),
             graph_url=graph_url,
             funnel=funnel,
-            timeout=cfg("INSTAGRAM_TIMEOUT", cast=_positive(float), default=10.0),
-            max_body_bytes=cfg("INSTAGRAM_MAX_BODY_BYTES", cast=_positive(int), default=1024 * 1024),
+            timeout=cfg("INSTAGRAM_TIMEOUT", cast=positive(float), default=10.0),
+            max_body_bytes=cfg("INSTAGRAM_MAX_BODY_BYTES", cast=positive(int), default=1024 * 1024),
         )
 
     @classmethod
@@ -137,8 +127,4 @@ class InstagramSettings:
         Raises:
             bot.config.ConfigError: as :meth:`from_config`.
         """
-        merged = dict(Config(environ).environ)
-        for key, value in (credentials or {}).items():
-            if key in CREDENTIAL_KEYS and value not in (None, ""):
-                merged[CREDENTIAL_KEYS[key]] = str(value)
-        return cls.from_config(Config(merged))
+        return cls.from_config(with_credentials(credentials, CREDENTIAL_KEYS, environ))

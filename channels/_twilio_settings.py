@@ -23,11 +23,10 @@ import json
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional
 
-from bot.config import Config, ConfigError, Secret, config
+from bot.config import Config, ConfigError, Secret, config, positive, with_credentials
 from channels._twilio_payloads import whatsapp_address
 from channels._twilio_sender import TemplateSettings
 from channels._twilio_signature import UrlPolicy
-from channels._whatsapp_settings import _positive  # one "must be positive" cast for all channels
 
 #: credentials.yml key → environment variable.
 CREDENTIAL_KEYS: Mapping[str, str] = {
@@ -108,8 +107,8 @@ class TwilioSettings:
             status_callback_url=cfg("TWILIO_STATUS_CALLBACK_URL", default=default_callback),
             template=template,
             api_url=cfg("TWILIO_API_URL", default=None),
-            timeout=cfg("TWILIO_TIMEOUT", cast=_positive(float), default=10.0),
-            max_body_bytes=cfg("TWILIO_MAX_BODY_BYTES", cast=_positive(int), default=64 * 1024),
+            timeout=cfg("TWILIO_TIMEOUT", cast=positive(float), default=10.0),
+            max_body_bytes=cfg("TWILIO_MAX_BODY_BYTES", cast=positive(int), default=64 * 1024),
         )
 
     @classmethod
@@ -121,8 +120,4 @@ class TwilioSettings:
         Raises:
             bot.config.ConfigError: as :meth:`from_config`.
         """
-        merged = dict(Config(environ).environ)
-        for key, value in (credentials or {}).items():
-            if key in CREDENTIAL_KEYS and value not in (None, ""):
-                merged[CREDENTIAL_KEYS[key]] = str(value)
-        return cls.from_config(Config(merged))
+        return cls.from_config(with_credentials(credentials, CREDENTIAL_KEYS, environ))

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Dict, Mapping, Optional
 
-from bot.config import Config, ConfigError, Secret, config
+from bot.config import Config, ConfigError, Secret, config, positive, with_credentials
 from bot.delivery import DEFAULT_RETENTION, RetryPolicy
 from channels._meta import DEFAULT_GRAPH_URL, DEFAULT_TIMEOUT_S
 
@@ -98,11 +98,7 @@ class WhatsAppSettings:
         cls, credentials: Optional[Mapping[str, Any]], cfg: Config = config
     ) -> "WhatsAppSettings":
         """Credentials.yml values over the environment (see the module table)."""
-        environ: Dict[str, str] = dict(cfg.environ)
-        for key, value in (credentials or {}).items():
-            if key in CREDENTIAL_KEYS and value not in (None, ""):
-                environ[CREDENTIAL_KEYS[key]] = value if isinstance(value, str) else json.dumps(value)
-        return cls.from_config(Config(environ))
+        return cls.from_config(with_credentials(credentials, CREDENTIAL_KEYS, cfg.environ))
 
     @classmethod
     def from_config(cls, cfg: Config = config) -> "WhatsAppSettings":
@@ -121,29 +117,19 @@ class WhatsAppSettings:
             verify_token=cfg("WHATSAPP_VERIFY_TOKEN", cast=Secret),
             numbers=numbers,
             graph_url=cfg("WHATSAPP_GRAPH_URL", default=DEFAULT_GRAPH_URL).rstrip("/"),
-            max_body_bytes=cfg("WHATSAPP_MAX_BODY_BYTES", cast=_positive(int), default=DEFAULT_MAX_BODY_BYTES),
-            timeout=cfg("WHATSAPP_TIMEOUT", cast=_positive(float), default=DEFAULT_TIMEOUT_S),
+            max_body_bytes=cfg("WHATSAPP_MAX_BODY_BYTES", cast=positive(int), default=DEFAULT_MAX_BODY_BYTES),
+            timeout=cfg("WHATSAPP_TIMEOUT", cast=positive(float), default=DEFAULT_TIMEOUT_S),
             mark_read=cfg("WHATSAPP_MARK_READ", cast=bool, default=True),
             retry=RetryPolicy(
-                max_attempts=cfg("DELIVERY_MAX_ATTEMPTS", cast=_positive(int), default=RetryPolicy.max_attempts),
-                base_delay=cfg("DELIVERY_BACKOFF_BASE", cast=_positive(float), default=RetryPolicy.base_delay),
-                max_delay=cfg("DELIVERY_BACKOFF_MAX", cast=_positive(float), default=RetryPolicy.max_delay),
+                max_attempts=cfg("DELIVERY_MAX_ATTEMPTS", cast=positive(int), default=RetryPolicy.max_attempts),
+                base_delay=cfg("DELIVERY_BACKOFF_BASE", cast=positive(float), default=RetryPolicy.base_delay),
+                max_delay=cfg("DELIVERY_BACKOFF_MAX", cast=positive(float), default=RetryPolicy.max_delay),
             ),
             retention=timedelta(
-                days=cfg("DELIVERY_RETENTION_DAYS", cast=_positive(float), default=DEFAULT_RETENTION.days)
+                days=cfg("DELIVERY_RETENTION_DAYS", cast=positive(float), default=DEFAULT_RETENTION.days)
             ),
         )
 
-
-def _positive(cast: Any) -> Any:
-    def read(raw: str) -> Any:
-        value = cast(raw)
-        if value <= 0:
-            raise ValueError("must be positive")
-        return value
-
-    read.__name__ = f"positive {cast.__name__}"
-    return read
 
 
 def _numbers(cfg: Config) -> Dict[str, NumberSettings]:
