@@ -1,10 +1,13 @@
 """Handing the conversation to a person.
 
-For now a handoff is a recorded request: the ``requested_human`` slot, and a
-case of kind ``handoff`` holding the customer's recent messages so that the
-colleague who picks it up does not have to ask again.  The agent desk (a later
-issue) reads these cases, pauses the bot and resets ``requested_human`` when it
-hands the conversation back.
+The request is recorded as the ``requested_human`` slot and a case of kind
+``handoff`` in the operator's backend (the customer's recent messages, so the
+colleague does not have to ask again).  Setting ``requested_human`` is what hands
+over: Majlis' handoff gate (bot/handoff/gate.py) sees it at the end of the turn,
+queues the conversation for the agent desk with its full context, tells the
+customer their place in the queue, pauses the bot, and resets the slot when the
+agent hands the conversation back (docs/handoff.md).  With handoff.yml's
+``talk_to_human`` rule the gate hands off even before this action would run.
 """
 from __future__ import annotations
 

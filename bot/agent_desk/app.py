@@ -1,0 +1,106 @@
+"""The agent desk assembled: services, the Sanic blueprint, start and stop.
+
+channels/agent_desk.py mounts :meth:`DeskApp.blueprint` inside the Rasa server, so
+the desk shares the process (and the agent, tracker store and channels) with the
+bot.  Tests build a :class:`DeskApp` the same way around their own agent.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Mapping, Optional
+
+from sanic import Blueprint
+from sqlalchemy.engine import Engine
+
+from bot.agent_desk.accounts import AccountStore
+from bot.agent_desk.api import register_api
+from bot.agent_desk.pages import register_pages
+from bot.agent_desk.stream import register_stream
+from bot.agent_desk.webhooks import WebhookSender, WebhookStore, subscribers
+from bot.delivery import utcnow
+from bot.handoff.config import HandoffSettings
+from bot.handoff.desk import DeskOperations
+from bot.handoff.gate import HandoffGate
+from bot.handoff.outbound import ChannelRegistry
+from bot.handoff.records import EventRecord
+from bot.handoff.service import HandoffService
+from bot.handoff.store import HandoffStore
+from bot.handoff.tracker import TrackerAccess
+
+if TYPE_CHECKING:
+    from rasa.core.agent import Agent
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class DeskApp:
+    """Everything the desk needs, wired once per process."""
+
+    settings: HandoffSettings
+    accounts: AccountStore
+    service: HandoffService
+    desk: DeskOperations
+    webhooks: WebhookSender
+    gate: HandoffGate
+    registry: ChannelRegistry
+    cookie_secure: Optional[bool] = None
+    clock: Callable[[], datetime] = utcnow
+
+    @classmethod
+    def create(cls, *, settings: HandoffSettings, engine: Engine, agent: Callable[[], "Agent"],
+               cookie_secure: Optional[bool] = None, clock: Callable[[], datetime] = utcnow) -> "DeskApp":
+        """Build the services around ``engine`` (``bot.storage``) and the Rasa agent."""
+        store = HandoffStore(engine, webhook_targets=subscribers(settings.webhooks))
+        accounts = AccountStore(engine)
+        registry = ChannelRegistry()
+        service = HandoffService(settings=settings, store=store, registry=registry,
+                                 trackers=TrackerAccess(agent), clock=clock)
+        desk = DeskOperations(service, accounts.names)
+        app = cls(settings=settings, accounts=accounts, service=service, desk=desk, gate=HandoffGate(service),
+                  registry=registry, cookie_secure=cookie_secure, clock=clock,
+                  webhooks=WebhookSender(targets=settings.webhooks, store=WebhookStore(engine), events=store.event,
+                                         build=lambda event: app.webhook_body(event)))
+        service.listeners.append(app.webhooks.wake)
+        return app
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    async def start(self, agent: Optional["Agent"], input_channels: Iterable[Any]) -> None:
+        """Find the customer channels, gate the agent, recover unfinished work."""
+        self.registry.discover(input_channels)
+        if agent is None:
+            logger.warning("No Rasa agent: the handoff gate is not installed")
+        else:
+            self.gate.install(agent)
+        await self.service.start()
+        await self.desk.recover()
+        await self.webhooks.start()
+        logger.info("Agent desk started")
+
+    async def stop(self) -> None:
+        self.gate.uninstall()
+        self.service.hub.close()
+        await self.webhooks.stop()
+        await self.desk.stop()
+        await self.service.stop()
+
+    async def webhook_body(self, event: EventRecord) -> Mapping[str, Any]:
+        """What a webhook carries: the event and the handoff's context packet."""
+        record = await self.service.store.get_by_id(event.handoff_id)
+        body: Dict[str, Any] = {"id": event.id, "type": event.type, "created_at": event.created_at.isoformat(),
+                                "data": dict(event.payload), "context": None}
+        if record is not None:
+            body["context"] = (await self.desk.context(record)).to_dict()
+        return body
+
+    def blueprint(self, name: str, base: str) -> Blueprint:
+        """The desk's routes; ``base`` is where it is mounted (for links in pages)."""
+        bp = Blueprint(name)
+        register_pages(bp, self, base)
+        register_api(bp, self)
+        register_stream(bp, self)
+        return bp

@@ -1,0 +1,84 @@
+"""Create desk accounts and integration tokens from the command line.
+
+::
+
+    python -m bot.agent_desk.users create --email sara@example.com --role agent --languages ar,en \\
+        [--queues general,billing] [--name "Sara"]          # password: prompt, or MAJLIS_NEW_PASSWORD
+    python -m bot.agent_desk.users token --name crm --scopes handoffs:read,handoffs:reply [--queues general]
+    python -m bot.agent_desk.users revoke --name crm
+    python -m bot.agent_desk.users list
+
+The database is ``MAJLIS_DATABASE_URL`` (default: SQLite under ``MAJLIS_DATA_DIR``).
+"""
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from typing import List, Optional
+
+from bot.agent_desk.accounts import SCOPES, AccountStore
+from bot.handoff.desk import ROLES
+from bot.storage import get_engine, migrate
+
+
+def _csv(value: str) -> List[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _password() -> str:
+    from_env = os.environ.get("MAJLIS_NEW_PASSWORD")
+    if from_env:
+        return from_env
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Repeat password: "):
+        raise SystemExit("passwords differ")
+    return first
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.agent_desk.users", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    create = commands.add_parser("create", help="create a desk account")
+    create.add_argument("--email", required=True)
+    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--languages", required=True, type=_csv, help="e.g. ar,en")
+    create.add_argument("--queues", default=["*"], type=_csv, help="queues served (default: all)")
+    create.add_argument("--name", help="display name (default: the part of the email before @)")
+    token = commands.add_parser("token", help="create an integration token (printed once)")
+    token.add_argument("--name", required=True)
+    token.add_argument("--scopes", required=True, type=_csv, help=f"any of {', '.join(SCOPES)}")
+    token.add_argument("--queues", default=["*"], type=_csv)
+    revoke = commands.add_parser("revoke", help="revoke an integration's tokens")
+    revoke.add_argument("--name", required=True)
+    commands.add_parser("list", help="list accounts")
+    args = parser.parse_args(argv)
+
+    engine = get_engine()
+    migrate(engine)
+    store = AccountStore(engine)
+    out = sys.stdout
+    try:
+        if args.command == "create":
+            account = store.create_agent(email=args.email, password=_password(), role=args.role,
+                                         languages=args.languages, queues=args.queues, display_name=args.name)
+            out.write(f"created {account.role} #{account.id} {account.email}\n")
+        elif args.command == "token":
+            out.write(store.create_token(name=args.name, scopes=args.scopes, queues=args.queues) + "\n")
+        elif args.command == "revoke":
+            out.write(f"revoked {store.revoke_token(args.name)} token(s)\n")
+        else:
+            for account in store.list_agents():
+                out.write(f"#{account.id}\t{account.role}\t{account.email}\t{','.join(sorted(account.languages))}"
+                          f"\t{','.join(sorted(account.queues))}\n")
+    except ValueError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    finally:
+        store.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

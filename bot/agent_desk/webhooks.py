@@ -1,0 +1,163 @@
+"""Signed outgoing webhooks: handoff created / claimed / message / closed, with the context packet.
+
+Each event-log row gets one delivery row per subscribed target in the same
+transaction (bot.handoff.store), so nothing is lost across restarts.  The sender
+POSTs JSON with ``X-Majlis-Signature: sha256=<HMAC-SHA256(secret, body)>`` and
+retries failures (non-2xx, timeouts) with exponential backoff and full jitter
+(``bot.delivery.RetryPolicy``) until ``max_attempts``.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import datetime, timedelta
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence
+
+import aiohttp
+import sqlalchemy as sa
+
+from bot.agent_desk.security import sign_body
+from bot.delivery import RetryPolicy, utcnow
+from bot.handoff.config import WebhookTarget
+from bot.handoff.records import EventRecord, to_db
+from bot.handoff.store import SqlStore
+from bot.storage.schema import webhook_delivery
+
+logger = logging.getLogger(__name__)
+
+#: Event types offered to subscribers (a target lists the ones it wants; none = all).
+EVENT_TYPES = ("handoff.created", "handoff.claimed", "handoff.released", "handoff.transferred",
+               "handoff.message", "handoff.customer_message", "handoff.closed", "handoff.returned")
+SIGNATURE_HEADER = "X-Majlis-Signature"
+BodyBuilder = Callable[[EventRecord], Awaitable[Mapping[str, Any]]]
+
+
+def subscribers(targets: Sequence[WebhookTarget]) -> Callable[[str], List[str]]:
+    """Event type → names of the targets that want it (for HandoffStore)."""
+    def route(kind: str) -> List[str]:
+        return [t.name for t in targets if kind in EVENT_TYPES and (not t.events or kind in t.events)]
+    return route
+
+
+class WebhookStore(SqlStore):
+    """Delivery rows of outgoing webhooks."""
+
+    async def due(self, now: datetime, limit: int = 50) -> List[Dict[str, Any]]:
+        def run() -> List[Dict[str, Any]]:
+            query = sa.select(webhook_delivery).where(webhook_delivery.c.state == "pending",
+                                                      webhook_delivery.c.next_attempt_at <= to_db(now))
+            with self.engine.connect() as conn:
+                rows = conn.execute(query.order_by(webhook_delivery.c.id).limit(limit))
+                return [dict(row._mapping) for row in rows]
+        return await self._run(run)
+
+    async def finish(self, delivery_id: int, *, state: str, attempts: int, next_at: datetime,
+                     status: Optional[int]) -> None:
+        def run() -> None:
+            with self.engine.begin() as conn:
+                conn.execute(sa.update(webhook_delivery).where(webhook_delivery.c.id == delivery_id).values(
+                    state=state, attempts=attempts, next_attempt_at=to_db(next_at), last_status=status,
+                    updated_at=to_db(utcnow())))
+        await self._run(run)
+
+    async def all(self) -> List[Dict[str, Any]]:
+        def run() -> List[Dict[str, Any]]:
+            with self.engine.connect() as conn:
+                rows = conn.execute(sa.select(webhook_delivery).order_by(webhook_delivery.c.id))
+                return [dict(row._mapping) for row in rows]
+        return await self._run(run)
+
+
+class WebhookSender:
+    """Sends due webhook deliveries; woken by :meth:`wake` and every ``tick`` seconds.
+
+    Args:
+        targets: the configured targets (handoff.yml ``webhooks``).
+        store: the delivery rows.
+        events: loads an event-log row by id.
+        build: the JSON body of an event (with its context packet).
+        retry: backoff policy.
+        timeout: seconds per POST.
+    """
+
+    def __init__(self, *, targets: Sequence[WebhookTarget], store: WebhookStore,
+                 events: Callable[[int], Awaitable[Optional[EventRecord]]], build: BodyBuilder,
+                 retry: RetryPolicy = RetryPolicy(max_attempts=8, base_delay=2.0, max_delay=600.0),
+                 timeout: float = 10.0, tick: float = 5.0) -> None:
+        self.targets = {t.name: t for t in targets}
+        self.store, self.events, self.build, self.retry = store, events, build, retry
+        self.timeout, self.tick = timeout, tick
+        self._session: Optional[aiohttp.ClientSession] = None
+        self._wake = asyncio.Event()
+        self._task: Optional[asyncio.Task] = None
+
+    async def start(self, session: Optional[aiohttp.ClientSession] = None) -> None:
+        if not self.targets:
+            return
+        self._session = session or aiohttp.ClientSession()
+        self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            self._task = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.tick)
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                await self.send_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep sending after a database hiccup
+                logger.exception("Webhook sending failed")
+
+    async def send_due(self) -> int:
+        """Attempt every due delivery once; returns how many succeeded."""
+        delivered = 0
+        for row in await self.store.due(utcnow()):
+            delivered += await self._attempt(row)
+        return delivered
+
+    async def _attempt(self, row: Mapping[str, Any]) -> int:
+        target = self.targets.get(row["target"])
+        event = await self.events(row["event_id"])
+        attempts = int(row["attempts"]) + 1
+        if target is None or event is None:
+            await self.store.finish(row["id"], state="dropped", attempts=attempts, next_at=utcnow(), status=None)
+            return 0
+        raw = json.dumps(await self.build(event), ensure_ascii=False).encode("utf-8")
+        headers = {"Content-Type": "application/json", "X-Majlis-Event": event.type,
+                   "X-Majlis-Delivery": str(row["id"]), SIGNATURE_HEADER: sign_body(target.secret, raw)}
+        status: Optional[int] = None
+        assert self._session is not None, "WebhookSender.start() was not awaited"
+        try:
+            async with self._session.post(target.url, data=raw, headers=headers,
+                                          timeout=aiohttp.ClientTimeout(total=self.timeout)) as answer:
+                status = answer.status
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            logger.info("Webhook %s to %s failed: %s", row["id"], target.name, type(exc).__name__)
+        if status is not None and 200 <= status < 300:
+            await self.store.finish(row["id"], state="delivered", attempts=attempts, next_at=utcnow(), status=status)
+            return 1
+        final = self.retry.exhausted(attempts)
+        next_at = utcnow() + timedelta(seconds=self.retry.delay(attempts))
+        logger.log(logging.WARNING if final else logging.INFO, "Webhook %s to %s: status %s, attempt %d%s",
+                   row["id"], target.name, status, attempts, ", giving up" if final else "")
+        await self.store.finish(row["id"], state="failed" if final else "pending", attempts=attempts,
+                                next_at=next_at, status=status)
+        return 0
+
+
+__all__ = ["EVENT_TYPES", "WebhookSender", "WebhookStore", "subscribers"]

@@ -1,0 +1,242 @@
+"""Handoff settings: handoff.yml plus a few environment overrides, read once.
+
+Everything an operator tunes (rules per intent, thresholds, business hours, queue
+updates, what the customer hears, canned replies, webhooks) lives in the YAML file,
+not in code.  The file is validated here, into frozen dataclasses, so a typo fails at
+start-up rather than during a conversation.
+
+Environment (injectable through :class:`bot.config.Config`):
+
+================================== ==================================================
+``MAJLIS_HANDOFF_CONFIG``           path of the YAML file (``./handoff.yml``)
+``MAJLIS_COMPENSATION_AUTO_LIMIT``  overrides ``compensation.auto_limit``
+``MAJLIS_HANDOFF_UPDATE_SECONDS``   overrides ``updates.interval_seconds``
+``MAJLIS_BUSINESS_HOURS``           ``always`` ignores ``business_hours`` (24/7 desks)
+================================== ==================================================
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+import yaml
+
+from bot.config import Config, ConfigError, config
+from bot.handoff.hours import BusinessHours
+
+ROOT = Path(__file__).resolve().parents[2]
+CONDITIONS = ("always", "distress", "amount_above_limit")
+MESSAGE_KEYS = ("queued", "queue_position", "queued_update", "after_hours", "handback", "rating_request",
+                "rating_thanks")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Route:
+    """Where a handoff goes and why: the outcome shared by every trigger."""
+
+    reason: str
+    queue: str
+    priority: str = "normal"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IntentRule:
+    """Hand off when ``intent`` is recognised and ``when`` holds."""
+
+    intent: str
+    when: str
+    route: Route
+    after_intent: Optional[str] = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FallbackRule:
+    consecutive: int
+    min_confidence: float
+    route: Route
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RepeatRule:
+    times: int
+    within: int
+    ignore_intents: frozenset
+    route: Route
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DistressRule:
+    threshold: int
+    exclamations: int
+    caps_min_letters: int
+    caps_ratio: float
+    urgency: Tuple[str, ...]
+    leaving: Tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Bilingual:
+    """A text in Arabic and English."""
+
+    ar: str
+    en: str
+
+    def get(self, language: str) -> str:
+        return self.ar if language == "ar" else self.en
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CannedReply:
+    id: str
+    text: Bilingual
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WebhookTarget:
+    """An outgoing webhook subscription; the secret is read from the environment."""
+
+    name: str
+    url: str
+    secret: str = field(repr=False)
+    events: frozenset
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HandoffSettings:
+    """Everything :mod:`bot.handoff` needs, validated."""
+
+    default_queue: str
+    queues: Tuple[str, ...]
+    rules: Tuple[IntentRule, ...]
+    fallback: FallbackRule
+    repeat: RepeatRule
+    distress: DistressRule
+    compensation_limit: float
+    priority_levels: Mapping[str, int]
+    returning_days: int
+    hours: BusinessHours
+    minutes_per_position: float
+    update_interval: float
+    ask_rating: bool
+    messages: Mapping[str, Bilingual]
+    resolutions: Tuple[str, ...]
+    canned: Tuple[CannedReply, ...]
+    webhooks: Tuple[WebhookTarget, ...]
+    intent_labels: Mapping[str, Bilingual]
+
+    def level(self, name: str) -> int:
+        """The numeric priority of a level name (unknown names: normal)."""
+        return self.priority_levels.get(name, self.priority_levels.get("normal", 2))
+
+    def label(self, intent: Optional[str], language: str) -> str:
+        """A readable name of ``intent`` in ``language``."""
+        if not intent:
+            return ""
+        label = self.intent_labels.get(intent)
+        return label.get(language) if label else intent.replace("_", " ")
+
+
+def _require(data: Mapping[str, Any], key: str, where: str) -> Any:
+    if key not in data:
+        raise ConfigError(f"handoff.yml {where}", f"'{key}' is missing")
+    return data[key]
+
+
+def _route(data: Mapping[str, Any], queues: Tuple[str, ...], where: str) -> Route:
+    queue = str(_require(data, "queue", where))
+    if queue not in queues:
+        raise ConfigError(f"handoff.yml {where}", f"unknown queue {queue!r}")
+    return Route(reason=str(_require(data, "reason", where)), queue=queue,
+                 priority=str(data.get("priority", "normal")))
+
+
+def _bilingual(data: Any, where: str) -> Bilingual:
+    if not isinstance(data, Mapping) or not data.get("ar") or not data.get("en"):
+        raise ConfigError(f"handoff.yml {where}", "needs both 'ar' and 'en' texts")
+    return Bilingual(ar=str(data["ar"]), en=str(data["en"]))
+
+
+def _rules(items: List[Mapping[str, Any]], queues: Tuple[str, ...]) -> Tuple[IntentRule, ...]:
+    rules = []
+    for index, item in enumerate(items or []):
+        where = f"rules[{index}]"
+        when = str(item.get("when", "always"))
+        if when not in CONDITIONS:
+            raise ConfigError(f"handoff.yml {where}", f"'when' must be one of {', '.join(CONDITIONS)}")
+        rules.append(IntentRule(intent=str(_require(item, "intent", where)), when=when,
+                                route=_route(item, queues, where), after_intent=item.get("after_intent")))
+    return tuple(rules)
+
+
+def _webhooks(items: List[Mapping[str, Any]], cfg: Config) -> Tuple[WebhookTarget, ...]:
+    targets = []
+    for index, item in enumerate(items or []):
+        where = f"webhooks[{index}]"
+        secret = cfg(str(_require(item, "secret_env", where)))
+        targets.append(WebhookTarget(name=str(_require(item, "name", where)), url=str(_require(item, "url", where)),
+                                     secret=secret, events=frozenset(item.get("events") or ())))
+    return tuple(targets)
+
+
+def parse_settings(data: Mapping[str, Any], cfg: Config = config) -> HandoffSettings:
+    """Validate the YAML document ``data`` (environment overrides from ``cfg``).
+
+    Raises:
+        bot.config.ConfigError: a value is missing or unreadable.
+    """
+    queues = tuple(str(q) for q in _require(data, "queues", "top level"))
+    default_queue = str(data.get("default_queue", queues[0]))
+    fallback, repeat, distress = data.get("fallback") or {}, data.get("repeat") or {}, data.get("distress") or {}
+    hours = BusinessHours.from_mapping(data.get("business_hours") or {})
+    if str(cfg("MAJLIS_BUSINESS_HOURS", default="")).lower() == "always":
+        hours = BusinessHours.always()
+    messages = data.get("messages") or {}
+    priority = data.get("priority") or {}
+    return HandoffSettings(
+        default_queue=default_queue,
+        queues=queues,
+        rules=_rules(data.get("rules") or [], queues),
+        fallback=FallbackRule(consecutive=int(fallback.get("consecutive", 2)),
+                              min_confidence=float(fallback.get("min_confidence", 0.3)),
+                              route=_route({"queue": default_queue, "reason": "not_understood", **fallback},
+                                           queues, "fallback")),
+        repeat=RepeatRule(times=int(repeat.get("times", 3)), within=int(repeat.get("within", 4)),
+                          ignore_intents=frozenset(repeat.get("ignore_intents") or ()),
+                          route=_route({"queue": default_queue, "reason": "repeated_request", **repeat},
+                                       queues, "repeat")),
+        distress=DistressRule(threshold=int(distress.get("threshold", 1)),
+                              exclamations=int(distress.get("exclamations", 3)),
+                              caps_min_letters=int(distress.get("caps_min_letters", 8)),
+                              caps_ratio=float(distress.get("caps_ratio", 0.8)),
+                              urgency=tuple(str(w) for w in distress.get("urgency") or ()),
+                              leaving=tuple(str(w) for w in distress.get("leaving") or ())),
+        compensation_limit=cfg("MAJLIS_COMPENSATION_AUTO_LIMIT", cast=float,
+                               default=float((data.get("compensation") or {}).get("auto_limit", 0))),
+        priority_levels={str(k): int(v) for k, v in (priority.get("levels") or
+                                                     {"low": 1, "normal": 2, "high": 3, "urgent": 4}).items()},
+        returning_days=int(priority.get("returning_days", 7)),
+        hours=hours,
+        minutes_per_position=float((data.get("wait") or {}).get("minutes_per_position", 4)),
+        update_interval=cfg("MAJLIS_HANDOFF_UPDATE_SECONDS", cast=float,
+                            default=float((data.get("updates") or {}).get("interval_seconds", 0))),
+        ask_rating=bool((data.get("after_close") or {}).get("ask_rating", False)),
+        messages={key: _bilingual(messages.get(key), f"messages.{key}") for key in MESSAGE_KEYS},
+        resolutions=tuple(str(r) for r in data.get("resolutions") or ("resolved",)),
+        canned=tuple(CannedReply(id=str(_require(item, "id", "canned_replies")),
+                                 text=_bilingual(item, f"canned_replies.{item.get('id')}"))
+                     for item in data.get("canned_replies") or ()),
+        webhooks=_webhooks(data.get("webhooks") or [], cfg),
+        intent_labels={str(k): _bilingual(v, f"intent_labels.{k}") for k, v in
+                       (data.get("intent_labels") or {}).items()},
+    )
+
+
+def load_settings(cfg: Config = config, path: Optional[str] = None) -> HandoffSettings:
+    """Read and validate the handoff YAML (``MAJLIS_HANDOFF_CONFIG`` or ./handoff.yml)."""
+    source = Path(path or cfg("MAJLIS_HANDOFF_CONFIG", default=str(ROOT / "handoff.yml")))
+    try:
+        data: Dict[str, Any] = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ConfigError("MAJLIS_HANDOFF_CONFIG", f"cannot read {source}: {exc.strerror}") from None
+    return parse_settings(data, cfg)

@@ -1,0 +1,189 @@
+"""Messages that are not replies (agent replies, queue updates, hand-back) on the customer's channel.
+
+They go through the channel's own :class:`~rasa.core.channels.channel.OutputChannel`
+(so payloads are built by the channel's pure builders) bound to a
+:class:`KeyedOutbox`, which stores each payload with ``bot.delivery``'s
+``Delivery.enqueue`` under an idempotency key we choose (``agent-reply:<id>:<attempt>``)
+— sent once, retried with backoff, recovered after a restart, status-tracked.
+
+A channel is usable here when its InputChannel object has a ``delivery`` attribute
+(a :class:`bot.delivery.Delivery`) and either a ``handoff_output(outbox)`` method or
+one of the known output classes below.  Channels without one (REST, socket.io) only
+get replies inside a dialogue turn.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
+
+from rasa.core.channels.channel import OutputChannel
+
+from bot.delivery import Delivery, OutboundMessage, OutboxRecord, OutboxState, STATUS_RANK
+
+logger = logging.getLogger(__name__)
+
+OutputFactory = Callable[[Any, "KeyedOutbox"], OutputChannel]
+
+
+class KeyedOutbox:
+    """Duck-types :class:`bot.delivery.Outbox` for proactive messages with chosen keys.
+
+    Args:
+        delivery: the channel's delivery service.
+        account: the business identity to send from.
+        customer: the recipient.
+        key: the idempotency key prefix; the n-th payload is stored as ``<key>:<n>``.
+    """
+
+    def __init__(self, delivery: Delivery, *, account: str, customer: str, key: str) -> None:
+        self.delivery, self.account, self.customer, self.key = delivery, account, customer, key
+        self.stored: List[OutboundMessage] = []
+        self._position = 0
+
+    async def add(self, payload: Mapping[str, Any], *, kind: str = "message", free_form: bool = True,
+                  key: Optional[str] = None) -> Optional[OutboundMessage]:
+        key = key or f"{self.key}:{self._position}"
+        self._position += 1
+        message = OutboundMessage(channel=self.delivery.channel, account=self.account, customer=self.customer,
+                                  payload=payload, idempotency_key=key, free_form=free_form, kind=kind)
+        stored = await self.delivery.enqueue(message)
+        if stored is not None:
+            self.stored.append(stored)
+        return stored
+
+
+def _whatsapp_cloud(_channel: Any, outbox: KeyedOutbox) -> OutputChannel:
+    from channels.whatsapp_cloud import WhatsAppCloudOutput
+
+    return WhatsAppCloudOutput(outbox)  # type: ignore[arg-type]
+
+
+def _twilio_whatsapp(channel: Any, outbox: KeyedOutbox) -> OutputChannel:
+    from channels.twilio_whatsapp import TwilioWhatsAppOutput
+
+    async def sink(payload: Mapping[str, Any], kind: str, free_form: bool) -> None:
+        await outbox.add(payload, kind=kind, free_form=free_form)
+
+    return TwilioWhatsAppOutput(sink, account=outbox.account,
+                                status_callback=getattr(channel.settings, "status_callback_url", None))
+
+
+KNOWN_OUTPUTS: Dict[str, OutputFactory] = {"whatsapp_cloud": _whatsapp_cloud, "twilio_whatsapp": _twilio_whatsapp}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Delivered:
+    """The delivery state of a proactive message, summed over its parts."""
+
+    state: str
+    error: Optional[str] = None
+
+
+def combined_state(records: Iterable[OutboxRecord], statuses: Mapping[str, str]) -> Delivered:
+    """failed beats pending beats the lowest provider status of the parts (sent/delivered/read)."""
+    records = list(records)
+    if not records:
+        return Delivered(state="pending")
+    for record in records:
+        if record.state in (OutboxState.FAILED, OutboxState.SKIPPED):
+            reason = record.error_message or ("window closed" if record.state == OutboxState.SKIPPED else None)
+            return Delivered(state="failed", error=reason)
+    if any(record.state == OutboxState.PENDING for record in records):
+        return Delivered(state="pending")
+    worst = min((statuses.get(r.provider_message_id or "", "sent") for r in records),
+                key=lambda status: STATUS_RANK.get(status, 2))
+    return Delivered(state="failed" if worst in ("failed", "undelivered") else worst)
+
+
+class ChannelRegistry:
+    """The customer channels of this process, found among Rasa's input channels."""
+
+    def __init__(self) -> None:
+        self._channels: Dict[str, Any] = {}
+
+    def discover(self, input_channels: Iterable[Any]) -> None:
+        """Remember every input channel with a delivery service."""
+        for channel in input_channels:
+            if isinstance(getattr(channel, "delivery", None), Delivery):
+                self._channels[channel.name()] = channel
+        logger.info("Agent replies can reach customers on: %s", ", ".join(sorted(self._channels)) or "no channel")
+
+    def delivery(self, name: str) -> Optional[Delivery]:
+        channel = self._channels.get(name)
+        return channel.delivery if channel is not None else None
+
+    def supports(self, name: str) -> bool:
+        channel = self._channels.get(name)
+        return channel is not None and (hasattr(channel, "handoff_output") or name in KNOWN_OUTPUTS)
+
+    def output(self, name: str, *, account: str, customer: str, key: str) -> Optional[OutputChannel]:
+        """An output channel whose messages are stored under ``key:<n>``; None if unsupported."""
+        channel = self._channels.get(name)
+        if channel is None or not self.supports(name):
+            return None
+        outbox = KeyedOutbox(channel.delivery, account=account, customer=customer, key=key)
+        if hasattr(channel, "handoff_output"):
+            return channel.handoff_output(outbox)
+        return KNOWN_OUTPUTS[name](channel, outbox)
+
+    async def send_text(self, name: str, *, account: Optional[str], customer: str, text: str, key: str) -> bool:
+        """Queue ``text`` for the customer; False when the channel cannot send proactively."""
+        if not account:
+            return False
+        output = self.output(name, account=account, customer=customer, key=key)
+        if output is None:
+            logger.warning("Channel %s cannot send messages outside a dialogue turn", name)
+            return False
+        await output.send_text_message(customer, text)
+        return True
+
+    async def states(self, name: str, customer: str, keys: Mapping[Any, str]) -> Dict[Any, Delivered]:
+        """The delivery state of each proactive message, by the key prefix it was stored under."""
+        delivery = self.delivery(name)
+        if delivery is None or not keys:
+            return {}
+        records = await delivery.outbox_records(customer)
+        statuses: Dict[str, str] = {}
+        for record in records:
+            if record.provider_message_id and record.state == OutboxState.SENT:
+                status = await delivery.store.current_status(name, record.provider_message_id)
+                if status is not None:
+                    statuses[record.provider_message_id] = status.status
+        found: Dict[Any, Delivered] = {}
+        for ident, key in keys.items():
+            parts = [r for r in records if r.message.idempotency_key.startswith(f"{key}:")]
+            if parts:
+                found[ident] = combined_state(parts, statuses)
+        return found
+
+    async def statuses_by_key(self, name: str, customer: str) -> Dict[str, str]:
+        """Every outbox key of a customer → its current status (bot replies in transcripts)."""
+        delivery = self.delivery(name)
+        if delivery is None:
+            return {}
+        found: Dict[str, str] = {}
+        for record in await delivery.outbox_records(customer):
+            status = record.state.value
+            if record.provider_message_id and record.state == OutboxState.SENT:
+                current = await delivery.store.current_status(name, record.provider_message_id)
+                status = current.status if current else "sent"
+            found[record.message.idempotency_key] = status
+        return found
+
+    async def window_expires_at(self, name: str, account: Optional[str], customer: str) -> Optional[datetime]:
+        """End of the customer-service window (None: the channel has no window or no data)."""
+        delivery = self.delivery(name)
+        if delivery is None or delivery.window is None or not account:
+            return None
+        last = await delivery.store.last_inbound_at(name, account, customer)
+        return last + delivery.window if last else None
+
+    async def account_of(self, name: str, message_id: Optional[str]) -> Optional[str]:
+        """The business identity an inbound message was sent to (replies go out from it)."""
+        delivery = self.delivery(name)
+        if delivery is None or not message_id:
+            return None
+        found = await delivery.store.inbound(name, message_id)
+        return found[0].account if found else None

@@ -1,0 +1,285 @@
+"""The customer side of a handoff: hand off, record messages, update, hand back, rate.
+
+One :class:`HandoffService` per Rasa server process (created by
+channels/agent_desk.py).  The agent side (claim, reply, close, ...) is
+:class:`bot.handoff.desk.DeskOperations`.  Every change is written to the store
+first (with its event-log row), then published to live desk views and webhooks by
+:meth:`HandoffService.flush_events`.  Nothing here logs personal data at INFO.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import re
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+
+from bot.delivery import utcnow
+from bot.handoff.config import HandoffSettings, Route
+from bot.handoff.context import OwnerState
+from bot.handoff.hub import Hub
+from bot.handoff.outbound import ChannelRegistry
+from bot.handoff.packet import latest_language
+from bot.handoff.records import HandoffRecord
+from bot.handoff.store import HandoffStore
+from bot.handoff.summary import summarise
+from bot.handoff.tracker import TrackerAccess, handoff_utterance, pause_events, resume_events
+from bot.handoff.triggers import Decision, evaluate, slot_values
+from bot.language import reply_language
+
+if TYPE_CHECKING:
+    from rasa.core.channels.channel import OutputChannel, UserMessage
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+logger = logging.getLogger(__name__)
+
+_RATING = re.compile(r"^\s*([1-5])\s*(?:/\s*5)?\s*[.!]?\s*$")
+_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+
+
+def parse_rating(text: str) -> Optional[int]:
+    """1–5 from "4", "٤", "4/5", "⭐⭐⭐⭐"; None for anything else."""
+    text = (text or "").translate(_DIGITS).strip()
+    stars = text.count("⭐") + text.count("★")
+    if stars and not text.replace("⭐", "").replace("★", "").strip():
+        return stars if 1 <= stars <= 5 else None
+    match = _RATING.match(text)
+    return int(match.group(1)) if match else None
+
+
+def _event_dicts(tracker: "DialogueStateTracker") -> List[Dict[str, Any]]:
+    return [event.as_dict() for event in tracker.events]
+
+
+class HandoffService:
+    """Creates handoffs, keeps the desk informed, hands conversations back.
+
+    Args:
+        settings: handoff.yml.
+        store: the handoff store.
+        registry: the customer channels (proactive sends, statuses, windows).
+        trackers: the Rasa trackers (hand-back events).
+        hub: live subscribers (desk pages).
+        clock: the current aware UTC time.
+    """
+
+    def __init__(self, *, settings: HandoffSettings, store: HandoffStore, registry: ChannelRegistry,
+                 trackers: TrackerAccess, hub: Optional[Hub] = None, clock: Callable[[], datetime] = utcnow) -> None:
+        self.settings, self.store, self.registry, self.trackers = settings, store, registry, trackers
+        self.hub = hub or Hub()
+        self.clock = clock
+        self.listeners: List[Callable[[], Any]] = []
+        self._last_event_id = 0
+        self._flush_lock = asyncio.Lock()
+        self._loop_task: Optional[asyncio.Task] = None
+
+    # -- life cycle --------------------------------------------------------
+
+    async def start(self) -> None:
+        """Migrate, finish interrupted hand-backs, start queue updates."""
+        await self.store.setup()
+        self._last_event_id = await self.store.last_event_id()
+        for record in await self.store.list(states=[OwnerState.CLOSED]):
+            try:
+                await self.complete_handback(record)
+            except Exception:  # boundary: one broken conversation must not stop the desk
+                logger.exception("Hand-back of handoff %s could not be finished at start-up", record.public_id)
+        if self.settings.update_interval > 0:
+            self._loop_task = asyncio.get_running_loop().create_task(self._update_loop())
+
+    async def stop(self) -> None:
+        if self._loop_task:
+            self._loop_task.cancel()
+            self._loop_task = None
+
+    async def flush_events(self) -> None:
+        """Publish new event-log entries to live views and wake the webhook sender."""
+        async with self._flush_lock:
+            while True:
+                events = await self.store.events_since(self._last_event_id)
+                if not events:
+                    break
+                for event in events:
+                    self.hub.publish(event)
+                    self._last_event_id = event.id
+        for listener in self.listeners:
+            listener()
+
+    # -- decisions ---------------------------------------------------------
+
+    async def open_for(self, channel: str, customer: str) -> Optional[HandoffRecord]:
+        return await self.store.open_for(channel, customer)
+
+    def decide(self, tracker: "DialogueStateTracker") -> Optional[Decision]:
+        """Whether handoff.yml hands the latest message to a person."""
+        return evaluate(_event_dicts(tracker), self.settings)
+
+    @staticmethod
+    def _this_turn(tracker: "DialogueStateTracker") -> List[Dict[str, Any]]:
+        events = _event_dicts(tracker)
+        last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=-1)
+        return events[last_user + 1:]
+
+    def requested_this_turn(self, tracker: "DialogueStateTracker") -> bool:
+        """Whether the dialogue set ``requested_human`` to true after the latest customer message."""
+        return any(e.get("event") == "slot" and e.get("name") == "requested_human" and e.get("value") is True
+                   for e in self._this_turn(tracker))
+
+    def bot_spoke_this_turn(self, tracker: "DialogueStateTracker") -> bool:
+        """Whether the bot already answered the latest customer message (e.g. ``utter_handoff``)."""
+        return any(e.get("event") == "bot" for e in self._this_turn(tracker))
+
+    def dialogue_decision(self, tracker: "DialogueStateTracker") -> Decision:
+        """The dialogue paused the conversation itself (an action returned ``ConversationPaused``)."""
+        asked = tracker.get_slot("requested_human") is True
+        route = Route(reason="customer_request" if asked else "bot_requested", queue=self.settings.default_queue)
+        return Decision(route=route, priority=self.settings.level(route.priority), signals=("dialogue",))
+
+    # -- customer side -----------------------------------------------------
+
+    def language_of(self, events: List[Dict[str, Any]]) -> str:
+        return reply_language(events)
+
+    async def _ack_text(self, record: HandoffRecord, language: str, key: str = "queued") -> str:
+        now = self.clock()
+        hours = self.settings.hours
+        if not hours.is_open(now):
+            return self.settings.messages["after_hours"].get(language).format(
+                opens_at=hours.describe_next_open(now, language))
+        position = await self.store.position(record)
+        wait = max(1, math.ceil(position * self.settings.minutes_per_position))
+        return self.settings.messages[key].get(language).format(position=position, wait_minutes=wait)
+
+    async def hand_off(self, tracker: "DialogueStateTracker", message: "UserMessage", decision: Decision,
+                       acknowledged: bool = False) -> HandoffRecord:
+        """bot → queued: store the handoff, pause the bot, acknowledge in the customer's language.
+
+        The caller holds the conversation lock and saves ``tracker`` afterwards.  When the
+        dialogue already acknowledged the request (``acknowledged``), only the queue
+        position and expected wait are added.
+        """
+        now = self.clock()
+        channel = message.input_channel or "rest"
+        events = _event_dicts(tracker)
+        language = self.language_of(events)
+        _code, form = latest_language(events, language)
+        history = await self.store.history(channel, message.sender_id, limit=5)
+        returning = any(h.created_at > now - timedelta(days=self.settings.returning_days) for h in history)
+        priority = min(decision.priority + (1 if returning else 0), max(self.settings.priority_levels.values()))
+        summary = summarise(events, slot_values(events), decision.route.reason, self.settings)
+        snapshot = {"signals": list(decision.signals), "form": form, "summary": {"ar": summary.ar, "en": summary.en},
+                    "wants": summary.wants, "facts": dict(summary.facts)}
+        record, created = await self.store.create(
+            channel=channel, account=await self.registry.account_of(channel, message.message_id),
+            customer=message.sender_id, queue=decision.route.queue, language=language, priority=priority,
+            reason=decision.route.reason, context=snapshot, now=now,
+            event={"reason": decision.route.reason, "queue": decision.route.queue, "priority": priority})
+        for event in pause_events(tracker):
+            tracker.update(event)
+        if created:
+            text = await self._ack_text(record, language, "queue_position" if acknowledged else "queued")
+            await message.output_channel.send_text_message(message.sender_id, text)
+            tracker.update(handoff_utterance(text, record.public_id, "ack"))
+            await self.store.update(record.public_id, last_notice_at=now)
+            logger.info("Handoff %s created: reason %s, queue %s, priority %d, signals %s", record.public_id,
+                        record.reason, record.queue, record.priority, ",".join(decision.signals))
+        await self.flush_events()
+        return record
+
+    async def customer_message(self, record: HandoffRecord, tracker: "DialogueStateTracker") -> None:
+        """A customer message while a person owns the conversation: to the desk at once."""
+        latest = next((e for e in reversed(_event_dicts(tracker)) if e.get("event") == "user"), None)
+        if latest is None:
+            return
+        parse = latest.get("parse_data") or {}
+        metadata = latest.get("metadata") or {}
+        payload = {"role": "customer", "text": metadata.get("display_text") or latest.get("text") or "",
+                   "at": latest.get("timestamp"), "message_id": latest.get("message_id"),
+                   "intent": (parse.get("intent") or {}).get("name"),
+                   "language": (parse.get("language") or {}).get("code")}
+        now = self.clock()
+        await self.store.add_event(record, "handoff.customer_message", payload, now)
+        await self.store.update(record.public_id, last_customer_at=now)
+        logger.debug("Customer message recorded for handoff %s", record.public_id)
+        await self.flush_events()
+
+    async def take_rating(self, channel: str, tracker: "DialogueStateTracker", output: "OutputChannel") -> bool:
+        """The answer to "rate 1–5" after a hand-back; True when the message was a rating."""
+        history = await self.store.history(channel, tracker.sender_id, limit=1)
+        if not history or history[0].rating_state != "requested":
+            return False
+        record = history[0]
+        rating = parse_rating(str((tracker.latest_message.text if tracker.latest_message else "") or ""))
+        if rating is None:
+            await self.store.update(record.public_id, rating_state="skipped")
+            return False
+        await self.store.update(record.public_id, rating=rating, rating_state="received")
+        text = self.settings.messages["rating_thanks"].get(self.language_of(_event_dicts(tracker)))
+        await output.send_text_message(tracker.sender_id, text)
+        tracker.update(handoff_utterance(text, record.public_id, "rating_thanks"))
+        await self.store.add_event(record, "handoff.rated", {"rating": rating}, self.clock())
+        logger.info("Handoff %s rated %d", record.public_id, rating)
+        await self.flush_events()
+        return True
+
+    async def complete_handback(self, record: HandoffRecord, tracker: Optional["DialogueStateTracker"] = None) -> None:
+        """closed → bot: hand-back message (+ rating request), resume the bot.
+
+        Idempotent: messages are keyed by the handoff id, so a hand-back interrupted by a
+        restart is finished without sending anything twice.  Pass ``tracker`` when the
+        caller already holds the conversation lock (and saves the tracker itself).
+        """
+        if record.state != OwnerState.CLOSED:
+            return
+        events = _event_dicts(tracker) if tracker is not None else await self.trackers.events(record.customer)
+        language = self.language_of(events) if events else record.language
+        keys = ["handback"] + (["rating_request"] if self.settings.ask_rating else [])
+        texts = [self.settings.messages[key].get(language) for key in keys]
+        sent = True
+        for key, text in zip(keys, texts):
+            sent = await self.registry.send_text(record.channel, account=record.account, customer=record.customer,
+                                                 text=text, key=f"handoff:{record.public_id}:{key}") and sent
+        utterances = [handoff_utterance(text, record.public_id, key) for key, text in zip(keys, texts)]
+        if tracker is not None:
+            for event in resume_events(tracker, utterances):
+                tracker.update(event)
+        else:
+            await self.trackers.append(record.customer, lambda t: resume_events(t, utterances))
+        ask = self.settings.ask_rating and sent
+        await self.store.mark_returned(record.public_id, self.clock(), "requested" if ask else None)
+        logger.info("Handoff %s handed back to the bot", record.public_id)
+        await self.flush_events()
+
+    # -- while waiting -----------------------------------------------------
+
+    async def send_updates(self) -> int:
+        """Send "still waiting" messages to queued customers whose last one is old enough."""
+        now, interval = self.clock(), self.settings.update_interval
+        if interval <= 0 or not self.settings.hours.is_open(now):
+            return 0
+        sent = 0
+        for record in await self.store.list(states=[OwnerState.QUEUED]):
+            last = record.last_notice_at or record.created_at
+            if (now - last).total_seconds() < interval:
+                continue
+            number = int((now - record.created_at).total_seconds() // interval)
+            text = await self._ack_text(record, record.language, "queued_update")
+            if await self.registry.send_text(record.channel, account=record.account, customer=record.customer,
+                                             text=text, key=f"handoff:{record.public_id}:update:{number}"):
+                utterance = handoff_utterance(text, record.public_id, "update")
+                await self.trackers.append(record.customer, lambda _t, u=utterance: [u])
+                sent += 1
+            await self.store.update(record.public_id, last_notice_at=now)
+        return sent
+
+    async def _update_loop(self) -> None:
+        tick = max(1.0, min(30.0, self.settings.update_interval / 4))
+        while True:
+            await asyncio.sleep(tick)
+            try:
+                await self.send_updates()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the loop must survive a database or channel hiccup
+                logger.exception("Queue updates failed; trying again in %.0fs", tick)
