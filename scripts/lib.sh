@@ -69,4 +69,6 @@ export_defaults() {
   # TensorFlow start-up chatter is not useful to an operator.
   export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
   export SQLALCHEMY_SILENCE_UBER_WARNING=1
+  # Rasa's dependencies print pages of deprecation warnings at start-up; they are not ours to fix.
+  export PYTHONWARNINGS="${PYTHONWARNINGS:-ignore::DeprecationWarning,ignore::PendingDeprecationWarning}"
 }

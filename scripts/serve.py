@@ -81,6 +81,8 @@ def main() -> int:
             f"  REST:                    POST http://localhost:{port}/webhooks/rest/webhook  {{\"sender\": \"me\", \"message\": \"مرحبا\"}}\n"
             f"  WhatsApp Cloud webhook:  http://localhost:{port}/webhooks/whatsapp_cloud/webhook\n"
             f"  Twilio WhatsApp webhook: http://localhost:{port}/webhooks/twilio_whatsapp/webhook\n"
+            f"  Web chat:                http://localhost:{port}/webhooks/webchat/\n"
+            f"  Agent desk:              http://localhost:{port}/webhooks/agent_desk/desk  (accounts: ./majlis users create ...)\n"
             f"  stop with Ctrl-C\n",
             file=sys.stderr,
         )
