@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Sequence, Tuple
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import segno
@@ -266,17 +266,23 @@ class EntrySourceStore:
             SQLite connection never overlap (default: the loop's thread pool).
     """
 
-    def __init__(self, engine: Engine, executor: Optional[Executor] = None) -> None:
+    def __init__(self, engine: Engine, executor: Optional[Executor] = None, *,
+                 run: Optional[Callable[..., Awaitable[Any]]] = None) -> None:
         self.engine = engine
         self._executor = executor
+        self._run_blocking = run
         self._ready = False
 
+    async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self._run_blocking is not None:
+            return await self._run_blocking(fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, partial(fn, *args))
+
     async def _run(self, fn: Any, *args: Any) -> Any:
-        loop = asyncio.get_running_loop()
         if not self._ready:
-            await loop.run_in_executor(self._executor, partial(metadata.create_all, self.engine))
+            await self._call(metadata.create_all, self.engine)
             self._ready = True
-        return await loop.run_in_executor(self._executor, partial(fn, *args))
+        return await self._call(fn, *args)
 
     async def record(self, channel: str, customer: str, source: EntrySource, at: datetime) -> bool:
         """Store ``source`` for the conversation unless one is stored; True if stored now."""

@@ -16,7 +16,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Awaitable, Callable, Optional, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -84,17 +84,23 @@ class TakeoverStore:
             SQLite connection never overlap (default: the loop's thread pool).
     """
 
-    def __init__(self, engine: Engine, executor: Optional[Executor] = None) -> None:
+    def __init__(self, engine: Engine, executor: Optional[Executor] = None, *,
+                 run: Optional[Callable[..., Awaitable[Any]]] = None) -> None:
         self.engine = engine
         self._executor = executor
+        self._run_blocking = run
         self._ready = False
 
+    async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self._run_blocking is not None:
+            return await self._run_blocking(fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, partial(fn, *args))
+
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
         if not self._ready:
-            await loop.run_in_executor(self._executor, partial(metadata.create_all, self.engine))
+            await self._call(metadata.create_all, self.engine)
             self._ready = True
-        return await loop.run_in_executor(self._executor, partial(fn, *args))
+        return await self._call(fn, *args)
 
     async def get(self, channel: str, account: str, customer: str) -> Optional[Takeover]:
         """The record of one conversation, if it was ever taken over."""

@@ -61,7 +61,10 @@ def split_text(text: str, limit: int, measure: Measure = utf16_len) -> List[str]
     for cluster in graphemes(text):
         cluster_size = measure(cluster)
         if size + cluster_size > limit and current:
-            if cluster.isspace():  # the buffer ends exactly at a word boundary
+            # The buffer ends exactly at a word boundary: cut there, unless an earlier
+            # line break in the second half is the better place (the overflowing
+            # cluster being a line break itself is the best place of all).
+            if cluster.isspace() and ("\n" in cluster or _newline_in_second_half(current) is None):
                 parts.append("".join(current).rstrip())
                 current, size = [], 0
                 continue
@@ -69,6 +72,10 @@ def split_text(text: str, limit: int, measure: Measure = utf16_len) -> List[str]
             if head:
                 parts.append(head)
             size = sum(measure(g) for g in current)
+            if cluster.isspace() and size + cluster_size > limit:  # still no room: the space is the cut
+                parts.append("".join(current).rstrip())
+                current, size = [], 0
+                continue
         if cluster_size > limit:  # one cluster longer than the limit: nothing else to do
             parts.append(cluster)
             continue
@@ -80,11 +87,17 @@ def split_text(text: str, limit: int, measure: Measure = utf16_len) -> List[str]
     return parts
 
 
+def _newline_in_second_half(clusters: List[str]) -> "int | None":
+    """Index of the last line break if it lies in the second half of ``clusters``."""
+    newline = _last_index(clusters, lambda g: "\n" in g)
+    return newline if newline is not None and newline >= len(clusters) // 2 else None
+
+
 def _cut(clusters: List[str]) -> "tuple[str, List[str]]":
     """Split a full buffer at the best boundary: (finished part, carried-over clusters)."""
-    newline = _last_index(clusters, lambda g: "\n" in g)
+    newline = _newline_in_second_half(clusters)
     space = _last_index(clusters, str.isspace)
-    if newline is not None and newline >= len(clusters) // 2:
+    if newline is not None:
         at = newline
     elif space is not None and space > 0:
         at = space

@@ -45,13 +45,13 @@ from channels._instagram_comments import decide
 from channels._instagram_inbound import InstagramEvent, Kind, RawEvent, parse_event
 from channels._instagram_payloads import (
     KIND_PRIVATE_REPLY, KIND_PUBLIC_REPLY, MESSAGE_TAG, RESPONSE, build_attachment, build_private_reply,
-    build_public_reply, build_quick_replies, build_text_payloads, payload_text,
+    build_public_reply, build_quick_replies, build_text_payloads, payload_text, with_tag,
 )
 from channels._instagram_sender import InstagramSender
 from channels._instagram_settings import InstagramSettings
 from channels._instagram_takeover import TakeoverStore
 from channels._instagram_webhook import InstagramWebhook, WebhookRequest
-from channels._instagram_window import MessagingWindowClosed, agent_reply_policy
+from channels._instagram_window import MessagingWindowClosed, SendPolicy, agent_reply_policy
 from channels._meta import SIGNATURE_HEADER, GraphClient
 
 logger = logging.getLogger(__name__)
@@ -61,6 +61,8 @@ TAKEOVER_REASON = "instagram_inbox_echo"
 
 #: Stores one outgoing payload: ``(payload, kind)``.
 Sink = Callable[[Mapping[str, Any], str], Awaitable[Any]]
+#: ``taken_over(channel, account, customer, reason)`` → the open handoff record (or None).
+TakeoverListener = Callable[[str, str, str, str], Awaitable[Any]]
 
 
 class InstagramOutput(OutputChannel):
@@ -107,6 +109,34 @@ class InstagramOutput(OutputChannel):
             await self.send_text_message(recipient_id, str(json_message["text"]))
         else:
             logger.warning("Custom message with keys %s has nothing Instagram can send", sorted(json_message))
+
+
+class InstagramAgentOutput(InstagramOutput):
+    """A person's messages from the agent desk (replies, hand-back), under the window policy.
+
+    Text goes through :meth:`InstagramInput.send_agent_reply`: normal within 24 hours,
+    tagged ``HUMAN_AGENT`` up to 7 days, refused later (:class:`MessagingWindowClosed`,
+    nothing queued).  Idempotency keys are ``<key>:<n>``.
+    """
+
+    def __init__(self, channel: "InstagramInput", *, account: str, key: str) -> None:
+        self._channel, self._account, self._key, self._calls = channel, account, key, 0
+
+        async def sink(payload: Mapping[str, Any], kind: str) -> None:
+            await channel.send_agent_payloads(customer=str(payload["recipient"]["id"]), payloads=[payload],
+                                              kind=kind, key=self._next_key(), account=account)
+
+        super().__init__(sink)
+
+    def _next_key(self) -> str:
+        key = self._key if self._calls == 0 else f"{self._key}:{self._calls}"
+        self._calls += 1
+        return key
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        """Raises :class:`MessagingWindowClosed` past 7 days (nothing queued)."""
+        await self._channel.send_agent_reply(customer=recipient_id, text=text, reply_id=self._key,
+                                             account=self._account, key=self._next_key())
 
 
 def outbox_sink(outbox: Outbox) -> Sink:
@@ -205,13 +235,23 @@ class InstagramInput(InputChannel):
         sender = InstagramSender(self.graph, token=settings.access_token, messages_path=settings.messages_path)
         self.delivery = Delivery(channel=CHANNEL_NAME, store=store, sender=sender, retry=retry or RetryPolicy(),
                                  clock=clock)
-        # Workaround until DeliveryStore offers a public way to run a call on its thread
-        # pool: sharing it keeps every call on an SQLite connection in one thread.
-        executor = getattr(store, "_executor", None)
-        self.takeovers = TakeoverStore(store.engine, executor)
-        self.entry_sources = EntrySourceStore(store.engine, executor)
+        # The delivery store's thread pool: every call on an SQLite connection in one thread.
+        self.takeovers = TakeoverStore(store.engine, run=store.run_blocking)
+        self.entry_sources = EntrySourceStore(store.engine, run=store.run_blocking)
         self.agent: Any = None
         self._on_new_message: Optional[Callable[[UserMessage], Awaitable[Any]]] = None
+        #: The handoff layer's ``taken_over(channel, account, customer, reason)`` (agent desk).
+        self._handoff: Optional[TakeoverListener] = None
+
+    def attach_handoff(self, listener: "TakeoverListener") -> None:
+        """Called by the agent desk at start: inbox takeovers become handoffs.
+
+        With it, a takeover opens (or finds) a handoff, and the customer's messages go to
+        the handoff gate, which keeps the bot silent and shows them in the desk; closing
+        the handoff calls :meth:`release_to_bot`.  Without it, the takeover alone keeps the
+        bot silent.
+        """
+        self._handoff = listener
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         self._on_new_message = on_new_message
@@ -269,8 +309,11 @@ class InstagramInput(InputChannel):
     async def _message(self, event: InstagramEvent, item: InboundItem, outbox: Outbox) -> None:
         entry = await self._entry_source(event, item)
         if await self.takeovers.is_human(CHANNEL_NAME, item.account, item.customer):
-            logger.info("Instagram item %s: a person owns this conversation; bot not run", item.id)
-            return
+            if not await self._handoff_open(item.account, item.customer):
+                logger.info("Instagram item %s: a person owns this conversation; bot not run", item.id)
+                return
+            # The gate sees the open handoff: records the message for the desk, bot silent.
+            logger.info("Instagram item %s: a person owns this conversation; to the desk", item.id)
         sink = outbox_sink(outbox)
         if event.is_unsupported or (event.is_story_mention and not event.text):
             texts = self.settings.funnel.unsupported if event.is_unsupported else self.settings.funnel.story_mention
@@ -312,6 +355,14 @@ class InstagramInput(InputChannel):
                                           self.delivery.clock()):
             logger.info("Instagram item %s: a person answered from the inbox; bot paused for this customer",
                         item.id)
+        await self._handoff_open(item.account, item.customer)
+
+    async def _handoff_open(self, account: str, customer: str) -> bool:
+        """Open (or find) the handoff of a taken-over conversation; False without a desk."""
+        if self._handoff is None:
+            return False
+        record = await self._handoff(CHANNEL_NAME, account, customer, TAKEOVER_REASON)
+        return record is not None and bool(getattr(record, "is_open", False))
 
     async def _bot_sent(self, event: InstagramEvent, item: InboundItem) -> bool:
         """Whether the outbox holds the echoed message (by id, else by text)."""
@@ -356,7 +407,7 @@ class InstagramInput(InputChannel):
         return self.settings.account_ids[0]
 
     async def send_agent_reply(self, *, customer: str, text: str, reply_id: str,
-                               account: Optional[str] = None) -> AgentReplyResult:
+                               account: Optional[str] = None, key: Optional[str] = None) -> AgentReplyResult:
         """Queue a person's reply, tagged ``HUMAN_AGENT`` when 24 hours have passed.
 
         Args:
@@ -364,22 +415,42 @@ class InstagramInput(InputChannel):
             text: the reply (split at 1,000 bytes).
             reply_id: the desk's stable id of this reply; sending it twice sends once.
             account: the business account (default: the first configured one).
+            key: the idempotency key prefix of the parts (default ``agent:<reply_id>``);
+                part n is stored as ``<key>:<n>``.
 
         Raises:
             MessagingWindowClosed: more than 7 days since the customer wrote (or never):
                 nothing was queued; ``reason`` and ``closed_at`` say why.
         """
         account = self._account(account)
-        last = await self.delivery.store.last_inbound_at(CHANNEL_NAME, account, customer)
-        policy = agent_reply_policy(customer, last, self.delivery.clock())
+        policy = await self._agent_policy(account, customer)
         payloads = build_text_payloads(customer, text, tag=policy.tag)
+        await self._enqueue_agent(account, customer, payloads, policy, key or f"agent:{reply_id}", "agent_text")
+        return AgentReplyResult(messages=len(payloads), messaging_type=MESSAGE_TAG if policy.tag else RESPONSE,
+                                tag=policy.tag, open_until=policy.open_until)
+
+    async def send_agent_payloads(self, *, customer: str, payloads: List[Mapping[str, Any]], kind: str, key: str,
+                                  account: Optional[str] = None) -> None:
+        """Queue built payloads (media, quick replies) of a person under the same window policy.
+
+        Raises:
+            MessagingWindowClosed: as :meth:`send_agent_reply`.
+        """
+        account = self._account(account)
+        policy = await self._agent_policy(account, customer)
+        await self._enqueue_agent(account, customer, [with_tag(p, policy.tag) for p in payloads], policy, key, kind)
+
+    async def _agent_policy(self, account: str, customer: str) -> SendPolicy:
+        last = await self.delivery.store.last_inbound_at(CHANNEL_NAME, account, customer)
+        return agent_reply_policy(customer, last, self.delivery.clock())
+
+    async def _enqueue_agent(self, account: str, customer: str, payloads: List[Mapping[str, Any]],
+                             policy: SendPolicy, key: str, kind: str) -> None:
         for index, payload in enumerate(payloads):
             await self.delivery.enqueue(OutboundMessage(
                 channel=CHANNEL_NAME, account=account, customer=customer, payload=payload,
-                idempotency_key=f"agent:{reply_id}:{index}", free_form=policy.free_form, kind="agent_text",
+                idempotency_key=f"{key}:{index}", free_form=policy.free_form, kind=kind,
             ))
-        return AgentReplyResult(messages=len(payloads), messaging_type=MESSAGE_TAG if policy.tag else RESPONSE,
-                                tag=policy.tag, open_until=policy.open_until)
 
     async def release_to_bot(self, customer: str, account: Optional[str] = None) -> bool:
         """End a takeover: the bot answers this customer again. False if none was active."""
@@ -402,4 +473,5 @@ class InstagramInput(InputChannel):
         return None
 
 
-__all__ = ["CHANNEL_NAME", "AgentReplyResult", "InstagramInput", "InstagramOutput", "MessagingWindowClosed"]
+__all__ = ["CHANNEL_NAME", "AgentReplyResult", "InstagramAgentOutput", "InstagramInput", "InstagramOutput",
+           "MessagingWindowClosed"]

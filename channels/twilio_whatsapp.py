@@ -35,6 +35,7 @@ from twilio.rest import Client
 
 from bot.config import ConfigError
 from bot.delivery import Delivery, DeliveryStore, InboundItem, OutboundMessage, Outbox, RetryPolicy
+from bot.entry_links import METADATA_KEY, EntrySource, EntrySourceStore, split_ref
 from bot.storage import get_engine
 from channels._twilio_http import AiohttpTwilioClient
 from channels._twilio_inbound import TwilioInbound, parse_event
@@ -204,10 +205,12 @@ class TwilioWhatsAppInput(InputChannel):
         self._http = AiohttpTwilioClient(session=None, api_url=settings.api_url, timeout=settings.timeout)
         self._session: Optional[aiohttp.ClientSession] = None
         self.delivery: Optional[Delivery] = None
+        self.entry_sources: Optional[EntrySourceStore] = None
 
     def _build_delivery(self) -> Delivery:
         if self._store is None:
             self._store = DeliveryStore(get_engine())
+        self.entry_sources = EntrySourceStore(self._store.engine, run=self._store.run_blocking)
         client = Client(self.settings.account_sid, self.settings.auth_token.reveal(), http_client=self._http)
         sender = TwilioSender(client, template=self.settings.template, status_callback=self.settings.status_callback_url)
         return Delivery(channel=self.name(), store=self._store, sender=sender, retry=self._retry)
@@ -222,7 +225,11 @@ class TwilioWhatsAppInput(InputChannel):
         )
 
         async def handle(item: InboundItem, outbox: Outbox) -> None:
-            await on_new_message(self._user_message(item, outbox))
+            message = self._user_message(item, outbox)
+            entry = (message.metadata or {}).get(METADATA_KEY)
+            if entry and self.entry_sources is not None:
+                await self.entry_sources.record(self.name(), item.customer, EntrySource(**entry), delivery.clock())
+            await on_new_message(message)
 
         delivery.set_handler(handle)
         bp = Blueprint("twilio_whatsapp_webhook", __name__)
@@ -285,8 +292,13 @@ class TwilioWhatsAppInput(InputChannel):
         output = TwilioWhatsAppOutput(
             outbox_sink(outbox), account=item.account, status_callback=self.settings.status_callback_url
         )
+        metadata = metadata_for(message)
+        # A wa.me entry link prefills "[ref:snap-ramadan] …": the ref is recorded, not classified.
+        text, entry = split_ref(message.text) if message.text else (message.text, None)
+        if entry is not None:
+            metadata[METADATA_KEY] = entry.as_metadata()
         return UserMessage(
-            text=message.text,
+            text=text,
             output_channel=output,
             sender_id=item.customer,
             # The payload picks the intent while the transcript keeps the label. The
@@ -294,7 +306,7 @@ class TwilioWhatsAppInput(InputChannel):
             parse_data=payload_parse_data(message),  # type: ignore[arg-type]
             input_channel=self.name(),
             message_id=item.message_id,
-            metadata=metadata_for(message),
+            metadata=metadata,
         )
 
     def get_output_channel(self) -> Optional[OutputChannel]:

@@ -184,7 +184,7 @@ class WebChatInput(SocketIOInput):
         self._store = store
         self._retry = retry
         # Share the delivery store's thread pool (see channels.instagram): one SQLite thread.
-        self.entry_sources = EntrySourceStore(store.engine, getattr(store, "_executor", None))
+        self.entry_sources = EntrySourceStore(store.engine, run=store.run_blocking)
         self.delivery: Optional[Delivery] = None
 
     def page(self) -> str:

@@ -30,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import ConfigError
 from bot.delivery import Delivery, DeliveryStore, InboundItem, OutboundMessage, Outbox, StatusUpdate
+from bot.entry_links import METADATA_KEY, EntrySourceStore, split_ref
 from bot.errors import PayloadError, SignatureError
 from bot.storage import get_engine
 from channels._meta import SIGNATURE_HEADER, WINDOW_CLOSED_CODES, GraphClient, verify_handshake, verify_signature
@@ -217,13 +218,15 @@ class WhatsAppCloudInput(InputChannel):
         self.settings = settings
         self.graph = graph or GraphClient(settings.graph_url, timeout_s=settings.timeout)
         self.sender = WhatsAppSender(self.graph, settings.numbers)
+        store = store or DeliveryStore(get_engine())
         self.delivery = Delivery(
             channel=CHANNEL_NAME,
-            store=store or DeliveryStore(get_engine()),
+            store=store,
             sender=self.sender,
             retry=settings.retry,
             retention=settings.retention,
         )
+        self.entry_sources = EntrySourceStore(store.engine, run=store.run_blocking)
 
     def get_output_channel(self) -> OutputChannel:
         """An output channel for messages Rasa sends without an inbound message."""
@@ -333,15 +336,21 @@ class WhatsAppCloudInput(InputChannel):
             return
         if self.settings.mark_read:
             await self.sender.mark_read(message.phone_number_id, message.id)
+        metadata = self._metadata(message)
+        # A wa.me entry link prefills "[ref:snap-ramadan] …": the ref is recorded, not classified.
+        text, entry = split_ref(message.text) if message.text else (message.text, None)
+        if entry is not None:
+            metadata[METADATA_KEY] = entry.as_metadata()
+            await self.entry_sources.record(CHANNEL_NAME, item.customer, entry, self.delivery.clock())
         await on_new_message(
             UserMessage(
-                text=message.text,
+                text=text,
                 output_channel=WhatsAppCloudOutput(outbox),
                 sender_id=item.customer,
                 parse_data=payload_parse_data(message),
                 input_channel=CHANNEL_NAME,
                 message_id=message.id,
-                metadata=self._metadata(message),
+                metadata=metadata,
             )
         )
 

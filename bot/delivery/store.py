@@ -70,6 +70,14 @@ class DeliveryStore:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, partial(fn, *args))
 
+    async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a blocking call (e.g. a query on :attr:`engine`) on this store's thread pool.
+
+        Other stores sharing the engine use it, so calls on one SQLite connection
+        never overlap (the pool has one thread for SQLite).
+        """
+        return await self._run(fn, *args)
+
     async def setup(self) -> None:
         """Apply pending schema migrations (idempotent)."""
         await self._run(migrate, self.engine)

@@ -235,12 +235,18 @@ class DeskOperations:
     async def dispatch(self, record: HandoffRecord, message: MessageRecord) -> MessageRecord:
         """Hand a stored reply to the delivery layer (idempotent per attempt)."""
         attempt = message.send_attempt or 1
-        ok = await self.service.registry.send_text(record.channel, account=record.account, customer=record.customer,
-                                                   text=message.text, key=message.outbox_key(attempt))
+        refused = await self.service.registry.try_send_text(
+            record.channel, account=record.account, customer=record.customer, text=message.text,
+            key=message.outbox_key(attempt))
+        ok = refused is None
         await self.store.set_delivery(message.id, state="queued" if ok else "failed", attempt=attempt)
         if not ok:
             logger.warning("Handoff %s reply %d cannot be sent on channel %s", record.public_id, message.id,
                            record.channel)
+            # The reason, as a line of the transcript right after the failed reply.
+            await self.store.add_message(record, kind="system", text=f"Not sent: {refused}",
+                                         now=self.service.clock(), client_key=f"refused:{message.id}:{attempt}",
+                                         event={"reply_id": message.id, "reason": refused})
         self._watched[message.id] = "queued" if ok else "failed"
         self._ensure_watch()
         refreshed = await self.store.message(message.id)

@@ -9,7 +9,9 @@ They go through the channel's own :class:`~rasa.core.channels.channel.OutputChan
 A channel is usable here when its InputChannel object has a ``delivery`` attribute
 (a :class:`bot.delivery.Delivery`) and either a ``handoff_output(outbox)`` method or
 one of the known output classes below.  Channels without one (REST, socket.io) only
-get replies inside a dialogue turn.
+get replies inside a dialogue turn.  A channel may refuse a message (Instagram more
+than 7 days after the customer wrote) by raising :class:`bot.errors.ChannelError`;
+:meth:`ChannelRegistry.try_send_text` returns the reason.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 from rasa.core.channels.channel import OutputChannel
 
 from bot.delivery import Delivery, OutboundMessage, OutboxRecord, OutboxState, STATUS_RANK
+from bot.errors import ChannelError
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +73,19 @@ def _twilio_whatsapp(channel: Any, outbox: KeyedOutbox) -> OutputChannel:
                                 status_callback=getattr(channel.settings, "status_callback_url", None))
 
 
-KNOWN_OUTPUTS: Dict[str, OutputFactory] = {"whatsapp_cloud": _whatsapp_cloud, "twilio_whatsapp": _twilio_whatsapp}
+def _instagram(channel: Any, outbox: KeyedOutbox) -> OutputChannel:
+    """A person's messages: 24 h as usual, then ``HUMAN_AGENT`` for 7 days, then refused.
+
+    Past 7 days ``send_text_message`` raises ``MessagingWindowClosed`` (a
+    :class:`bot.errors.ChannelError`): nothing is queued and the caller reports why.
+    """
+    from channels.instagram import InstagramAgentOutput
+
+    return InstagramAgentOutput(channel, account=outbox.account, key=outbox.key)
+
+
+KNOWN_OUTPUTS: Dict[str, OutputFactory] = {"whatsapp_cloud": _whatsapp_cloud, "twilio_whatsapp": _twilio_whatsapp,
+                                           "instagram": _instagram}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,15 +144,43 @@ class ChannelRegistry:
         return KNOWN_OUTPUTS[name](channel, outbox)
 
     async def send_text(self, name: str, *, account: Optional[str], customer: str, text: str, key: str) -> bool:
-        """Queue ``text`` for the customer; False when the channel cannot send proactively."""
+        """Queue ``text`` for the customer; False when the channel cannot send it now."""
+        return await self.try_send_text(name, account=account, customer=customer, text=text, key=key) is None
+
+    async def try_send_text(self, name: str, *, account: Optional[str], customer: str, text: str,
+                            key: str) -> Optional[str]:
+        """Queue ``text`` for the customer: None when queued, else why it was not (for the desk)."""
         if not account:
-            return False
+            return "the business account of this conversation is unknown"
         output = self.output(name, account=account, customer=customer, key=key)
         if output is None:
             logger.warning("Channel %s cannot send messages outside a dialogue turn", name)
+            return f"channel {name} cannot send messages outside a dialogue turn"
+        try:
+            await output.send_text_message(customer, text)
+        except ChannelError as exc:  # e.g. Instagram past 7 days: the channel refuses, nothing queued
+            logger.info("Channel %s refused a message (%s): %s", name, key, exc)
+            return str(exc)
+        return None
+
+    async def release(self, name: str, *, account: Optional[str], customer: str) -> bool:
+        """Tell the channel a person no longer owns the conversation (Instagram inbox takeover)."""
+        channel = self._channels.get(name)
+        release = getattr(channel, "release_to_bot", None)
+        if release is None:
             return False
-        await output.send_text_message(customer, text)
-        return True
+        try:
+            return bool(await release(customer, account))
+        except ValueError:  # no account known to the channel: nothing was taken over there
+            return False
+
+    def attach(self, listener: Callable[..., Any]) -> None:
+        """Offer ``listener(channel, account, customer, reason)`` to channels where a person can
+        take a conversation over outside the desk (``attach_handoff``)."""
+        for channel in self._channels.values():
+            attach = getattr(channel, "attach_handoff", None)
+            if attach is not None:
+                attach(listener)
 
     async def states(self, name: str, customer: str, keys: Mapping[Any, str]) -> Dict[Any, Delivered]:
         """The delivery state of each proactive message, by the key prefix it was stored under."""

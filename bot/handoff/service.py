@@ -80,6 +80,7 @@ class HandoffService:
         """Migrate, finish interrupted hand-backs, start queue updates."""
         await self.store.setup()
         self._last_event_id = await self.store.last_event_id()
+        self.registry.attach(self.taken_over)
         for record in await self.store.list(states=[OwnerState.CLOSED]):
             try:
                 await self.complete_handback(record)
@@ -187,6 +188,33 @@ class HandoffService:
         await self.flush_events()
         return record
 
+    async def taken_over(self, channel: str, account: Optional[str], customer: str,
+                         reason: str) -> Optional[HandoffRecord]:
+        """A person answered outside the desk (the Instagram inbox): the conversation is theirs.
+
+        Opens a queued handoff (or returns the open one), so the gate keeps the bot silent,
+        the customer's messages reach the desk, and closing it in the desk hands the
+        conversation back (``release_to_bot``).  Nothing is said to the customer: a
+        person is already talking to them.
+        """
+        now = self.clock()
+        events = await self.trackers.events(customer)
+        language = self.language_of(events)
+        _code, form = latest_language(events, language)
+        route = Route(reason=reason, queue=self.settings.default_queue)
+        priority = self.settings.level(route.priority)
+        summary = summarise(events, slot_values(events), reason, self.settings)
+        snapshot = {"signals": ["takeover"], "form": form, "summary": {"ar": summary.ar, "en": summary.en},
+                    "wants": summary.wants, "facts": dict(summary.facts)}
+        record, created = await self.store.create(
+            channel=channel, account=account, customer=customer, queue=route.queue, language=language,
+            priority=priority, reason=reason, context=snapshot, now=now,
+            event={"reason": reason, "queue": route.queue, "priority": priority})
+        if created:
+            logger.info("Handoff %s created: a person took over on %s", record.public_id, channel)
+        await self.flush_events()
+        return record
+
     async def customer_message(self, record: HandoffRecord, tracker: "DialogueStateTracker") -> None:
         """A customer message while a person owns the conversation: to the desk at once."""
         latest = next((e for e in reversed(_event_dicts(tracker)) if e.get("event") == "user"), None)
@@ -248,6 +276,8 @@ class HandoffService:
             await self.trackers.append(record.customer, lambda t: resume_events(t, utterances))
         ask = self.settings.ask_rating and sent
         await self.store.mark_returned(record.public_id, self.clock(), "requested" if ask else None)
+        if await self.registry.release(record.channel, account=record.account, customer=record.customer):
+            logger.info("Handoff %s: the channel's takeover was released", record.public_id)
         logger.info("Handoff %s handed back to the bot", record.public_id)
         await self.flush_events()
 

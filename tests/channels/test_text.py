@@ -40,6 +40,17 @@ def test_prefers_a_line_break_late_in_the_part():
     assert split_text(text, 100) == ["a" * 60, "b" * 30 + " " + "c" * 30]
 
 
+def test_a_line_break_in_the_second_half_wins_when_a_space_overflows():
+    # The 101st character is a space: the part must still end at the late line break.
+    text = "a" * 60 + "\n" + "b" * 39 + " " + "c" * 30
+    assert split_text(text, 100) == ["a" * 60, "b" * 39 + " " + "c" * 30]
+    assert split_text("aaaa bbbb\ncc dd", 12) == ["aaaa bbbb", "cc dd"]
+    # A line break early in the part does not count: cut at the overflowing space.
+    assert split_text("ab\ncdefghijk lm", 12) == ["ab\ncdefghijk", "lm"]
+    # The overflowing character is itself a line break: the best cut of all.
+    assert split_text("aaaa\nbbbbbbb\ncc", 12) == ["aaaa\nbbbbbbb", "cc"]
+
+
 def test_short_and_empty_texts():
     assert split_text("hello", 4096) == ["hello"]
     assert split_text("  \n ", 4096) == []
