@@ -304,6 +304,14 @@ class WebChatInput(SocketIOInput):
 
         return WebChatOutput(enqueue)
 
+    def handoff_output(self, outbox: Any) -> OutputChannel:
+        """Agent replies and hand-back messages (``bot.handoff.outbound``), stored under the desk's keys."""
+
+        async def add(_session: str, body: Mapping[str, Any], kind: str) -> None:
+            await outbox.add(body, kind=kind)
+
+        return WebChatOutput(add)
+
     def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
         return None
 

@@ -152,7 +152,15 @@ class DeskOperations:
             raise Forbidden("your role cannot take conversations")
         claimed = await self.store.claim(public_id, actor.id, self.service.clock())
         logger.info("Handoff %s claim by agent %d: %s", public_id, actor.id, "won" if claimed else "lost")
-        return await self._changed(claimed, "another agent already took this conversation")
+        changed = await self._changed(claimed, "another agent already took this conversation")
+        await self._announce(changed, {"majlis": "agent_joined", "agent": {"name": actor.name}}, "agent-joined")
+        return changed
+
+    async def _announce(self, record: HandoffRecord, notice: dict, kind: str) -> None:
+        """Tell the customer's page that a person joined or left (web chat only)."""
+        stamp = int(self.service.clock().timestamp() * 1000)
+        await self.service.registry.announce(record.channel, account=record.account, customer=record.customer,
+                                             notice=notice, key=f"{kind}:{record.public_id}:{stamp}")
 
     async def release(self, actor: Actor, public_id: str) -> HandoffRecord:
         record = await self.get(actor, public_id)
@@ -184,6 +192,7 @@ class DeskOperations:
             raise Forbidden("only the agent who owns this conversation can close it")
         closed = await self._changed(await self.store.close(public_id, owner, resolution, self.service.clock()),
                                      "this conversation is not open any more")
+        await self._announce(closed, {"majlis": "agent_left"}, "agent-left")
         await self.service.complete_handback(closed)
         return closed
 

@@ -84,6 +84,9 @@ def _instagram(channel: Any, outbox: KeyedOutbox) -> OutputChannel:
     return InstagramAgentOutput(channel, account=outbox.account, key=outbox.key)
 
 
+# Channels whose customer-facing page shows "an agent joined / left" notices.
+NOTICE_CHANNELS = frozenset({"webchat"})
+
 KNOWN_OUTPUTS: Dict[str, OutputFactory] = {"whatsapp_cloud": _whatsapp_cloud, "twilio_whatsapp": _twilio_whatsapp,
                                            "instagram": _instagram}
 
@@ -162,6 +165,21 @@ class ChannelRegistry:
             logger.info("Channel %s refused a message (%s): %s", name, key, exc)
             return str(exc)
         return None
+
+    async def announce(self, name: str, *, account: Optional[str], customer: str, notice: Mapping[str, Any],
+                       key: str) -> bool:
+        """Show a notice (an agent joined or left) on channels whose page renders one.
+
+        Only the web chat draws these notices; on WhatsApp or Instagram a raw custom
+        payload would reach the customer as a meaningless message, so nothing is sent.
+        """
+        if name not in NOTICE_CHANNELS or not account:
+            return False
+        output = self.output(name, account=account, customer=customer, key=key)
+        if output is None:
+            return False
+        await output.send_custom_json(customer, dict(notice))
+        return True
 
     async def release(self, name: str, *, account: Optional[str], customer: str) -> bool:
         """Tell the channel a person no longer owns the conversation (Instagram inbox takeover)."""

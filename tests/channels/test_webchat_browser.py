@@ -19,9 +19,8 @@ from channels.webchat import WebChatInput
 from tests.channels.test_instagram_harness import RecordingAgent
 from tests.channels.whatsapp_harness import running_channel
 from tests.conftest import ROOT
+from tests.e2e.browser import launch, write
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 ARTIFACTS = ROOT / "test-artifacts"
 ARABIC_QUESTION = "مرحبا، أبي أعرف فاتورتي"
 XSS = "<img src=x onerror=alert(1)>"
@@ -35,7 +34,7 @@ async def chat_page(agent: Any, query: str = "") -> AsyncIterator[Tuple[Page, We
     channel = WebChatInput(store=DeliveryStore(create_engine("sqlite://")))
     async with running_channel(channel, agent) as running:  # type: ignore[arg-type]
         async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = await launch(playwright)
             try:
                 page = await browser.new_page(viewport={"width": 480, "height": 760})
                 dialogs: List[str] = []
@@ -46,11 +45,6 @@ async def chat_page(agent: Any, query: str = "") -> AsyncIterator[Tuple[Page, We
                 yield page, channel, dialogs
             finally:
                 await browser.close()
-
-
-async def write(page: Page, text: str) -> None:
-    await page.fill("#majlis-input", text)
-    await page.press("#majlis-input", "Enter")
 
 
 async def direction(page: Page, selector: str) -> str:

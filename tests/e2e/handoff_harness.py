@@ -1,6 +1,7 @@
-"""Serving WhatsApp Cloud + the agent desk in one Rasa app, as ``rasa run`` does (no tests here).
+"""Serving a customer channel + the agent desk in one Rasa app, as ``rasa run`` does (no tests here).
 
-:func:`served_majlis` registers both channels through Rasa's ``configure_app`` on a
+:func:`served_majlis` (WhatsApp Cloud) and :func:`served_webchat` (web chat) register
+the channel and the desk through Rasa's ``configure_app`` on a
 real Sanic server; calling it again with the same database and port is a restart:
 new channel objects, new desk services, nothing kept in memory.
 """
@@ -21,12 +22,14 @@ from bot.config import Config
 from bot.delivery import DeliveryStore
 from bot.handoff.config import ROOT, HandoffSettings, parse_settings
 from channels.agent_desk import AgentDeskInput
+from channels.webchat import WebChatInput
 from channels.whatsapp_cloud import WhatsAppCloudInput
 from tests.channels.whatsapp_harness import APP_SECRET, PHONE_NUMBER_ID, WEBHOOK_PATH, settings
 from tests.fakes.fake_customer import FakeCustomer
 
 DESK = "/webhooks/agent_desk"
 ARTIFACTS = ROOT / "test-artifacts" / "handoff"
+WEBCHAT_PAGE = "/webhooks/webchat/"
 
 
 def handoff_settings(**env: str) -> HandoffSettings:
@@ -88,6 +91,36 @@ async def served_majlis(agent: Any, engine: Engine, graph_url: str, port: int,
         yield Served(whatsapp=whatsapp, desk=desk, base_url=base_url)
 
 
+@dataclass
+class ServedWebChat:
+    """A running Majlis with the web chat: the channels and where to reach it."""
+
+    webchat: WebChatInput
+    desk: AgentDeskInput
+    base_url: str
+
+    @property
+    def chat_url(self) -> str:
+        return f"{self.base_url}{WEBCHAT_PAGE}"
+
+    async def settle(self, timeout: float = 120.0) -> None:
+        """Wait until every accepted message was processed."""
+        assert self.webchat.delivery is not None
+        await self.webchat.delivery.drain(timeout=timeout)
+        await asyncio.sleep(0.2)
+        await self.webchat.delivery.drain(timeout=timeout)
+
+
+@asynccontextmanager
+async def served_webchat(agent: Any, engine: Engine, port: int,
+                         handoff: Optional[HandoffSettings] = None) -> AsyncIterator[ServedWebChat]:
+    """Serve the web chat and the agent desk around ``agent`` on ``port``."""
+    webchat = WebChatInput(store=DeliveryStore(engine))
+    desk = AgentDeskInput(handoff or handoff_settings(), engine=engine, cookie_secure=False)
+    async with serving([webchat, desk], agent, port) as base_url:
+        yield ServedWebChat(webchat=webchat, desk=desk, base_url=base_url)
+
+
 def texts_to(graph: Any, customer: str) -> List[str]:
     """Bodies of the text messages the fake Graph API accepted for ``customer``, in order."""
     found = []
@@ -98,6 +131,8 @@ def texts_to(graph: Any, customer: str) -> List[str]:
     return found
 
 
-def artifact(name: str) -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return ARTIFACTS / name
+def artifact(name: str, folder: str = "handoff") -> Path:
+    """A screenshot's path under test-artifacts/<folder>/."""
+    directory = ARTIFACTS.parent / folder
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory / name

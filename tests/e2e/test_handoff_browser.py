@@ -9,42 +9,22 @@ customer's next message again.  Screenshots: test-artifacts/handoff/.
 """
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 import regex
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import async_playwright, expect
 
 from bot.agent_desk.accounts import AccountStore
 from bot.storage import create_engine, migrate
 from tests.conftest import free_port
-from tests.e2e.handoff_harness import DESK, artifact, served_majlis, texts_to
+from tests.e2e.browser import launch, sign_in, wait_until
+from tests.e2e.handoff_harness import artifact, served_majlis, texts_to
 from tests.fakes.fake_graph import FakeGraph, fake_graph  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 ARABIC = regex.compile(r"\p{Arabic}")
 CUSTOMER = "971501110001"
 PASSWORD = "noura-desk-pass-1"
-
-
-async def wait_until(predicate, timeout: float = 60.0, what: str = "condition") -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
-
-
-async def sign_in(page: Page, base_url: str) -> None:
-    await page.goto(f"{base_url}{DESK}/login")
-    await page.fill("input[name=email]", "noura@example.com")
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{base_url}{DESK}/desk")
 
 
 async def test_customer_agent_and_bot_take_turns(majlis_agent, fake_graph: FakeGraph, tmp_path) -> None:  # noqa: F811
@@ -57,7 +37,7 @@ async def test_customer_agent_and_bot_take_turns(majlis_agent, fake_graph: FakeG
     port = free_port()
 
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = await launch(playwright)
         page = await browser.new_page(viewport={"width": 1400, "height": 900}, locale="ar")
         try:
             async with served_majlis(majlis_agent, engine, fake_graph.url, port) as majlis:
@@ -72,7 +52,7 @@ async def test_customer_agent_and_bot_take_turns(majlis_agent, fake_graph: FakeG
                 ack = texts_to(fake_graph, CUSTOMER)[bot_turns:]
                 assert ack and "ترتيبك" in ack[-1], f"expected the Arabic queue acknowledgement, got {ack!r}"
 
-                await sign_in(page, majlis.base_url)
+                await sign_in(page, majlis.base_url, "noura@example.com", PASSWORD)
                 first = page.locator("#queue-list li").first
                 await expect(first).to_contain_text("4821937", timeout=20000)
                 await first.click()

@@ -6,8 +6,8 @@ import pytest
 from playwright.async_api import async_playwright, expect
 
 from tests.bot.agent_desk.conftest import PASSWORDS, serve_desk, user_event
+from tests.e2e.browser import launch
 from tests.e2e.handoff_harness import DESK, artifact
-from tests.e2e.test_handoff_browser import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
@@ -29,7 +29,7 @@ async def test_hostile_text_is_shown_as_text(tmp_path) -> None:
                                            facts={"order_number": "<img src=x onerror=\"window.__xss='fact'\">"},
                                            wants="<script>window.__xss='wants'</script>")
         async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = await launch(playwright)
             page = await browser.new_page()
             dialogs = []
             page.on("dialog", lambda dialog: dialogs.append(dialog.message))
