@@ -1,0 +1,68 @@
+"""Smoke tests of the benchmark harness (bench/): data conversion and report writing.
+
+No server is started and nothing is timed: the load benchmarks need minutes of model
+loading, so these only check that the pieces a run depends on produce what the
+reports promise.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+sys.path.insert(0, str(BENCH))
+import psutil  # noqa: E402,F401  (pinned in requirements.txt)
+
+import common  # noqa: E402
+import nlu  # noqa: E402
+
+
+def test_percentile_interpolates() -> None:
+    assert common.percentile([1, 2, 3, 4], 50) == 2.5
+    assert common.percentile([5], 99) == 5
+    assert common.percentile([], 50) != common.percentile([], 50)  # nan
+
+
+def test_per_intent_sample_is_seeded_and_balanced() -> None:
+    rows = [(f"text {i} {intent}", intent) for intent in ("a", "b") for i in range(10)]
+    first = nlu.per_intent_sample(rows, 3, seed=1)
+    assert first == nlu.per_intent_sample(rows, 3, seed=1)
+    assert sorted(intent for _, intent in first) == ["a"] * 3 + ["b"] * 3
+    assert nlu.per_intent_sample(rows, 0, seed=1) == rows
+
+
+def test_nlu_yaml_is_read_back_by_rasa(tmp_path: Path) -> None:
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    rows = [("where is my card?", "card_arrival"), ("أين بطاقتي؟", "card_arrival"),
+            ("fee [extra](charged) twice", "extra_charge_on_statement"), ("why a fee:  ok", "extra_charge_on_statement")]
+    path = tmp_path / "nlu.yml"
+    nlu.write_nlu_yaml(rows, path)
+    data = load_data(str(path))
+    assert sorted(m.get("intent") for m in data.training_examples) == ["card_arrival"] * 2 + ["extra_charge_on_statement"] * 2
+    assert not data.entities  # brackets in customer text are not read as entity markup
+    assert "أين بطاقتي؟" in {m.get("text") for m in data.training_examples}
+
+
+def test_datasets_map_to_one_label_space(shared_dir: Path) -> None:
+    train, tests = nlu.load_sets()
+    english = {label for _, label in train["en"]}
+    assert len(english) == 77
+    assert {label for _, label in train["ar"]} == english
+    assert all({label for _, label in rows} <= english for rows in tests.values())
+
+
+def test_nlu_report_writes_table_and_plot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(common, "RESULTS", tmp_path)
+    args = nlu.argparse.Namespace(epochs="2", per_intent=3, seed=42, test_per_intent=3, quick=True, name="nlu-smoke")
+    evaluated = [{"test": "ArBanking77 MSA test", "pipeline": pipeline, "trained_on": "ar", "n": 231,
+                  "accuracy": accuracy, "macro_f1": accuracy - 0.01, "fallback": 0.1}
+                 for pipeline, accuracy in (("majlis (config.yml)", 0.8), ("rasa default", 0.7))]
+    trained = [nlu.TrainResult("majlis (config.yml)", "majlis-ar", 231, 10.0, 12.0, 900.0, "m.tar.gz")]
+    nlu.report(args, "Machine: test", trained, evaluated, {"ArBanking77 MSA test": 231}, {})
+    text = (tmp_path / "nlu-smoke.md").read_text(encoding="utf-8")
+    assert "| ArBanking77 MSA test | ar | majlis (config.yml) | 231 | 80.0% |" in text
+    assert "| ArBanking77 MSA test | ar | +10.0 | +0.100 |" in text
+    assert (tmp_path / "nlu-smoke.png").stat().st_size > 0
