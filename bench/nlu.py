@@ -310,7 +310,7 @@ def report(args: argparse.Namespace, machine: str, trained: List[TrainResult], e
     lines += table(["pipeline", "trained on", "examples", "wall time", "CPU time", "peak RSS"],
                    [[t.pipeline, t.data.split("-", 1)[1], t.examples, f"{t.wall_s:.0f} s", f"{t.cpu_s:.0f} s",
                      f"{t.peak_rss_mb:.0f} MB"] for t in trained])
-    lines += ["", load_line(), "", f"Command: `python bench/nlu.py {' '.join(sys.argv[1:])}`".replace("  ", " ")]
+    lines += ["", load_line(), "", f"Command: `{' '.join(['python bench/nlu.py', *sys.argv[1:]])}`"]
     name = args.name
     write_report(name, lines)
     (common.RESULTS / f"{name}.json").write_text(json.dumps({"trained": [asdict(t) for t in trained],

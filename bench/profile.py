@@ -88,7 +88,8 @@ async def drive(args: argparse.Namespace, stack: Stack, graph: RecordingGraph) -
         print(f"[profile] sampling {stack.server.pid} for {args.seconds} s", file=sys.stderr)
         spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(stack.server.pid),
                                 "--duration", str(args.seconds), "--rate", "100", "--format", "raw", "--nonblocking",
-                                "--output", str(args.raw)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                "--output", str(args.raw), *(["--gil"] if args.gil else [])],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if args.long:
             index = args.long
             while spy.poll() is None and index < len(long_texts):
@@ -130,20 +131,26 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--long", type=int, default=0, help="grow one conversation to N messages first")
+    parser.add_argument("--gil", action="store_true",
+                        help="sample only the thread holding the GIL (Python CPU; misses TensorFlow's own threads)")
     parser.add_argument("--allow-stale-baseline", action="store_true")
     args = parser.parse_args()
     if args.long and args.system == "majlis-whatsapp":
         parser.error("--long needs a REST system (the WhatsApp driver needs per-message reply counts)")
     be_nice()
     machine = machine_line()
-    name = f"profile-{args.system}" + (f"-long{args.long}" if args.long else f"-c{args.concurrency}")
+    name = (f"profile-{args.system}" + (f"-long{args.long}" if args.long else f"-c{args.concurrency}")
+            + ("-gil" if args.gil else ""))
     args.raw = RESULTS / f"{name}.collapsed.txt"
     asyncio.run(run(args))
     total, parts, leaves = summarise(args.raw)
     lines = [f"# Profile: {args.system}" + (f", one conversation past message {args.long}" if args.long
                                               else f", {args.concurrency} conversations at a time"), "", machine, "",
-             f"py-spy, 100 Hz, {args.seconds} s, all threads of the Rasa server, {total} samples. A sample counts "
-             "for every part its stack passes through, so shares overlap. Collapsed stacks: "
+             f"py-spy, 100 Hz, {args.seconds} s, {total} samples of "
+             + ("the thread holding the GIL (Python CPU time; TensorFlow's own threads not seen)" if args.gil else
+                "every non-idle thread of the Rasa server (wall time: a thread blocked in a SQLite commit or a "
+                "socket counts)")
+             + ". A sample counts for every part its stack passes through, so shares overlap. Collapsed stacks: "
              f"`bench/results/{args.raw.name}` (flame graph: `py-spy` / speedscope / inferno).", ""]
     lines += table(["part of the server", "share of samples"],
                    [[label, f"{100 * parts[label] / total:.1f}%"] for label, _ in PARTS if total])
