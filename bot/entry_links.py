@@ -21,25 +21,22 @@ CLI::
 from __future__ import annotations
 
 import argparse
-import asyncio
 import io
 import logging
 import re
 import sys
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import partial
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import segno
 import sqlalchemy as sa
 import yaml
-from sqlalchemy.engine import Engine
 
 from bot.config import config as default_config
+from bot.storage.table_store import TableStore
 
 logger = logging.getLogger(__name__)
 
@@ -254,7 +251,7 @@ entry_source_table = sa.Table(
 )
 
 
-class EntrySourceStore:
+class EntrySourceStore(TableStore):
     """Where each conversation came from; the first source recorded stays.
 
     The table is created on first use; it belongs in ``bot.storage.migrations``
@@ -266,23 +263,7 @@ class EntrySourceStore:
             SQLite connection never overlap (default: the loop's thread pool).
     """
 
-    def __init__(self, engine: Engine, executor: Optional[Executor] = None, *,
-                 run: Optional[Callable[..., Awaitable[Any]]] = None) -> None:
-        self.engine = engine
-        self._executor = executor
-        self._run_blocking = run
-        self._ready = False
-
-    async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        if self._run_blocking is not None:
-            return await self._run_blocking(fn, *args)
-        return await asyncio.get_running_loop().run_in_executor(self._executor, partial(fn, *args))
-
-    async def _run(self, fn: Any, *args: Any) -> Any:
-        if not self._ready:
-            await self._call(metadata.create_all, self.engine)
-            self._ready = True
-        return await self._call(fn, *args)
+    metadata = metadata
 
     async def record(self, channel: str, customer: str, source: EntrySource, at: datetime) -> bool:
         """Store ``source`` for the conversation unless one is stored; True if stored now."""

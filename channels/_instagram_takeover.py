@@ -11,15 +11,13 @@ The table is created on first use (``checkfirst``); it belongs in
 """
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import partial
-from typing import Any, Awaitable, Callable, Optional, TypeVar
+from typing import Optional, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+
+from bot.storage.table_store import TableStore
 
 
 T = TypeVar("T")
@@ -75,7 +73,7 @@ class Takeover:
         return self.state == HUMAN
 
 
-class TakeoverStore:
+class TakeoverStore(TableStore):
     """Reads and writes ``majlis_takeover`` without blocking the event loop.
 
     Args:
@@ -84,23 +82,7 @@ class TakeoverStore:
             SQLite connection never overlap (default: the loop's thread pool).
     """
 
-    def __init__(self, engine: Engine, executor: Optional[Executor] = None, *,
-                 run: Optional[Callable[..., Awaitable[Any]]] = None) -> None:
-        self.engine = engine
-        self._executor = executor
-        self._run_blocking = run
-        self._ready = False
-
-    async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        if self._run_blocking is not None:
-            return await self._run_blocking(fn, *args)
-        return await asyncio.get_running_loop().run_in_executor(self._executor, partial(fn, *args))
-
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        if not self._ready:
-            await self._call(metadata.create_all, self.engine)
-            self._ready = True
-        return await self._call(fn, *args)
+    metadata = metadata
 
     async def get(self, channel: str, account: str, customer: str) -> Optional[Takeover]:
         """The record of one conversation, if it was ever taken over."""
