@@ -30,17 +30,16 @@ from datetime import datetime
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Text
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.config import ConfigError
 from bot.delivery import (
     Delivery, DeliveryStore, InboundItem, OutboundMessage, Outbox, OutboxState, RetryPolicy, utcnow,
 )
 from bot.entry_links import METADATA_KEY, EntrySource, EntrySourceStore, parse_ref
 from bot.language.reply import default_language, reply_language
+from channels._settings import settings_from_credentials
 from channels._instagram_comments import decide
 from channels._instagram_inbound import InstagramEvent, Kind, RawEvent, parse_event
 from channels._instagram_payloads import (
@@ -216,13 +215,7 @@ class InstagramInput(InputChannel):
         Raises:
             RasaException: a required setting is missing or unreadable.
         """
-        try:
-            settings = InstagramSettings.from_credentials(credentials)
-        except ConfigError as exc:
-            if not credentials:
-                cls.raise_missing_credentials_exception()
-            raise RasaException(f"{cls.name()} channel: {exc}") from None
-        return cls(settings)
+        return cls(settings_from_credentials(cls, InstagramSettings.from_credentials, credentials))
 
     def __init__(self, settings: InstagramSettings, *, store: Optional[DeliveryStore] = None,
                  retry: Optional[RetryPolicy] = None, clock: Callable[[], datetime] = utcnow) -> None:

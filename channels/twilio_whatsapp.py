@@ -27,16 +27,15 @@ from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Opti
 
 import aiohttp
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.rest import Client
 
-from bot.config import ConfigError
 from bot.delivery import Delivery, DeliveryStore, InboundItem, OutboundMessage, Outbox, RetryPolicy
 from bot.entry_links import METADATA_KEY, EntrySource, EntrySourceStore, split_ref
 from bot.storage import get_engine
+from channels._settings import settings_from_credentials
 from channels._twilio_http import AiohttpTwilioClient
 from channels._twilio_inbound import TwilioInbound, parse_event
 from channels._twilio_payloads import build_media, build_template, build_text, split_body
@@ -184,13 +183,7 @@ class TwilioWhatsAppInput(InputChannel):
         Raises:
             RasaException: a required setting is missing or unreadable.
         """
-        try:
-            settings = TwilioSettings.from_credentials(credentials)
-        except ConfigError as exc:
-            if not credentials:
-                cls.raise_missing_credentials_exception()
-            raise RasaException(f"{cls.name()} channel: {exc}") from None
-        return cls(settings)
+        return cls(settings_from_credentials(cls, TwilioSettings.from_credentials, credentials))
 
     def __init__(
         self,
