@@ -91,13 +91,19 @@ def action_server_url(session_data_dir: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def majlis_agent(trained_model: Path, action_server_url: str):
-    """A Rasa Agent with the trained model, the action server and BilingualNLG; loaded once."""
+def majlis_agent(trained_model: Path, action_server_url: str, session_data_dir: Path):
+    """A Rasa Agent as shipped (endpoints.yml: BilingualNLG, the windowed SQLite tracker
+    store, the action server); loaded once."""
     from rasa.core.agent import Agent
-    from rasa.utils.endpoints import EndpointConfig
+    from rasa.core.tracker_store import TrackerStore
+    from rasa.core.utils import AvailableEndpoints
 
+    os.environ["MAJLIS_ACTION_ENDPOINT"] = action_server_url
+    os.environ["MAJLIS_TRACKER_DB"] = str(session_data_dir / "tracker.db")
+    endpoints = AvailableEndpoints.read_endpoints(str(ROOT / "endpoints.yml"))
     return Agent.load(
         trained_model,
-        generator=EndpointConfig(type="bot.nlg.BilingualNLG"),
-        action_endpoint=EndpointConfig(url=action_server_url),
+        generator=endpoints.nlg,
+        action_endpoint=endpoints.action,
+        tracker_store=TrackerStore.create(endpoints.tracker_store),
     )

@@ -17,9 +17,11 @@ import psycopg2
 import pytest
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.lock_store import LockStore, RedisLockStore
-from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
+from rasa.core.tracker_store import TrackerStore
 from rasa.core.utils import AvailableEndpoints
 from rasa.shared.core.domain import Domain
+
+from bot.storage.tracker_store import WindowedSQLTrackerStore
 
 ROOT = Path(__file__).resolve().parents[1]
 PG = dict(host="127.0.0.1", port=5432, user="postgres", dbname="test")
@@ -63,7 +65,7 @@ def endpoints(production_env) -> AvailableEndpoints:
 
 
 def test_production_endpoints_name_the_real_backends(endpoints):
-    assert endpoints.tracker_store.type == "SQL"
+    assert endpoints.tracker_store.type == "bot.storage.tracker_store.WindowedSQLTrackerStore"
     assert endpoints.tracker_store.kwargs["dialect"] == "postgresql"
     assert endpoints.lock_store.type == "redis"
     assert endpoints.event_broker.type == "pika"
@@ -117,7 +119,7 @@ async def test_a_conversation_is_stored_in_postgres_and_published_to_rabbitmq(
     broker = await EventBroker.create(endpoints.event_broker)
     domain = Domain.load(str(ROOT / "domain.yml"))
     tracker_store = TrackerStore.create(endpoints.tracker_store, domain=domain, event_broker=broker)
-    assert isinstance(tracker_store, SQLTrackerStore)
+    assert isinstance(tracker_store, WindowedSQLTrackerStore)
     agent = Agent.load(
         trained_model,
         generator=EndpointConfig(type="bot.nlg.BilingualNLG"),
