@@ -41,40 +41,43 @@ async def run(args: argparse.Namespace) -> Dict[str, object]:
     runner = await start_graph(graph)
     work = TMP / "growth"
     shutil.rmtree(work, ignore_errors=True)
-    models = {"majlis": majlis_model(), "default": default_model(args.allow_stale_baseline)}
+    chosen = args.systems
+    models = {"majlis": majlis_model()}
+    if "rasa-default-rest" in chosen:
+        models["default"] = default_model(args.allow_stale_baseline)
     args.model_names = {k: v.name for k, v in models.items()}
-    specs = [
+    specs = [spec for spec in [
         StackSpec("majlis-whatsapp", models["majlis"], "whatsapp", graph_url=graph.url),
         StackSpec("majlis-rest", models["majlis"], "rest"),
-        StackSpec("rasa-default-rest", models["default"], "rest", endpoints=DEFAULT_ENDPOINTS),
-    ]
+        StackSpec("rasa-default-rest", models.get("default", models["majlis"]), "rest", endpoints=DEFAULT_ENDPOINTS),
+    ] if spec.name in chosen]
     stacks = {}
     for spec in specs:
         (work / spec.name).mkdir(parents=True)
         stacks[spec.name] = Stack(spec, work / spec.name)
-    print("[growth] starting three stacks", file=sys.stderr)
+    print(f"[growth] starting {len(specs)} stack(s)", file=sys.stderr)
     await asyncio.get_running_loop().run_in_executor(None, start_all, list(stacks.values()))
-    systems = {
-        "majlis-whatsapp": WhatsAppSystem(stacks["majlis-whatsapp"], graph),
-        "majlis-rest": RestSystem(stacks["majlis-rest"]),
-        "rasa-default-rest": RestSystem(stacks["rasa-default-rest"]),
-    }
+    systems = {name: WhatsAppSystem(stack, graph) if stack.spec.channel == "whatsapp" else RestSystem(stack)
+               for name, stack in stacks.items()}
     texts = long_conversation(args.messages)
-    series: Dict[str, List[Dict[str, float]]] = {name: [] for name in SYSTEMS}
+    series: Dict[str, List[Dict[str, float]]] = {name: [] for name in chosen}
     problems: List[str] = []
     try:
         async with new_session() as session:
             # Unmeasured: the same long conversation once on WhatsApp, to learn how many replies each
             # message produces there (it also warms the stack up, as the REST warm-up below does).
-            print(f"[growth] calibrating the {args.messages}-message conversation on WhatsApp", file=sys.stderr)
-            counts = await calibrate(systems["majlis-whatsapp"], session, texts)
+            counts = [0] * len(texts)
+            if "majlis-whatsapp" in systems:
+                print(f"[growth] calibrating the {args.messages}-message conversation on WhatsApp", file=sys.stderr)
+                counts = await calibrate(systems["majlis-whatsapp"], session, texts)
             for name in ("majlis-rest", "rasa-default-rest"):
-                for text in texts[:15]:
+                for text in texts[:15] if name in systems else []:
                     await systems[name].turn(session, new_customer("9717"), 0, text)
-            customers = {name: new_customer("9715") for name in SYSTEMS}
-            records = {name: [] for name in SYSTEMS}
+            customers = {name: new_customer("9715") for name in chosen}
+            records = {name: [] for name in chosen}
             for index, text in enumerate(texts):
-                for name in SYSTEMS[index % 3:] + SYSTEMS[:index % 3]:
+                shift = index % len(chosen)
+                for name in chosen[shift:] + chosen[:shift]:
                     stack = stacks[name]
                     cpu0 = stack.cpu_seconds()
                     record = await systems[name].turn(session, customers[name], index, text, counts[index])
@@ -83,16 +86,17 @@ async def run(args: argparse.Namespace) -> Dict[str, object]:
                     series[name].append({"latency_ms": record.latency_ms, "cpu_ms": 1000 * cpu})
                 if (index + 1) % 50 == 0:
                     print(f"[growth] {index + 1} messages: " + ", ".join(
-                        f"{n} {series[n][-1]['latency_ms'] or float('nan'):.0f} ms" for n in SYSTEMS), file=sys.stderr)
-            wa = systems["majlis-whatsapp"]
-            check = await settle_and_verify(wa, records["majlis-whatsapp"],
-                                    {r.message_id: counts[r.index] for r in records["majlis-whatsapp"]})
-            if not check.ok:
-                problems.append(f"WhatsApp verification: {check.summary()}")
-            for record, point in zip(records["majlis-whatsapp"], series["majlis-whatsapp"]):
-                if record.message_id in check.last_reply_at:
-                    point["latency_ms"] = 1000 * (check.last_reply_at[record.message_id] - record.start)
-            for name in SYSTEMS:
+                        f"{n} {series[n][-1]['latency_ms'] or float('nan'):.0f} ms" for n in chosen), file=sys.stderr)
+            if "majlis-whatsapp" in systems:
+                wa = systems["majlis-whatsapp"]
+                check = await settle_and_verify(wa, records["majlis-whatsapp"],
+                                                {r.message_id: counts[r.index] for r in records["majlis-whatsapp"]})
+                if not check.ok:
+                    problems.append(f"WhatsApp verification: {check.summary()}")
+                for record, point in zip(records["majlis-whatsapp"], series["majlis-whatsapp"]):
+                    if record.message_id in check.last_reply_at:
+                        point["latency_ms"] = 1000 * (check.last_reply_at[record.message_id] - record.start)
+            for name in chosen:
                 missing = sum(1 for p in series[name] if p["latency_ms"] is None)
                 if missing:
                     problems.append(f"{name}: {missing} message(s) without a complete answer")
@@ -111,7 +115,7 @@ def report(result: Dict[str, object], args: argparse.Namespace, machine: str) ->
     if args.quick:
         title += " (QUICK SMOKE RUN: not a result)"
     rows, summary = [], {}
-    for name in SYSTEMS:
+    for name in result["series"]:
         points = result["series"][name]
         lat = [p["latency_ms"] for p in points]
         cpu = [p["cpu_ms"] for p in points]
@@ -126,7 +130,7 @@ def report(result: Dict[str, object], args: argparse.Namespace, machine: str) ->
              "Rasa session; the systems alternate message by message. p50 of messages "
              f"1–{window} vs {n - window + 1}–{n}; CPU = server + action server CPU during the turn (10 ms ticks, "
              f"so single turns are coarse; medians over {window}). Models: {args.model_names['majlis']} (Majlis), "
-             f"{args.model_names['default']} (Rasa default config).", ""]
+             f"{args.model_names.get('default', '(not run)')} (Rasa default config).", ""]
     lines += table(["system", f"p50 ms, msgs 1–{window}", f"p50 ms, msgs {n - window + 1}–{n}", "latency ratio",
                     "CPU ms/turn (first)", "CPU ms/turn (last)", "CPU ratio", "target ≤ 1.3"], rows)
     if result["problems"]:
@@ -177,7 +181,10 @@ def main() -> int:
     parser.add_argument("--allow-stale-baseline", action="store_true",
                         help="use the cached Rasa-default model even if domain/data changed since it was trained")
     parser.add_argument("--report-only", action="store_true", help="rewrite the report of the last run")
+    parser.add_argument("--systems", default=",".join(SYSTEMS),
+                        help="comma-separated subset of: " + ", ".join(SYSTEMS))
     args = parser.parse_args()
+    args.systems = [name for name in SYSTEMS if name in args.systems.split(",")]
     if args.quick:
         args.messages = 60
     be_nice()

@@ -18,6 +18,9 @@ LEXICON: Dict[str, str] = {
     "ana": "انا", "ani": "اني", "enta": "انت", "inta": "انت", "ent": "انت", "enti": "انتي", "inti": "انتي",
     "e7na": "احنا", "i7na": "احنا", "ne7na": "نحنا", "7na": "حنا", "hua": "هو", "howa": "هو", "huwa": "هو",
     "heya": "هي", "hiya": "هي", "homa": "هم", "hum": "هم", "entom": "انتم",
+    # "mine": "el order mali" (Gulf/Levant), "el order beta3i" (Egypt)
+    "mali": "مالي", "maali": "مالي", "maly": "مالي", "beta3i": "بتاعي", "bta3i": "بتاعي", "beta3y": "بتاعي",
+    "taba3i": "تبعي", "taba3y": "تبعي", "7aggi": "حقي", "7agi": "حقي", "7a2i": "حقي",
     "el": "ال", "al": "ال", "il": "ال", "fe": "في", "fi": "في", "fy": "في", "f": "في", "men": "من", "min": "من",
     "mn": "من", "3la": "على", "3ala": "على", "ala": "على", "3an": "عن", "an": "عن", "ma3": "مع", "m3": "مع",
     "ya": "يا", "w": "و", "wa": "و", "we": "و", "aw": "او", "walla": "ولا", "wala": "ولا", "bas": "بس",
@@ -131,6 +134,7 @@ WEAK: FrozenSet[str] = frozenset({
     "kam", "eh", "da", "di", "ma", "mo", "mu", "la", "tab", "net", "internet", "mobile", "had",
     "adam", "bani", "robot", "dirham", "riyal", "rial", "hal", "meta", "mesh", "hum", "ent", "ee", "ei", "dinar", "sho", "shu", "mersi", "ila",
     "hua", "ari", "salama", "yom", "ams", "mata", "wa", "ala", "kif", "jaw", "telephone", "bara",
+    "mali", "maly",  # also the country and a name
 })
 
 STRONG: FrozenSet[str] = frozenset(word for word in LEXICON if word not in WEAK and " " not in word)

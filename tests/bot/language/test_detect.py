@@ -11,6 +11,9 @@ from bot.language.detect import detect
     ("salam", "ar", "arabizi"),
     ("أبي أشترك في باقة Shahry Plus", "ar", "arabic"),
     ("ana 3ayez a3raf el fatoora", "ar", "arabizi"),
+    ("wein el order mali 4821937", "ar", "arabizi"),  # "where is my order": bench/script.py's Arabizi turn
+    ("fein el order beta3i", "ar", "arabizi"),
+    ("I am flying to Mali next week", "en", "english"),
     ("abi arsel shakwa", "ar", "arabizi"),
     ("3arabi law sama7t", "ar", "arabizi"),
     ("English please", "en", "english"),
