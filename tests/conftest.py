@@ -98,6 +98,10 @@ def majlis_agent(trained_model: Path, action_server_url: str, session_data_dir: 
     from rasa.core.tracker_store import TrackerStore
     from rasa.core.utils import AvailableEndpoints
 
+    from bot.rasa_fixes import apply
+
+    apply()  # as bot.rasa_cli (./majlis start) does
+
     os.environ["MAJLIS_ACTION_ENDPOINT"] = action_server_url
     os.environ["MAJLIS_TRACKER_DB"] = str(session_data_dir / "tracker.db")
     endpoints = AvailableEndpoints.read_endpoints(str(ROOT / "endpoints.yml"))
