@@ -200,10 +200,12 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
             new_events = self._new_events(session, tracker)
             if self.event_broker is not None and new_events:
                 await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
-            rows = [self._row(tracker.sender_id, event) for event in new_events]
-            session.add_all(rows)
-            session.flush()  # assigns the ids (one round trip; a commit would expire them)
-            last_id = rows[-1].id if rows else self._newest_id(session, tracker.sender_id)
+            if new_events:
+                # One multi-row INSERT (the ORM would insert and fetch an id row by row).
+                session.execute(self.SQLEvent.__table__.insert(),
+                                [self._row(tracker.sender_id, event) for event in new_events])
+            # Under the conversation's lock nobody else writes its rows: the newest is ours.
+            last_id = self._newest_id(session, tracker.sender_id)
             session.commit()
         setattr(tracker, _STORED_ATTR, len(tracker.events))
         self._slide(tracker, new_events, last_id)
@@ -243,19 +245,14 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
             self.SQLEvent.sender_id == sender_id).scalar()
         return float(newest or 0.0)
 
-    def _row(self, sender_id: str, event: Event) -> Any:
+    @staticmethod
+    def _row(sender_id: str, event: Event) -> Dict[str, Any]:
         """The same row ``SQLTrackerStore.save`` writes."""
         data = event.as_dict()
         intent = (data.get("parse_data") or {}).get("intent", {}).get(INTENT_NAME_KEY) if isinstance(
             event, UserUttered) else None
-        return self.SQLEvent(
-            sender_id=sender_id,
-            type_name=event.type_name,
-            timestamp=data.get("timestamp"),
-            intent_name=intent,
-            action_name=data.get("name"),
-            data=json.dumps(data),
-        )
+        return {"sender_id": sender_id, "type_name": event.type_name, "timestamp": data.get("timestamp"),
+                "intent_name": intent, "action_name": data.get("name"), "data": json.dumps(data)}
 
     def _slide(self, tracker: DialogueStateTracker, new_events: Sequence[Event], last_id: Optional[int]) -> None:
         """Append the stored events to the cached window and drop the turns that left it."""
