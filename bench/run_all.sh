@@ -23,4 +23,8 @@ for bench in turns ack growth nlu; do
 done
 echo "=== bench/langid/run.py" >&2
 nice -n 10 "$PY" bench/langid/run.py || status=1
+if [[ "${1:-}" != "--quick" ]]; then
+  echo "=== bench/stories.py" >&2
+  nice -n 10 "$PY" bench/stories.py || status=1
+fi
 exit $status
