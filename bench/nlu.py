@@ -21,9 +21,19 @@ Banking77 label, so the FallbackClassifier is set aside and the share of test me
 it would have sent to fallback is reported next to it).  Training runs in a child
 process at nice 10; its wall time, CPU time and peak RSS come from ``wait4``.
 
+The default pipeline's results are reused instead of retrained when an earlier run under
+``bench/results/nlu*.json`` holds them under the same *fingerprint*: a hash of the default
+pipeline's NLU config (epochs applied), the sampled training data, the test sets, the
+epochs and the Rasa version.  ``--reuse-default FILE`` also accepts results written
+before fingerprints were recorded: they are then trusted as given, and the report says so.
+``--retrain-default`` trains it regardless.  ``--majlis-config PATH`` evaluates another
+Majlis pipeline (e.g. one of ``bench/nlu_variants/``) without editing ``config.yml``.
+
 Usage::
 
     python bench/nlu.py                 # the reported protocol (about 35 min on 2 busy cores)
+    python bench/nlu.py --only ar --majlis-config bench/nlu_variants/no-normalizer.yml --name nlu-no-normalizer
+    python bench/nlu.py --reuse-default bench/results/nlu.json   # results of a run without fingerprints
     python bench/nlu.py --quick         # smoke run: 3 per intent, 2 epochs, 3 test messages per intent
     python bench/nlu.py --per-intent 0 --epochs shipped     # everything: hours with the default pipeline
 """
@@ -31,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import os
 import random
@@ -42,7 +53,7 @@ import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -59,8 +70,10 @@ ANCHORS = {
     "ArBanking77 MSA test": "AraBERT fine-tuned, full train: F1 0.921 (Jarrar et al., 2023)",
     "ArBanking77 Palestinian test": "AraBERT fine-tuned, full train: F1 0.900 (Jarrar et al., 2023)",
 }
-PIPELINES = {"majlis (config.yml)": ROOT / "config.yml", "rasa default": DEFAULT_CONFIG}
-SHIPPED_EPOCHS = {"majlis (config.yml)": "50", "rasa default": "100"}
+MAJLIS = "majlis (config.yml)"
+DEFAULT = "rasa default"
+PIPELINES = {MAJLIS: ROOT / "config.yml", DEFAULT: DEFAULT_CONFIG}
+SHIPPED_EPOCHS = {MAJLIS: "50", DEFAULT: "100"}
 _MARKUP = re.compile(r"\[[^\]]*\][({]")
 
 
@@ -139,6 +152,68 @@ def nlu_config(source: Path, epochs: str, target: Path) -> None:
     target.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
+def majlis_label(config: Path) -> str:
+    """``majlis (config.yml)`` for the shipped pipeline, ``majlis (<path>)`` for a variant."""
+    config = config.resolve()
+    if config == (ROOT / "config.yml").resolve():
+        return MAJLIS
+    try:
+        return f"majlis ({config.relative_to(ROOT)})"
+    except ValueError:
+        return f"majlis ({config})"
+
+
+def is_majlis(pipeline: str) -> bool:
+    return pipeline.startswith("majlis")
+
+
+def default_fingerprint(config_text: str, train_yaml: str, tests: Dict[str, List[Example]], epochs: str) -> str:
+    """What the default pipeline's results depend on: its NLU config (epochs applied), the
+    sampled training data, the test sets it is scored on, the epochs and the Rasa version."""
+    import rasa
+
+    digest = hashlib.sha256()
+    for part in (config_text, train_yaml, json.dumps(sorted(tests.items()), ensure_ascii=False), str(epochs),
+                 rasa.__version__):
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def find_cached_default(fingerprint: str, data: str) -> Optional[Tuple[Path, Dict[str, object], List[Dict[str, object]]]]:
+    """(file, training entry, evaluated entries) of an earlier run of the default pipeline with this fingerprint."""
+    for path in sorted(common.RESULTS.glob("nlu*.json"), key=lambda p: p.stat().st_mtime, reverse=True):
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        for entry in saved.get("trained", []):
+            if entry.get("pipeline") == DEFAULT and entry.get("fingerprint") == fingerprint:
+                evaluated = [e for e in saved.get("evaluated", []) if e.get("pipeline") == DEFAULT
+                             and e.get("trained_on") == data and e.get("fingerprint") == fingerprint]
+                if evaluated:
+                    return path, entry, evaluated
+    return None
+
+
+def trusted_default(path: Path, data: str, fingerprint: str,
+                    tests: Sequence[str]) -> Optional[Tuple[Dict[str, object], List[Dict[str, object]]]]:
+    """The default pipeline's results on ``data`` from ``path`` (``--reuse-default``).
+
+    Entries with a fingerprint must match it (else this fails: the protocol changed); entries
+    without one (runs before fingerprints were recorded) are trusted as given."""
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    entries = [t for t in saved.get("trained", []) if t.get("pipeline") == DEFAULT
+               and t.get("data", "").split("-", 1)[-1] == data]
+    evaluated = [e for e in saved.get("evaluated", []) if e.get("pipeline") == DEFAULT and e.get("trained_on") == data]
+    if not entries or {e["test"] for e in evaluated} != set(tests):
+        return None
+    if entries[0].get("fingerprint") not in (None, fingerprint):
+        raise SystemExit(f"--reuse-default {path}: its default results on '{data}' were made with another protocol "
+                         f"(fingerprint {entries[0]['fingerprint']}, now {fingerprint}); retrain instead")
+    return entries[0], evaluated
+
+
 @dataclass
 class TrainResult:
     pipeline: str
@@ -148,6 +223,11 @@ class TrainResult:
     cpu_s: float
     peak_rss_mb: float
     model: str
+    fingerprint: Optional[str] = None  # the default pipeline's, see default_fingerprint()
+    reused_from: Optional[str] = None  # results file the default's results were taken from
+    verified: bool = True  # False: reused without a fingerprint to check (--reuse-default)
+    predict_s: Optional[float] = None  # graph time of the test messages (model loading excluded)
+    predicted: int = 0
 
 
 def train(pipeline: str, config: Path, data: Path, out: Path, name: str, examples: int) -> TrainResult:
@@ -156,7 +236,10 @@ def train(pipeline: str, config: Path, data: Path, out: Path, name: str, example
     process = subprocess.Popen(
         [rasa_bin(), "train", "nlu", "--config", str(config), "--nlu", str(data), "--out", str(out),
          "--fixed-model-name", name],
-        cwd=ROOT, env=base_env(), stdout=log, stderr=subprocess.STDOUT)
+        # No training cache: it would make training times depend on earlier runs, and Rasa fingerprints
+        # a component's output from the message data, so it cannot tell apart pipelines whose components
+        # change token lemmas in place (ArabicNormalizer with and without: same downstream cache keys).
+        cwd=ROOT, env=base_env(RASA_MAX_CACHE_SIZE="0"), stdout=log, stderr=subprocess.STDOUT)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -186,7 +269,8 @@ def predict_main(model: str, texts_file: str, out_file: str) -> int:
     agent = Agent.load(model)
     processor = agent.processor
     target = processor.model_metadata.nlu_target
-    results: Dict[str, List[Dict[str, str]]] = {}
+    results: Dict[str, object] = {}
+    started = time.process_time()
     for name, texts in sets.items():
         results[name] = []
         for start in range(0, len(texts), 256):
@@ -198,11 +282,12 @@ def predict_main(model: str, texts_file: str, out_file: str) -> int:
                 ranking = [r for r in (message.get("intent_ranking") or []) if r.get("name") != "nlu_fallback"]
                 final = (message.get("intent") or {}).get("name")
                 results[name].append({"top": ranking[0]["name"] if ranking else final, "final": final})
+    results["__cpu_s__"] = time.process_time() - started
     Path(out_file).write_text(json.dumps(results), encoding="utf-8")
     return 0
 
 
-def predict(model: str, sets: Dict[str, List[str]], work: Path) -> Dict[str, List[Dict[str, str]]]:
+def predict(model: str, sets: Dict[str, List[str]], work: Path) -> Dict[str, object]:
     texts_file, out_file = work / "texts.json", work / "predictions.json"
     texts_file.write_text(json.dumps(sets, ensure_ascii=False), encoding="utf-8")
     subprocess.run([sys.executable, __file__, "--predict", model, str(texts_file), str(out_file)],
@@ -226,6 +311,13 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--only", default="en,ar,both", help="which training sets: en, ar, both")
     parser.add_argument("--name", default="nlu", help="report name under bench/results/")
+    parser.add_argument("--majlis-config", type=Path, default=ROOT / "config.yml",
+                        help="the Majlis pipeline to evaluate (default: config.yml; e.g. bench/nlu_variants/*.yml)")
+    parser.add_argument("--reuse-default", type=Path, metavar="FILE",
+                        help="take the default pipeline's results from FILE (an earlier nlu*.json); results "
+                             "without a fingerprint are trusted as given and the report says so")
+    parser.add_argument("--retrain-default", action="store_true",
+                        help="train the default pipeline even if results with the same fingerprint exist")
     parser.add_argument("--predict", nargs=3, metavar=("MODEL", "TEXTS", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.predict:
@@ -243,6 +335,10 @@ def main() -> int:
     wanted = [d for d in args.only.split(",") if d in data_sets]
     tests_for = {"en": ["Banking77 test (en)"], "ar": ["ArBanking77 MSA test", "ArBanking77 Palestinian test"],
                  "both": list(test_sets)}
+    majlis_source = args.majlis_config if args.majlis_config.is_absolute() else (Path.cwd() / args.majlis_config)
+    if not majlis_source.exists():
+        parser.error(f"--majlis-config {args.majlis_config}: no such file")
+    pipelines = {majlis_label(majlis_source): majlis_source, DEFAULT: DEFAULT_CONFIG}
     TMP.mkdir(parents=True, exist_ok=True)
     trained: List[TrainResult] = []
     evaluated: List[Dict[str, object]] = []
@@ -252,29 +348,77 @@ def main() -> int:
             write_nlu_yaml(data_sets[data], work / f"train-{data}.yml")
         # Interleaved: for each data set, both pipelines back to back, so machine load hits both alike.
         for data in wanted:
-            for pipeline, source in PIPELINES.items():
-                tag = "majlis" if pipeline.startswith("majlis") else "default"
+            for pipeline, source in pipelines.items():
+                tag = "majlis" if is_majlis(pipeline) else "default"
                 config = work / f"config-{tag}.yml"
                 nlu_config(source, args.epochs, config)
+                fingerprint = None
+                if pipeline == DEFAULT:
+                    fingerprint = default_fingerprint(config.read_text(encoding="utf-8"),
+                                                      (work / f"train-{data}.yml").read_text(encoding="utf-8"),
+                                                      {t: test_sets[t] for t in tests_for[data]}, args.epochs)
+                    reused = None if args.retrain_default else reuse_default(args, fingerprint, data, tests_for[data])
+                    if reused:
+                        trained.append(reused[0])
+                        evaluated += reused[1]
+                        continue
                 print(f"[nlu] training {pipeline} on {data} ({len(data_sets[data])} examples)", file=sys.stderr)
                 result = train(pipeline, config, work / f"train-{data}.yml", work, f"{tag}-{data}", len(data_sets[data]))
+                result.fingerprint = fingerprint
                 trained.append(result)
                 predictions = predict(result.model, {t: [text for text, _ in test_sets[t]] for t in tests_for[data]},
                                       work)
+                result.predict_s = float(predictions.pop("__cpu_s__", 0.0))
+                result.predicted = sum(len(test_sets[t]) for t in tests_for[data])
+                keep = TMP / "nlu-predictions" / f"{args.name}-{tag}-{data}.json"  # for paired comparisons
+                keep.parent.mkdir(parents=True, exist_ok=True)
+                keep.write_text(json.dumps(predictions), encoding="utf-8")
                 for test in tests_for[data]:
                     rows = test_sets[test]
                     gold = [label for _, label in rows]
                     accuracy, f1 = scores(gold, [p["top"] for p in predictions[test]])
                     fallback = sum(p["final"] == "nlu_fallback" for p in predictions[test]) / len(rows)
                     evaluated.append({"test": test, "pipeline": pipeline, "trained_on": data, "n": len(rows),
-                                      "accuracy": accuracy, "macro_f1": f1, "fallback": fallback})
+                                      "accuracy": accuracy, "macro_f1": f1, "fallback": fallback,
+                                      "fingerprint": fingerprint})
                     print(f"[nlu] {pipeline} / {data} on {test}: acc {accuracy:.3f} F1 {f1:.3f}", file=sys.stderr)
-    report(args, machine, trained, evaluated, {k: len(v) for k, v in test_sets.items()}, data_sets)
+    report(args, machine, trained, evaluated, {k: len(v) for k, v in test_sets.items()}, data_sets,
+           majlis_config=majlis_source)
     return 0
 
 
+def reuse_default(args: argparse.Namespace, fingerprint: str, data: str,
+                  tests: Sequence[str]) -> Optional[Tuple[TrainResult, List[Dict[str, object]]]]:
+    """The default pipeline's results on ``data`` from an earlier run, if allowed and available."""
+    found = find_cached_default(fingerprint, data)
+    if found:
+        path, entry, evaluated = found
+        verified = True
+    elif args.reuse_default:
+        trusted = trusted_default(args.reuse_default, data, fingerprint, tests)
+        if not trusted:
+            return None
+        path, (entry, evaluated) = args.reuse_default, trusted
+        verified = entry.get("fingerprint") == fingerprint
+    else:
+        return None
+    try:
+        shown = str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        shown = str(path)
+    how = "fingerprint matches" if verified else "no fingerprint recorded: trusted as given (--reuse-default)"
+    print(f"[nlu] rasa default on {data}: reusing the results in {shown} ({how})", file=sys.stderr)
+    fields = {k: entry[k] for k in ("pipeline", "data", "examples", "wall_s", "cpu_s", "peak_rss_mb", "model")}
+    result = TrainResult(**fields, fingerprint=fingerprint if verified else None, reused_from=shown, verified=verified)
+    evaluated = [{**{k: v for k, v in e.items() if k != "fingerprint"},
+                  "fingerprint": fingerprint if verified else None, "reused_from": shown} for e in evaluated]
+    order = {t: i for i, t in enumerate(tests)}
+    return result, sorted((e for e in evaluated if e["test"] in order), key=lambda e: order[e["test"]])
+
+
 def report(args: argparse.Namespace, machine: str, trained: List[TrainResult], evaluated: List[Dict[str, object]],
-           test_sizes: Dict[str, int], data_sets: Dict[str, List[Example]]) -> None:
+           test_sizes: Dict[str, int], data_sets: Dict[str, List[Example]],
+           majlis_config: Optional[Path] = None) -> None:
     epochs = ("each pipeline's own (Majlis 50, Rasa default 100)" if args.epochs == "shipped"
               else f"{args.epochs} for both pipelines (shipped: Majlis 50, Rasa default 100)")
     sample = "all" if args.per_intent <= 0 else f"{args.per_intent} per intent and language (seed {args.seed})"
@@ -290,6 +434,17 @@ def report(args: argparse.Namespace, machine: str, trained: List[TrainResult], e
              "`nlu_fallback`. Published anchors were trained on the *full* training sets (10,003 English, "
              "21,559 Arabic examples) by fine-tuning BERT-size transformers: they bound what is possible, they "
              "are not like-for-like.", ""]
+    majlis = next((e["pipeline"] for e in evaluated if is_majlis(str(e["pipeline"]))), MAJLIS)
+    if majlis != MAJLIS:
+        lines += [f"Majlis pipeline under test: `{majlis[len('majlis ('):-1]}` (not config.yml; "
+                  "every setting it does not change is as in config.yml).", ""]
+    reused = [t for t in trained if t.reused_from]
+    for t in reused:
+        how = ("its fingerprint (default config, sampled training data, test sets, epochs, Rasa version) matches"
+               if t.verified else "**that file records no fingerprint, so the reuse is trusted, not checked** "
+               "(`--reuse-default`)")
+        lines += [f"Rasa default on *{t.data.split('-', 1)[1]}*: not retrained; results and training cost "
+                  f"reused from `{t.reused_from}`; {how}.", ""]
     rows = []
     for item in evaluated:
         rows.append([item["test"], item["trained_on"], item["pipeline"], item["n"], f"{100 * item['accuracy']:.1f}%",
@@ -302,18 +457,32 @@ def report(args: argparse.Namespace, machine: str, trained: List[TrainResult], e
         for data in ("en", "ar", "both"):
             pair = {e["pipeline"]: e for e in evaluated if e["test"] == test and e["trained_on"] == data}
             if len(pair) == 2:
-                majlis, default = pair["majlis (config.yml)"], pair["rasa default"]
-                diff_rows.append([test, data, f"{100 * (majlis['accuracy'] - default['accuracy']):+.1f}",
-                                  f"{majlis['macro_f1'] - default['macro_f1']:+.3f}"])
+                ours = next(e for p, e in pair.items() if is_majlis(p))
+                default = pair[DEFAULT]
+                diff_rows.append([test, data, f"{100 * (ours['accuracy'] - default['accuracy']):+.1f}",
+                                  f"{ours['macro_f1'] - default['macro_f1']:+.3f}"])
     lines += table(["test set", "trained on", "Δ accuracy (points)", "Δ macro-F1"], diff_rows)
-    lines += ["", "Training cost (child process `rasa train nlu`, at nice 10):", ""]
-    lines += table(["pipeline", "trained on", "examples", "wall time", "CPU time", "peak RSS"],
+    lines += ["", f"Training cost (child process `rasa train nlu`, at nice {os.nice(0)}):", ""]
+    lines += table(["pipeline", "trained on", "examples", "wall time", "CPU time", "peak RSS",
+                    "inference CPU / message"],
                    [[t.pipeline, t.data.split("-", 1)[1], t.examples, f"{t.wall_s:.0f} s", f"{t.cpu_s:.0f} s",
-                     f"{t.peak_rss_mb:.0f} MB"] for t in trained])
+                     f"{t.peak_rss_mb:.0f} MB",
+                     f"{1000 * t.predict_s / t.predicted:.2f} ms" if t.predict_s and t.predicted else "n/a"]
+                    for t in trained])
+    if reused:
+        lines += ["", "Rows of reused results show the training cost measured in the run they come from."]
+    lines += ["", "Inference CPU / message: CPU time of the test messages through the trained graph, in "
+              "batches of 256, model loading excluded."]
     lines += ["", load_line(), "", f"Command: `{' '.join(['python bench/nlu.py', *sys.argv[1:]])}`"]
     name = args.name
     write_report(name, lines)
-    (common.RESULTS / f"{name}.json").write_text(json.dumps({"trained": [asdict(t) for t in trained],
+    protocol = {"per_intent": args.per_intent, "epochs": args.epochs, "seed": args.seed,
+                "test_per_intent": args.test_per_intent, "quick": args.quick}
+    if majlis_config is not None:
+        protocol["majlis_config"] = majlis_label(majlis_config)[len("majlis ("):-1]
+        protocol["majlis_config_text"] = majlis_config.read_text(encoding="utf-8")
+    (common.RESULTS / f"{name}.json").write_text(json.dumps({"protocol": protocol,
+                                                         "trained": [asdict(t) for t in trained],
                                                          "evaluated": evaluated}, indent=1), encoding="utf-8")
     plot(name, evaluated, title.lstrip("# "))
 
@@ -323,7 +492,8 @@ def plot(name: str, evaluated: List[Dict[str, object]], title: str) -> None:
     labels = sorted({(e["test"], e["trained_on"]) for e in evaluated}, key=lambda k: (k[1], k[0]))
     fig, ax = plt.subplots(figsize=(10, 4.5))
     width = 0.38
-    for offset, pipeline, color in ((-width / 2, "majlis (config.yml)", "#2a7f62"), (width / 2, "rasa default", "#999999")):
+    majlis = next((str(e["pipeline"]) for e in evaluated if is_majlis(str(e["pipeline"]))), MAJLIS)
+    for offset, pipeline, color in ((-width / 2, majlis, "#2a7f62"), (width / 2, DEFAULT, "#999999")):
         values = []
         for test, data in labels:
             match = [e for e in evaluated if e["test"] == test and e["trained_on"] == data and e["pipeline"] == pipeline]

@@ -6,6 +6,7 @@ from typing import Any, Dict, List, Text
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import TOKENS_NAMES
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -33,6 +34,13 @@ class MessageTransform(GraphComponent):
         for message in messages:
             if message.get(TEXT) is not None:
                 self.transform(message)
+                # Transforms change tokens in place, which Message does not notice: its
+                # fingerprint stays cached, and Rasa's training cache (keyed by fingerprints)
+                # would hand the featurizers' and DIET's old outputs to a changed pipeline.
+                # Setting the tokens again drops the cached fingerprint.
+                tokens = message.get(TOKENS_NAMES[TEXT])
+                if tokens is not None:
+                    message.set(TOKENS_NAMES[TEXT], tokens)
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

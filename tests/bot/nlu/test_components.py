@@ -78,3 +78,14 @@ def test_training_data_goes_through_the_same_code():
 def test_unknown_normalisation_step_fails_at_load():
     with pytest.raises(ValueError):
         ArabicNormalizer({"steps": ["diacritics", "spelling-magic"]})
+
+
+def test_a_transform_changes_the_messages_fingerprint():
+    """Rasa's training cache is keyed by fingerprints: the normaliser's lemmas must show in them,
+    or a changed pipeline would be handed featurizers trained on the old lemmas."""
+    message = Message({TEXT: "فَاتُورَة الشهر"})
+    WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process([message])
+    before = message.fingerprint()  # cached, as Rasa's graph does after the tokenizer
+    ArabicNormalizer(ArabicNormalizer.get_default_config()).process([message])
+    assert lemmas(message) == ["فاتوره", "الشهر"]
+    assert message.fingerprint() != before
