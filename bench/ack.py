@@ -1,7 +1,8 @@
 """Webhook acknowledgement under saturation, and proof that nothing is lost or sent twice.
 
-Majlis' WhatsApp Cloud stack (Rasa server + action server, fake Graph API on
-127.0.0.1) is first measured for its capacity: the closed-loop throughput with 32
+Majlis' WhatsApp Cloud stack as ``./majlis start`` runs it (webhook receiver process
+in front of the Rasa server, action server, fake Graph API on 127.0.0.1; webhooks go
+to the receiver, which journals them, answers, then records them and notifies Rasa) is first measured for its capacity: the closed-loop throughput with 32
 conversations at a time.  Then a fake customer population offers **twice that rate**
 (Poisson arrivals, fixed seed) for a bounded time: 32 conversations at a time, each
 sending the fixed 5-turn script (a conversation's next message is posted only once
@@ -18,6 +19,7 @@ Usage::
 
     python bench/ack.py            # 60 s at 2x capacity (bounded at 1,500 messages)
     python bench/ack.py --quick    # 10 s
+    python bench/ack.py --in-rasa  # webhooks to rasa run's own route (no receiver), for comparison
 """
 from __future__ import annotations
 
@@ -102,7 +104,8 @@ async def run(args: argparse.Namespace) -> Dict[str, object]:
     shutil.rmtree(work, ignore_errors=True)
     model = majlis_model()
     args.model_name = model.name
-    stack = Stack(StackSpec("majlis-whatsapp", model, "whatsapp", graph_url=graph.url), work)
+    stack = Stack(StackSpec("majlis-whatsapp", model, "whatsapp", graph_url=graph.url, receiver=not args.in_rasa),
+                  work)
     (work).mkdir(parents=True)
     print("[ack] starting the Majlis WhatsApp stack", file=sys.stderr)
     await asyncio.get_running_loop().run_in_executor(None, stack.start)
@@ -167,7 +170,12 @@ def report(result: Dict[str, object], args: argparse.Namespace, machine: str) ->
     if args.quick:
         title += " (QUICK SMOKE RUN: not a result)"
     lines = [title, "", machine, "",
-             f"Protocol: Majlis WhatsApp stack ({args.model_name}); capacity = closed-loop throughput with 32 "
+             f"Protocol: Majlis WhatsApp stack ({args.model_name}) "
+             + ("with webhooks to `rasa run`'s own route (`--in-rasa`: no receiver process); "
+                if getattr(args, "in_rasa", False) else
+                "as `./majlis start` runs it: webhooks go to the receiver process (`channels/whatsapp_receiver.py`: "
+                "verify, append to its private journal, 200; then record in the delivery database and notify Rasa); ")
+             + f"capacity = closed-loop throughput with 32 "
              f"conversations at a time ({args.capacity_conversations} conversations of 5 turns); then Poisson "
              f"arrivals at {args.load_factor:.0f}× that rate for {args.duration:.0f} s (at most {args.max_messages} "
              f"messages, seed {args.seed}), 32 conversations open at a time, each message signed like Meta's. "
@@ -205,7 +213,7 @@ def report(result: Dict[str, object], args: argparse.Namespace, machine: str) ->
               + ("met" if p99 < 25 and check.ok else f"MISSED (p99 {fmt_ms(p99)} ms"
                  + (", delivery check failed" if not check.ok else "") + ")") + ".", "", load_line(), "",
               f"Command: `{' '.join(['python bench/ack.py', *sys.argv[1:]])}`"]
-    name = "ack-quick" if args.quick else "ack"
+    name = report_name(args)
     write_report(name, lines)
     (RESULTS / f"{name}.json").write_text(json.dumps({
         "capacity": result["capacity"], "rate": result["rate"], "acks_ms": acks, "answered_ms": result["answered_ms"],
@@ -237,6 +245,10 @@ def plot(name: str, result: Dict[str, object], title: str) -> None:
     plt.close(fig)
 
 
+def report_name(args: argparse.Namespace) -> str:
+    return ("ack-quick" if args.quick else "ack") + ("-in-rasa" if getattr(args, "in_rasa", False) else "")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smoke run: 10 s of offered load")
@@ -245,12 +257,14 @@ def main() -> int:
     parser.add_argument("--load-factor", type=float, default=2.0, help="offered load ÷ measured capacity")
     parser.add_argument("--capacity-conversations", type=int, default=32)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--in-rasa", action="store_true",
+                        help="post webhooks to rasa run's own route instead of the receiver process (comparison)")
     parser.add_argument("--report-only", action="store_true", help="rewrite the report of the last run")
     args = parser.parse_args()
     if args.quick:
         args.duration, args.capacity_conversations = 10.0, 16
     be_nice()
-    raw = TMP / f"{'ack-quick' if args.quick else 'ack'}.raw.pickle"
+    raw = TMP / f"{report_name(args)}.raw.pickle"
     if args.report_only:  # re-render the last run's report (e.g. after changing the report code)
         machine, result, args.__dict__ = pickle.loads(raw.read_bytes())
     else:

@@ -2,7 +2,8 @@
 
 - WhatsApp Cloud: each turn is a webhook body built and signed exactly as Meta does
   (``tests.fakes.fake_customer``'s builders and ``channels._meta.sign``), POSTed to
-  ``/webhooks/whatsapp_cloud/webhook``.  The 200 is the *acknowledgement*; the turn
+  ``/webhooks/whatsapp_cloud/webhook`` of the stack's receiver process (as
+  ``./majlis start`` runs it).  The 200 is the *acknowledgement*; the turn
   is *done* when its last reply reaches the local fake Graph API
   (``tests.fakes.fake_graph``, subclassed here only to time-stamp what it receives).
 - REST (plain Rasa's channel): one POST to ``/webhooks/rest/webhook``; the turn is
@@ -133,7 +134,7 @@ class WhatsAppSystem:
         self.stack = stack
         self.graph = graph
         self.name = stack.name
-        self.url = stack.base_url + "/webhooks/whatsapp_cloud/webhook"
+        self.url = stack.webhook_url  # the receiver process, as ./majlis start serves it
         self.secret = Secret(WA_APP_SECRET)
 
     def signed(self, customer: str, text: str) -> Tuple[bytes, Dict[str, str], str]:

@@ -3,13 +3,18 @@
 A :class:`Stack` is what a user would run: the Rasa server with one model, one
 channel and its endpoints, and a rasa_sdk action server with this repo's actions,
 each with its own data directory (SQLite tracker store and Majlis' delivery store).
+A WhatsApp stack also runs the webhook receiver process in front of Rasa, as
+``./majlis start`` does (scripts/serve.py): webhooks go to :attr:`Stack.webhook_url`
+(the receiver), which records them and notifies the Rasa server.
 Its CPU time and memory are read from ``/proc`` through psutil, over the whole
 process tree, so TensorFlow threads and any child process are included.
 """
 from __future__ import annotations
 
 import re
+import secrets
 import socket
+import sys
 import subprocess
 import threading
 import time
@@ -24,6 +29,9 @@ except ImportError:  # pragma: no cover - set-up hint
     raise SystemExit("the benchmarks need psutil: .venv/bin/pip install -r bench/requirements.txt") from None
 
 from common import ROOT, base_env, rasa_bin
+
+sys.path.insert(0, str(ROOT))
+from bot.priority import lower_priority, model_nice  # noqa: E402
 
 BENCH = ROOT / "bench"
 MAJLIS_ENDPOINTS = ROOT / "endpoints.yml"
@@ -66,6 +74,9 @@ class StackSpec:
         channel: ``"rest"`` or ``"whatsapp"`` (Majlis' WhatsApp Cloud channel).
         endpoints: endpoints file (Majlis' endpoints.yml, or the baseline's).
         graph_url: the fake Graph API (WhatsApp only).
+        receiver: run the webhook receiver process in front of Rasa (WhatsApp only; the
+            default, as ``./majlis start``).  False: webhooks go to ``rasa run``'s own
+            route, as before the receiver existed (for comparisons).
     """
 
     name: str
@@ -73,6 +84,7 @@ class StackSpec:
     channel: str
     endpoints: Path = MAJLIS_ENDPOINTS
     graph_url: Optional[str] = None
+    receiver: bool = True
 
 
 @dataclass
@@ -81,8 +93,11 @@ class Stack:
     workdir: Path
     port: int = field(default_factory=free_port)
     actions_port: int = field(default_factory=free_port)
+    receiver_port: int = field(default_factory=free_port)
     server: Optional[subprocess.Popen] = None
     actions: Optional[subprocess.Popen] = None
+    receiver: Optional[subprocess.Popen] = None
+    """The WhatsApp webhook receiver (WhatsApp stacks only)."""
     _logs: List[object] = field(default_factory=list)
 
     @property
@@ -92,6 +107,16 @@ class Stack:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def with_receiver(self) -> bool:
+        return self.spec.channel == "whatsapp" and self.spec.receiver
+
+    @property
+    def webhook_url(self) -> str:
+        """Where Meta's webhooks go: the receiver's in a WhatsApp stack (as ``./majlis start``)."""
+        base = f"http://127.0.0.1:{self.receiver_port}" if self.with_receiver else self.base_url
+        return base + "/webhooks/whatsapp_cloud/webhook"
 
     @property
     def data_dir(self) -> Path:
@@ -114,6 +139,7 @@ class Stack:
                 "WHATSAPP_PHONE_NUMBER_ID": WA_PHONE_NUMBER_ID,
                 "WHATSAPP_ACCESS_TOKEN": WA_TOKEN,
                 "WHATSAPP_GRAPH_URL": self.spec.graph_url or "",
+                "MAJLIS_INBOX_SECRET": secrets.token_hex(16),
             })
         return env
 
@@ -144,22 +170,37 @@ class Stack:
         actions_log = open(self.workdir / "actions.log", "w")
         server_log = open(self.workdir / "server.log", "w")
         self._logs += [actions_log, server_log]
+        # As ./majlis start does: with the receiver, the model processes run a few nice levels lower.
+        model_priority = lower_priority(model_nice(env) if self.with_receiver else 0)
         self.actions = subprocess.Popen(
             [rasa_bin(), "run", "actions", "--actions", "actions", "--port", str(self.actions_port)],
-            cwd=ROOT, env=env, stdout=actions_log, stderr=subprocess.STDOUT)
+            cwd=ROOT, env=env, stdout=actions_log, stderr=subprocess.STDOUT, preexec_fn=model_priority)
+        # Majlis as shipped runs Rasa through bot.rasa_cli (./majlis start does); the baseline is plain `rasa`.
+        rasa = [sys.executable, "-m", "bot.rasa_cli"] if self.spec.endpoints == MAJLIS_ENDPOINTS else [rasa_bin()]
         self.server = subprocess.Popen(
-            [rasa_bin(), "run", "--model", str(self.spec.model), "--endpoints", str(self._endpoints(env)),
+            [*rasa, "run", "--model", str(self.spec.model), "--endpoints", str(self._endpoints(env)),
              "--credentials", str(self._credentials()), "--port", str(self.port), "--interface", "127.0.0.1"],
-            cwd=ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT)
+            cwd=ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT, preexec_fn=model_priority)
+        if self.with_receiver:
+            receiver_log = open(self.workdir / "receiver.log", "w")
+            self._logs.append(receiver_log)
+            self.receiver = subprocess.Popen(
+                [sys.executable, "-m", "channels.whatsapp_receiver", "--host", "127.0.0.1",
+                 "--port", str(self.receiver_port), "--rasa-url", self.base_url],
+                cwd=ROOT, env=env, stdout=receiver_log, stderr=subprocess.STDOUT)
+            wait_for_http(f"http://127.0.0.1:{self.receiver_port}/webhooks/whatsapp_cloud/", self.receiver, timeout)
         wait_for_http(f"http://127.0.0.1:{self.actions_port}/health", self.actions, timeout)
         wait_for_http(self.base_url + "/", self.server, timeout)
         return self
 
+    def _children(self) -> List[Optional[subprocess.Popen]]:
+        return [self.receiver, self.server, self.actions]
+
     def stop(self) -> None:
-        for process in (self.server, self.actions):
+        for process in self._children():
             if process is not None and process.poll() is None:
                 process.terminate()
-        for process in (self.server, self.actions):
+        for process in self._children():
             if process is not None:
                 try:
                     process.wait(timeout=30)
@@ -174,7 +215,7 @@ class Stack:
 
     def processes(self) -> List[psutil.Process]:
         found: List[psutil.Process] = []
-        for popen in (self.server, self.actions):
+        for popen in self._children():
             if popen is None or popen.poll() is not None:
                 continue
             try:
@@ -196,9 +237,9 @@ class Stack:
         return total
 
     def rss_by_role(self) -> Dict[str, int]:
-        """RSS of the Rasa server and of the action server (each with its children)."""
+        """RSS of the Rasa server, the action server and the receiver (each with its children)."""
         roles: Dict[str, int] = {}
-        for role, popen in (("server", self.server), ("actions", self.actions)):
+        for role, popen in (("server", self.server), ("actions", self.actions), ("receiver", self.receiver)):
             total = 0
             if popen is not None and popen.poll() is None:
                 try:

@@ -3,11 +3,16 @@
 Implements :class:`bot.delivery.Sender`.  Retrying, backoff and the window policy
 are the delivery layer's; this module only talks to ``/{phone-number-id}/messages``
 and classifies the answer (see :func:`channels._meta.graph_error`).
+
+Read receipts (with the typing indicator) go out in the background while the turn
+runs (:meth:`WhatsAppSender.mark_read_soon`); a reply to the same customer waits for
+the receipt (at most :data:`RECEIPT_WAIT_S`), so the indicator never outlives the answer.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
 
 from bot.delivery import SendResult
 from bot.errors import ProviderAPIError
@@ -19,6 +24,10 @@ if TYPE_CHECKING:
     from channels._whatsapp_settings import NumberSettings
 
 logger = logging.getLogger(__name__)
+
+#: Seconds a reply waits for the read receipt of its conversation still in flight.  The
+#: receipt only orders the typing indicator before the answer: not worth a longer stall.
+RECEIPT_WAIT_S = 2.0
 
 
 class WhatsAppSender:
@@ -32,6 +41,9 @@ class WhatsAppSender:
     def __init__(self, client: GraphClient, numbers: Mapping[str, NumberSettings]) -> None:
         self.client = client
         self.numbers = numbers
+        # (phone_number_id, customer) → the read receipt being sent (tasks referenced here
+        # until done, so they are not garbage-collected mid-flight).
+        self._receipts: Dict[Tuple[str, str], asyncio.Task] = {}
 
     def _number(self, phone_number_id: str) -> NumberSettings:
         number = self.numbers.get(phone_number_id)
@@ -42,6 +54,9 @@ class WhatsAppSender:
     async def send(self, message: OutboundMessage) -> SendResult:
         """One ``POST /{account}/messages``; see :meth:`bot.delivery.Sender.send`."""
         number = self._number(message.account)
+        receipt = self._receipts.get((message.account, message.customer))
+        if receipt is not None:  # never raises: mark_read swallows its errors
+            await asyncio.wait({receipt}, timeout=RECEIPT_WAIT_S)
         answer = await self.client.request("POST", f"{number.phone_number_id}/messages", number.token, message.payload)
         messages = answer.get("messages")
         first: Dict[str, Any] = messages[0] if isinstance(messages, list) and messages and isinstance(messages[0], dict) else {}
@@ -54,10 +69,23 @@ class WhatsAppSender:
             return None
         return build_template_payload(message.customer, number.template.name, number.template.language)
 
-    async def mark_read(self, phone_number_id: str, message_id: str, *, typing: bool = True) -> None:
-        """Mark a message read and show the typing indicator; failures only logged.
+    def mark_read_soon(self, phone_number_id: str, message_id: str, customer: str, *, typing: bool = True) -> None:
+        """Start :meth:`mark_read` in the background; the next :meth:`send` to ``customer`` waits for it."""
+        key = (phone_number_id, customer)
+        task = asyncio.get_running_loop().create_task(self.mark_read(phone_number_id, message_id, typing=typing))
+        self._receipts[key] = task
 
-        Not durable on purpose: a read receipt that fails is not worth a retry.
+        def forget(done: asyncio.Task, key: Tuple[str, str] = key) -> None:
+            if self._receipts.get(key) is done:
+                del self._receipts[key]
+
+        task.add_done_callback(forget)
+
+    async def mark_read(self, phone_number_id: str, message_id: str, *, typing: bool = True) -> None:
+        """Mark a message read and show the typing indicator; failures only logged (DEBUG).
+
+        Not durable on purpose: a read receipt that fails is not worth a retry, nor a
+        log line above DEBUG (the reply itself is what matters, and it is tracked).
         """
         try:
             number = self._number(phone_number_id)
@@ -65,7 +93,11 @@ class WhatsAppSender:
                 "POST", f"{number.phone_number_id}/messages", number.token, build_read_receipt(message_id, typing=typing)
             )
         except ProviderAPIError as exc:
-            logger.info("Read receipt not sent (code %s)", exc.code)
+            logger.debug("Read receipt not sent (code %s)", exc.code)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # background task: nothing above may fail because of it
+            logger.debug("Read receipt not sent (%s)", type(exc).__name__)
 
     async def media_url(self, phone_number_id: str, media_id: str) -> Dict[str, Any]:
         """``GET /{media-id}``: the short-lived download URL, mime type and size."""

@@ -3,18 +3,20 @@
 Three layers (docs/delivery.md, STYLE.md §9):
 
 - parse: :mod:`channels._whatsapp_parse` (pure, frozen dataclasses);
-- transport: :meth:`WhatsAppCloudInput.handle_post` (framework-free) behind the
-  Sanic blueprint: verify signature → parse → dedupe/store (``bot.delivery``) → 200;
+- transport: :func:`channels._whatsapp_webhook.record_webhook` (framework-free,
+  also run by the separate receiver process :mod:`channels.whatsapp_receiver`)
+  behind the Sanic blueprint: verify signature → parse → dedupe/store
+  (``bot.delivery``) → 200;
 - send: :class:`WhatsAppCloudOutput` builds bodies with
   :mod:`channels._whatsapp_payloads` and puts them in the durable outbox;
   :class:`channels._whatsapp_sender.WhatsAppSender` makes single Graph attempts.
 
 Routes (prefix ``/webhooks/whatsapp_cloud``): ``GET /`` health, ``GET /webhook``
-verification handshake, ``POST /webhook`` events.
+verification handshake, ``POST /webhook`` events, ``POST /inbox`` notices from the
+receiver process (:mod:`bot.gateway.notice`; rows it stored, shared secret).
 """
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from functools import partial
@@ -26,15 +28,15 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from sanic import Blueprint, response
 from sanic.request import Request
-from sqlalchemy.exc import SQLAlchemyError
 
-from bot.config import ConfigError
-from bot.delivery import Delivery, DeliveryStore, InboundItem, OutboundMessage, Outbox, StatusUpdate
+from bot.config import ConfigError, config
+from bot.delivery import Delivery, DeliveryStore, InboundItem, OutboundMessage, Outbox
 from bot.entry_links import METADATA_KEY, EntrySourceStore, split_ref
-from bot.errors import PayloadError, SignatureError
+from bot.gateway.notice import SECRET_HEADER as NOTICE_SECRET_HEADER, handle_notice, inbox_secret
+from bot.gateway.sweep import DEFAULT_INTERVAL_S as DEFAULT_SWEEP_INTERVAL_S, InboxSweep
 from bot.storage import get_engine
-from channels._meta import SIGNATURE_HEADER, WINDOW_CLOSED_CODES, GraphClient, verify_handshake, verify_signature
-from channels._whatsapp_parse import InboundMessage, parse_webhook
+from channels._meta import SIGNATURE_HEADER, GraphClient, verify_handshake
+from channels._whatsapp_parse import InboundMessage
 from channels._whatsapp_payloads import (
     build_buttons_payloads,
     build_custom_payload,
@@ -43,10 +45,10 @@ from channels._whatsapp_payloads import (
 )
 from channels._whatsapp_sender import WhatsAppSender
 from channels._whatsapp_settings import WhatsAppSettings
+from channels._whatsapp_webhook import CHANNEL_NAME, record_webhook
 
 logger = logging.getLogger(__name__)
 
-CHANNEL_NAME = "whatsapp_cloud"
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 
@@ -237,13 +239,19 @@ class WhatsAppCloudInput(InputChannel):
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         self.delivery.set_handler(partial(self._process, on_new_message))
         webhook = Blueprint(f"{CHANNEL_NAME}_webhook", __name__)
+        # Rows stored by the receiver process (channels.whatsapp_receiver): woken by its
+        # notices, and by this sweep if a notice is lost.
+        sweep = InboxSweep(self.delivery.store, CHANNEL_NAME, self.delivery.kick, interval=_sweep_interval())
+        notice_secret = inbox_secret()
 
         @webhook.listener("after_server_start")
         async def start_delivery(_app: Any, _loop: Any) -> None:
             await self.delivery.start()
+            sweep.start()
 
         @webhook.listener("before_server_stop")
         async def stop_delivery(_app: Any, _loop: Any) -> None:
+            await sweep.stop()
             await self.delivery.stop()
             await self.graph.close()
 
@@ -264,6 +272,14 @@ class WhatsAppCloudInput(InputChannel):
             )
             return response.json(body, status=status)
 
+        @webhook.route("/inbox", methods=["POST"])
+        async def inbox_notice(request: Request) -> response.HTTPResponse:
+            body, status = handle_notice(
+                request.body or b"", request.headers.get(NOTICE_SECRET_HEADER), notice_secret,
+                self.delivery.kick, ready=sweep.started,
+            )
+            return response.json(body, status=status)
+
         return webhook
 
     async def handle_post(
@@ -271,58 +287,14 @@ class WhatsAppCloudInput(InputChannel):
     ) -> Tuple[Dict[str, Any], int]:
         """The whole POST /webhook, framework-free: ``(json body, status)``.
 
-        The one place errors become status codes: 413 too large, 401 missing
-        signature, 403 wrong signature, 415 not JSON, 400 malformed, 503 database
-        unavailable (Meta retries), 200 once everything is durably recorded.
+        :func:`channels._whatsapp_webhook.record_webhook` is the one place errors
+        become status codes: 413 too large, 401 missing signature, 403 wrong
+        signature, 415 not JSON, 400 malformed, 503 database unavailable (Meta
+        retries), 200 once everything is durably recorded; processing is scheduled
+        in this process.
         """
-        if len(raw) > self.settings.max_body_bytes:
-            logger.warning("Webhook body of %d bytes refused (limit %d)", len(raw), self.settings.max_body_bytes)
-            return {"error": "body too large"}, 413
-        try:
-            verify_signature(raw, signature, self.settings.app_secret)
-            body = _decode(raw, content_type)
-        except SignatureError as exc:
-            logger.warning("Webhook refused: signature %s", exc.reason)
-            return {"error": "invalid signature"}, 401 if exc.reason == "missing" else 403
-        except PayloadError as exc:
-            logger.warning("Webhook refused: %s", exc.reason)
-            return {"error": exc.reason}, exc.status
-        try:
-            accepted, statuses = await self._record(body)
-        except SQLAlchemyError:
-            logger.exception("Webhook not recorded: database unavailable")
-            return {"error": "temporarily unavailable"}, 503
-        return {"status": "ok", "accepted": accepted, "statuses": statuses}, 200
-
-    async def _record(self, body: Mapping[str, Any]) -> Tuple[int, int]:
-        """Store statuses and messages of the batch; (new messages, statuses)."""
-        batch = parse_webhook(body)
-        for what in batch.ignored:
-            logger.debug("Webhook part ignored: %s", what)
-        numbers = self.settings.numbers
-        items: List[InboundItem] = []
-        for message in batch.messages:
-            if message.phone_number_id not in numbers:
-                logger.warning("Message for unconfigured phone_number_id %s ignored", message.phone_number_id)
-                continue
-            items.append(
-                InboundItem(
-                    channel=CHANNEL_NAME,
-                    message_id=message.id,
-                    account=message.phone_number_id,
-                    customer=message.customer.id or "",
-                    payload=message.to_stored(),
-                    sent_at=message.sent_at,
-                    opens_window=message.opens_window,
-                )
-            )
-        updates = [_status_update(status) for status in batch.statuses]
-        await self.delivery.record_statuses(updates)
-        accepted = await self.delivery.accept(items)
-        logger.info(
-            "Webhook recorded: %d new message(s) of %d, %d status(es)", len(accepted), len(items), len(updates)
-        )
-        return len(accepted), len(updates)
+        receipt = await record_webhook(raw, signature, content_type, settings=self.settings, delivery=self.delivery)
+        return receipt.body, receipt.status
 
     # -- processing (after the 200) -----------------------------------------
 
@@ -335,7 +307,9 @@ class WhatsAppCloudInput(InputChannel):
             logger.debug("Message %s of type %s recorded without waking the bot", item.id, message.type)
             return
         if self.settings.mark_read:
-            await self.sender.mark_read(message.phone_number_id, message.id)
+            # Not awaited: the turn runs while the receipt is on its way; the first reply
+            # to this customer waits for it, so "typing…" never shows after the answer.
+            self.sender.mark_read_soon(message.phone_number_id, message.id, item.customer)
         metadata = self._metadata(message)
         # A wa.me entry link prefills "[ref:snap-ramadan] …": the ref is recorded, not classified.
         text, entry = split_ref(message.text) if message.text else (message.text, None)
@@ -372,26 +346,6 @@ class WhatsAppCloudInput(InputChannel):
         return await self.sender.download_media(whatsapp["phone_number_id"], whatsapp["media"]["id"])
 
 
-def _decode(raw: bytes, content_type: Optional[str]) -> Dict[str, Any]:
-    mime = (content_type or "").split(";", 1)[0].strip().lower()
-    if mime != "application/json":
-        raise PayloadError("content type must be application/json", status=415)
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise PayloadError("malformed JSON") from None
-    if not isinstance(body, dict):
-        raise PayloadError("JSON body must be an object")
-    return body
-
-
-def _status_update(status: Any) -> StatusUpdate:
-    return StatusUpdate(
-        channel=CHANNEL_NAME,
-        provider_message_id=status.message_id,
-        status=status.status,
-        timestamp=status.timestamp,
-        error_code=status.error_code,
-        error_title=status.error_title,
-        window_closed=status.error_code in WINDOW_CLOSED_CODES,
-    )
+def _sweep_interval() -> float:
+    """Seconds between looks for rows another process stored (``WHATSAPP_INBOX_SWEEP_SECONDS``; 0: never)."""
+    return config("WHATSAPP_INBOX_SWEEP_SECONDS", cast=float, default=DEFAULT_SWEEP_INTERVAL_S)

@@ -1,8 +1,17 @@
-"""Start the action server and the Rasa server together, and stop them together."""
+"""Start the action server, the Rasa server and the WhatsApp receiver together; stop them together.
+
+When the WhatsApp Cloud channel is configured, its webhook is served by a separate
+receiver process (``channels/whatsapp_receiver.py``, port ``MAJLIS_RECEIVER_PORT``,
+default 5006) that acknowledges Meta without waiting for the model, and tells the
+Rasa server about new messages over 127.0.0.1 with a shared secret
+(``MAJLIS_INBOX_SECRET``, generated for this run unless set).
+``MAJLIS_WHATSAPP_RECEIVER=0`` serves the webhook from ``rasa run`` instead.
+"""
 from __future__ import annotations
 
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -17,7 +26,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 from ensure_model import model_path  # noqa: E402
 
+sys.path.insert(0, str(ROOT))
+from bot.priority import lower_priority, model_nice  # noqa: E402
+
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+WHATSAPP_CHANNEL = "channels.whatsapp_cloud.WhatsAppCloudInput"
+WHATSAPP_PATH = "/webhooks/whatsapp_cloud"
 
 
 def effective_credentials(source: Path, target: Path, environ: Dict[str, str]) -> List[str]:
@@ -47,6 +61,13 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float) -> bool:
     return False
 
 
+def receiver_wanted(credentials: Path, environ: Dict[str, str]) -> bool:
+    """Whether to run the WhatsApp receiver: the channel is configured and not opted out."""
+    kept = yaml.safe_load(credentials.read_text(encoding="utf-8")) or {}
+    opted_out = environ.get("MAJLIS_WHATSAPP_RECEIVER", "1").strip().lower() in {"0", "false", "no", "off"}
+    return WHATSAPP_CHANNEL in kept and not opted_out
+
+
 def main() -> int:
     env = dict(os.environ)
     rasa = str(Path(sys.executable).with_name("rasa"))
@@ -58,13 +79,29 @@ def main() -> int:
     for channel in skipped:
         print(f"[majlis] channel not configured, left out: {channel}", file=sys.stderr)
 
-    actions = subprocess.Popen([rasa, "run", "actions", "--actions", "actions", "--port", actions_port], cwd=ROOT, env=env)
-    server_cmd = [rasa, "run", "--model", str(model_path()), "--endpoints", env.get("MAJLIS_ENDPOINTS", "endpoints.yml"),
+    receiver_port = env.get("MAJLIS_RECEIVER_PORT", "5006")
+    with_receiver = receiver_wanted(credentials, env)
+    if with_receiver and not env.get("MAJLIS_INBOX_SECRET"):
+        env["MAJLIS_INBOX_SECRET"] = secrets.token_hex(32)  # shared by the two children of this run only
+
+    # With the receiver, the model processes run a few nice levels lower (bot/priority.py).
+    model_priority = lower_priority(model_nice(env) if with_receiver else 0)
+    actions = subprocess.Popen([rasa, "run", "actions", "--actions", "actions", "--port", actions_port], cwd=ROOT,
+                               env=env, preexec_fn=model_priority)
+    # bot.rasa_cli is `rasa` with Majlis' fix to Rasa 3.6 (bot/rasa_fixes.py); the arguments are Rasa's.
+    server_cmd = [sys.executable, "-m", "bot.rasa_cli", "run", "--model", str(model_path()), "--endpoints", env.get("MAJLIS_ENDPOINTS", "endpoints.yml"),
                   "--credentials", str(credentials), "--port", port, "--cors", env.get("MAJLIS_CORS", "*")]
     if env.get("MAJLIS_ENABLE_API"):
         server_cmd += ["--enable-api", "--auth-token", env["MAJLIS_API_TOKEN"]]
-    server = subprocess.Popen(server_cmd, cwd=ROOT, env=env)
+    server = subprocess.Popen(server_cmd, cwd=ROOT, env=env, preexec_fn=model_priority)
     children = [actions, server]
+    if with_receiver:
+        # Up in a second: it records webhooks while the model loads; Rasa processes them once up.
+        children.append(subprocess.Popen(
+            [sys.executable, "-m", "channels.whatsapp_receiver", "--port", receiver_port,
+             "--rasa-url", f"http://127.0.0.1:{port}"], cwd=ROOT, env=env))
+    whatsapp_url = (f"http://localhost:{receiver_port}{WHATSAPP_PATH}/webhook  (receiver: give Meta this one)"
+                    if with_receiver else f"http://localhost:{port}{WHATSAPP_PATH}/webhook")
 
     def stop(*_: object) -> None:
         for child in children:
@@ -79,7 +116,7 @@ def main() -> int:
             f"\n[majlis] Majlis is up.\n"
             f"  chat in this terminal:   ./majlis chat\n"
             f"  REST:                    POST http://localhost:{port}/webhooks/rest/webhook  {{\"sender\": \"me\", \"message\": \"مرحبا\"}}\n"
-            f"  WhatsApp Cloud webhook:  http://localhost:{port}/webhooks/whatsapp_cloud/webhook\n"
+            f"  WhatsApp Cloud webhook:  {whatsapp_url}\n"
             f"  Twilio WhatsApp webhook: http://localhost:{port}/webhooks/twilio_whatsapp/webhook\n"
             f"  Web chat:                http://localhost:{port}/webhooks/webchat/\n"
             f"  Agent desk:              http://localhost:{port}/webhooks/agent_desk/desk  (accounts: ./majlis users create ...)\n"

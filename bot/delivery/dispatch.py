@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Awaitable, Callable, Optional
+from typing import Callable, Dict, Optional
 
 from bot.delivery.sender import RetryPolicy, Sender
 from bot.delivery._rows import Conversation
@@ -30,8 +31,11 @@ class Dispatcher:
         sender: makes single send attempts.
         retry: the backoff policy.
         clock: the current aware UTC time.
-        window_open: whether a free-form message may go from account to customer now.
+        window_open: whether a free-form message may go from account to customer at a
+            time, given when the customer last wrote (None: never) — read with the
+            pending messages, so each send costs no window query of its own.
         stopping: True once the service is shutting down.
+        batch: pending messages read per query.
     """
 
     def __init__(
@@ -42,8 +46,9 @@ class Dispatcher:
         sender: Sender,
         retry: RetryPolicy,
         clock: Callable[[], datetime],
-        window_open: Callable[[str, str, Optional[datetime]], Awaitable[bool]],
+        window_open: Callable[[Optional[datetime], datetime], bool],
         stopping: Callable[[], bool],
+        batch: int = 50,
     ) -> None:
         self.channel = channel
         self.store = store
@@ -52,40 +57,56 @@ class Dispatcher:
         self.clock = clock
         self._window_open = window_open
         self._stopping = stopping
+        self._batch = batch
+        #: Per conversation being flushed: the newest outbox id read so far.  A row with a
+        #: higher id was stored after the read, and its sender must read again.
+        self.read_upto: Dict[Conversation, int] = {}
 
     async def flush(self, conv: Conversation) -> Optional[float]:
-        """Send due pending messages of ``conv`` in order; seconds until the next is due."""
+        """Send due pending messages of ``conv`` in order; seconds until the next is due.
+
+        Reads pending messages a batch at a time (one query, not one per message).
+        Messages stored while a batch is being sent are not in it: whoever stores one
+        wakes the conversation's sender again (:meth:`Delivery._wake_sender`).
+        """
         while not self._stopping():
-            record = await self.store.next_pending_outbound(self.channel, conv)
-            if record is None:
+            records, last_inbound = await self.store.pending_outbound(self.channel, conv, self._batch)
+            if records:
+                self.read_upto[conv] = max(self.read_upto.get(conv, 0), records[-1].message.id or 0)
+            again = len(records) == self._batch
+            for record in records:
+                if self._stopping():
+                    return None
+                if record.next_attempt_at is not None:
+                    delay = (record.next_attempt_at - self.clock()).total_seconds()
+                    if delay > 0:
+                        return delay
+                outcome = await self.attempt(record.message, last_inbound)
+                if outcome.retry_in is not None:
+                    return outcome.retry_in  # later messages wait behind this one (order)
+                again = again or outcome.queued
+            if not again:
                 return None
-            if record.next_attempt_at is not None:
-                delay = (record.next_attempt_at - self.clock()).total_seconds()
-                if delay > 0:
-                    return delay
-            await self.attempt(record.message)
         return None
 
-    async def attempt(self, message: OutboundMessage) -> None:
+    async def attempt(self, message: OutboundMessage, last_inbound: Optional[datetime]) -> "Outcome":
+        """One send attempt of ``message`` with the policies; what the caller must do next."""
         now = self.clock()
-        if message.free_form and not await self._window_open(message.account, message.customer, now):
-            await self._skip_outside_window(message, None)
-            return
+        if message.free_form and not self._window_open(last_inbound, now):
+            return Outcome(queued=await self._skip_outside_window(message, None))
         attempts = message.attempts + 1
         try:
             result = await self.sender.send(message)
         except WindowClosedError as exc:
-            await self._skip_outside_window(message, exc)
-            return
+            return Outcome(queued=await self._skip_outside_window(message, exc))
         except ProviderAPIError as exc:
-            await self._failed_attempt(message, attempts, exc)
-            return
+            return Outcome(retry_in=await self._failed_attempt(message, attempts, exc))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a sender bug: keep the message, retry like a transient error
             logger.exception("%s: sender raised unexpectedly", self.channel)
-            await self._failed_attempt(message, attempts, ProviderAPIError(0, type(exc).__name__, True))
-            return
+            bug = ProviderAPIError(0, type(exc).__name__, True)
+            return Outcome(retry_in=await self._failed_attempt(message, attempts, bug))
         await self.store.update_outbound(
             message.id or 0,
             self.clock(),
@@ -94,8 +115,10 @@ class Dispatcher:
             provider_message_id=result.provider_message_id,
         )
         logger.debug("%s: outbox %s sent (attempt %d)", self.channel, message.id, attempts)
+        return Outcome()
 
-    async def _failed_attempt(self, message: OutboundMessage, attempts: int, exc: ProviderAPIError) -> None:
+    async def _failed_attempt(self, message: OutboundMessage, attempts: int, exc: ProviderAPIError) -> Optional[float]:
+        """Record a failed attempt; seconds until the retry, or None when it is final."""
         retry = exc.is_transient and not self.retry.exhausted(attempts)
         delay = self.retry.delay(attempts) if retry else 0.0
         if retry:
@@ -118,8 +141,10 @@ class Dispatcher:
             error_code=exc.code,
             error_message=exc.message,
         )
+        return delay if retry else None
 
-    async def _skip_outside_window(self, message: OutboundMessage, exc: Optional[WindowClosedError]) -> None:
+    async def _skip_outside_window(self, message: OutboundMessage, exc: Optional[WindowClosedError]) -> bool:
+        """Mark ``message`` skipped and queue the template; whether a template was queued."""
         logger.info(
             "%s: outbox %s not sent: customer-service window closed%s",
             self.channel, message.id, f" (provider code {exc.code})" if exc else "",
@@ -132,15 +157,15 @@ class Dispatcher:
             error_code=exc.code if exc else None,
             error_message=exc.message if exc else "customer-service window closed",
         )
-        await self.queue_template(message)
+        return await self.queue_template(message)
 
-    async def queue_template(self, message: OutboundMessage) -> None:
-        """Queue the channel's approved template once per closed-window period."""
+    async def queue_template(self, message: OutboundMessage) -> bool:
+        """Queue the channel's approved template once per closed-window period; whether it was new."""
         payload = self.sender.window_template(message)
         if payload is None:
             logger.warning("%s: window closed and no template configured; message %s not delivered",
                            self.channel, message.id)
-            return
+            return False
         last = await self.store.last_inbound_at(self.channel, message.account, message.customer)
         period = int(last.timestamp()) if last else 0
         template = OutboundMessage(
@@ -156,3 +181,14 @@ class Dispatcher:
         stored, created = await self.store.enqueue(template, self.clock())
         if created:
             logger.info("%s: template %s queued instead of outbox %s", self.channel, stored.id, message.id)
+        return created
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a send attempt leaves to do for the conversation."""
+
+    retry_in: Optional[float] = None
+    """Seconds until this message is tried again; later messages must wait for it."""
+    queued: bool = False
+    """A new message (the window template) was stored behind it: read the outbox again."""

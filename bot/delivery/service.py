@@ -8,18 +8,22 @@ channel writes replies into the :class:`Outbox`, which stores each under an
 idempotency key before the first attempt to send.  Sends are retried with
 exponential backoff and jitter on transient errors, also after a restart
 (:meth:`Delivery.start` resumes unfinished work).  See ``docs/delivery.md``.
+
+Each conversation has up to two tasks: a *worker* that processes inbound items in
+order, and a *sender* that sends stored replies in order.  A reply is sent while
+the turn goes on (Rasa predicts the next action, saves the tracker), not after it.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 from datetime import datetime, timedelta
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Set
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from bot.delivery.dispatch import Dispatcher
 from bot.delivery.sender import RetryPolicy, Sender
 from bot.delivery._rows import Conversation, utcnow
-from bot.delivery.store import DeliveryStore
+from bot.delivery.store import DeliveryStore, Finished
 from bot.delivery.types import (
     InboundItem,
     InboxState,
@@ -46,7 +50,9 @@ class Outbox:
     Each :meth:`add` stores the message under the key
     ``"<inbound message id>:<position>"`` (position counts from 0 per processing
     run), so re-processing the same inbound message after a crash produces the same
-    keys and never sends a reply twice.  Messages are sent in the order added.
+    keys and never sends a reply twice.  Messages are sent in the order added,
+    by the conversation's sender task: :meth:`add` returns once the message is
+    stored, without waiting for the provider.
     """
 
     def __init__(self, delivery: "Delivery", inbound: InboundItem) -> None:
@@ -62,7 +68,7 @@ class Outbox:
         free_form: bool = True,
         key: Optional[str] = None,
     ) -> Optional[OutboundMessage]:
-        """Store one reply durably and send it (now, or later if earlier ones wait).
+        """Store one reply durably and have it sent (now, or later if earlier ones wait).
 
         Args:
             payload: the provider request body.
@@ -87,11 +93,17 @@ class Outbox:
             kind=kind,
             inbound_message_id=self.inbound.message_id,
         )
-        stored, created = await self.delivery.store.enqueue(message, self.delivery.clock())
+        stored, created, first_in_line, last_inbound = await self.delivery.store.enqueue_reply(
+            message, self.delivery.clock()
+        )
         if not created:
             logger.debug("Outbox key %s already stored; not sending again", key)
             return None
-        await self.delivery._flush((stored.account, stored.customer))
+        conv = (stored.account, stored.customer)
+        if first_in_line:
+            self.delivery._send_now(conv, stored, last_inbound)
+        else:
+            self.delivery._wake_sender(conv)
         return stored
 
 
@@ -144,13 +156,15 @@ class Delivery:
         self._handler = handler
         self._dispatcher = Dispatcher(
             channel=channel, store=store, sender=sender, retry=retry, clock=clock,
-            window_open=self.window_open, stopping=lambda: self._stopping,
+            window_open=self._window_allows, stopping=lambda: self._stopping,
         )
         self._semaphore: Optional[asyncio.Semaphore] = None
         self._max_concurrency = max_concurrency
         self._workers: Dict[Conversation, asyncio.Task] = {}
         self._dirty: Set[Conversation] = set()
-        self._timers: Dict[Conversation, asyncio.TimerHandle] = {}
+        self._senders: Dict[Conversation, asyncio.Task] = {}
+        self._send_dirty: Set[Conversation] = set()
+        self._timers: Dict[Tuple[str, Conversation], asyncio.TimerHandle] = {}
         self._prune_task: Optional[asyncio.Task] = None
         self._started = False
         self._stopping = False
@@ -224,8 +238,8 @@ class Delivery:
                 error_message=update.error_title,
             )
             if update.window_closed and record.message.free_form:
-                await self._dispatcher.queue_template(record.message)
-                self.kick((record.message.account, record.message.customer))
+                if await self._dispatcher.queue_template(record.message):
+                    self._have_sent((record.message.account, record.message.customer))
 
     async def enqueue(self, message: OutboundMessage) -> Optional[OutboundMessage]:
         """Send a message that is not a reply to an inbound one (agent replies, notices).
@@ -239,7 +253,7 @@ class Delivery:
         """
         stored, created = await self.store.enqueue(message, self.clock())
         if created:
-            self.kick((stored.account, stored.customer))
+            self._have_sent((stored.account, stored.customer))
         return stored if created else None
 
     async def window_open(self, account: str, customer: str, at: Optional[datetime] = None) -> bool:
@@ -247,9 +261,15 @@ class Delivery:
         if self.window is None:
             return True
         last = await self.store.last_inbound_at(self.channel, account, customer)
-        if last is None:
+        return self._window_allows(last, at or self.clock())
+
+    def _window_allows(self, last_inbound: Optional[datetime], at: datetime) -> bool:
+        """The window rule, given when the customer last wrote (None: never)."""
+        if self.window is None:
+            return True
+        if last_inbound is None:
             return False
-        return (at or self.clock()) < last + self.window - self.window_margin
+        return at < last_inbound + self.window - self.window_margin
 
     # -- life cycle --------------------------------------------------------
 
@@ -277,7 +297,7 @@ class Delivery:
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
-        tasks = list(self._workers.values())
+        tasks = list(self._workers.values()) + list(self._senders.values())
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=timeout)
             for task in pending:
@@ -292,11 +312,11 @@ class Delivery:
         """Wait until no conversation is being processed (tests, graceful shutdown)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while self._workers:
+        while self._workers or self._senders:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise TimeoutError(f"{self.channel}: delivery still busy after {timeout}s")
-            await asyncio.wait(list(self._workers.values()), timeout=remaining)
+            await asyncio.wait([*self._workers.values(), *self._senders.values()], timeout=remaining)
 
     async def prune(self) -> int:
         """Delete dedupe/outbox rows older than the retention; return how many."""
@@ -316,7 +336,7 @@ class Delivery:
     # -- workers -----------------------------------------------------------
 
     def kick(self, conv: Conversation) -> None:
-        """Make sure a worker processes ``conv``'s pending work soon."""
+        """Make sure ``conv``'s pending work (inbound items, then unsent replies) is done soon."""
         if self._stopping:
             return
         self._dirty.add(conv)
@@ -324,40 +344,118 @@ class Delivery:
             task = asyncio.get_running_loop().create_task(self._work(conv))
             self._workers[conv] = task
 
+    def _have_sent(self, conv: Conversation) -> None:
+        """A message was stored outside a turn: wake the sender here, or :meth:`kick`.
+
+        A service that was never started (a process that only records webhooks) does
+        not send: :meth:`kick` is what such a subclass routes to the sending process.
+        """
+        if self._started:
+            self._wake_sender(conv)
+        else:
+            self.kick(conv)
+
+    def _wake_sender(self, conv: Conversation) -> None:
+        """Make sure ``conv``'s sender sends its stored replies soon (without processing)."""
+        if self._stopping:
+            return
+        self._send_dirty.add(conv)
+        if conv not in self._senders:
+            self._senders[conv] = asyncio.get_running_loop().create_task(self._send(conv))
+
     async def _work(self, conv: Conversation) -> None:
+        finished: Optional[Finished] = None
         try:
-            wait: Optional[float] = None
             while conv in self._dirty and not self._stopping:
                 self._dirty.discard(conv)
-                wait = await self._flush(conv)
                 while not self._stopping:
-                    item = await self.store.claim_next_inbound(self.channel, conv)
+                    # Closing the last item and claiming the next is one transaction.
+                    item, newest_pending = await self.store.finish_and_claim_next(
+                        self.channel, conv, finished, self.clock()
+                    )
+                    finished = None
+                    if newest_pending is not None and not self._sender_has_read(conv, newest_pending):
+                        self._wake_sender(conv)  # e.g. left unsent by a restart, or another process
                     if item is None:
                         break
-                    await self._process(item)
-                    wait = await self._flush(conv)
-            if wait is not None and not self._stopping:
-                self._schedule_retry(conv, wait)
+                    finished = await self._process(item)
         except asyncio.CancelledError:
             raise
         except Exception:  # boundary: a broken worker must not take the app down
             logger.exception("%s: delivery worker failed; retrying in 30s", self.channel)
-            self._schedule_retry(conv, 30.0)
+            self._schedule_retry(conv, 30.0, self.kick)
         finally:
-            self._workers.pop(conv, None)
+            try:
+                if finished is not None:  # stopping, or the claim failed: record the end of the item
+                    await self._finish_quietly(finished)
+            finally:  # even if cancelled meanwhile: a stale entry would block the next kick
+                # No await since the last check of _dirty on the normal path: no kick is lost.
+                self._workers.pop(conv, None)
 
-    def _schedule_retry(self, conv: Conversation, delay: float) -> None:
-        old = self._timers.pop(conv, None)
+    async def _finish_quietly(self, finished: Finished) -> None:
+        try:
+            await self.store.finish_inbound(finished[0], finished[1], self.clock(), finished[2])
+        except Exception:  # it stays "processing" and is re-processed after restart (same keys)
+            logger.exception("%s: could not record the end of inbound %s", self.channel, finished[0])
+
+    def _sender_has_read(self, conv: Conversation, outbox_id: int) -> bool:
+        """Whether ``conv``'s running sender has read ``outbox_id`` (then it sends it; no wake needed)."""
+        return conv in self._senders and self._dispatcher.read_upto.get(conv, 0) >= outbox_id
+
+    def _send_now(self, conv: Conversation, message: OutboundMessage, last_inbound: Optional[datetime]) -> None:
+        """Send a just-stored reply that nothing older waits before, without reading the outbox.
+
+        Only when no sender of ``conv`` runs: a running one may already have read the
+        outbox past this message, so it is told to read again instead (never twice).
+        """
+        if self._stopping:
+            return
+        if conv in self._senders:
+            self._wake_sender(conv)
+            return
+        self._senders[conv] = asyncio.get_running_loop().create_task(self._send(conv, (message, last_inbound)))
+
+    async def _send(
+        self, conv: Conversation, first: Optional[Tuple[OutboundMessage, Optional[datetime]]] = None
+    ) -> None:
+        try:
+            wait: Optional[float] = None
+            if first is not None:
+                self._dispatcher.read_upto[conv] = first[0].id or 0
+                outcome = await self._dispatcher.attempt(*first)
+                wait = outcome.retry_in
+                if outcome.queued:  # the window template: read the outbox for it
+                    self._send_dirty.add(conv)
+            while conv in self._send_dirty and not self._stopping:
+                self._send_dirty.discard(conv)
+                wait = await self._dispatcher.flush(conv)
+            if wait is not None and not self._stopping:
+                self._schedule_retry(conv, wait, self._wake_sender)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # boundary: e.g. the database went away; the rows stay pending
+            logger.exception("%s: delivery sender failed; retrying in 30s", self.channel)
+            self._schedule_retry(conv, 30.0, self._wake_sender)
+        finally:
+            self._senders.pop(conv, None)
+            self._dispatcher.read_upto.pop(conv, None)
+
+    def _schedule_retry(self, conv: Conversation, delay: float, wake: Callable[[Conversation], None]) -> None:
+        # One timer per conversation and kind (worker or sender): a send backoff must not
+        # cancel a worker's retry, nor the other way round.
+        key = (wake.__name__, conv)
+        old = self._timers.pop(key, None)
         if old:
             old.cancel()
         loop = asyncio.get_running_loop()
-        self._timers[conv] = loop.call_later(delay, self._timer_fired, conv)
+        self._timers[key] = loop.call_later(delay, self._timer_fired, key, wake)
 
-    def _timer_fired(self, conv: Conversation) -> None:
-        self._timers.pop(conv, None)
-        self.kick(conv)
+    def _timer_fired(self, key: Tuple[str, Conversation], wake: Callable[[Conversation], None]) -> None:
+        self._timers.pop(key, None)
+        wake(key[1])
 
-    async def _process(self, item: InboundItem) -> None:
+    async def _process(self, item: InboundItem) -> Finished:
+        """Run the handler once; how the attempt ended (recorded with the next claim)."""
         if self._handler is None:
             raise RuntimeError(f"{self.channel}: no handler set")
         assert self._semaphore is not None, "Delivery.start() was not awaited"
@@ -372,14 +470,8 @@ class Delivery:
                 "%s: processing inbound %s failed (attempt %d%s)",
                 self.channel, item.id, item.attempts, ", giving up" if final else "",
             )
-            state = InboxState.FAILED if final else InboxState.PENDING
-            await self.store.finish_inbound(item.id or 0, state, self.clock(), type(exc).__name__)
-            return
-        await self.store.finish_inbound(item.id or 0, InboxState.DONE, self.clock())
-
-    async def _flush(self, conv: Conversation) -> Optional[float]:
-        """Send due pending messages of ``conv`` in order; seconds until the next is due."""
-        return await self._dispatcher.flush(conv)
+            return (item.id or 0, InboxState.FAILED if final else InboxState.PENDING, type(exc).__name__)
+        return (item.id or 0, InboxState.DONE, None)
 
     async def outbox_records(self, customer: Optional[str] = None) -> List[OutboxRecord]:
         """Stored outgoing messages of this channel (transcripts, tests)."""

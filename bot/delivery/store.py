@@ -47,6 +47,9 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+Finished = Tuple[int, InboxState, Optional[str]]
+"""(inbox row id, final state, error name or None): the end of one processing attempt."""
+
 
 class DeliveryStore:
     """Durable state of one or more channels (rows are keyed by channel name).
@@ -165,18 +168,55 @@ class DeliveryStore:
 
     def _claim_next_inbound(self, channel: str, conv: Conversation) -> Optional[InboundItem]:
         with self.engine.begin() as conn:
-            while True:
-                row = conn.execute(oldest_pending(inbox, channel, conv)).first()
-                if row is None:
-                    return None
-                claimed = conn.execute(
-                    inbox.update()
-                    .where(inbox.c.id == row.id, inbox.c.state == InboxState.PENDING.value)
-                    .values(state=InboxState.PROCESSING.value, attempts=inbox.c.attempts + 1)
-                ).rowcount
-                if claimed:
-                    item = inbound_from_row(row)
-                    return dataclasses.replace(item, attempts=item.attempts + 1)
+            return self._claim(conn, channel, conv)
+
+    def _claim(self, conn: Connection, channel: str, conv: Conversation) -> Optional[InboundItem]:
+        while True:
+            row = conn.execute(oldest_pending(inbox, channel, conv)).first()
+            if row is None:
+                return None
+            claimed = conn.execute(
+                inbox.update()
+                .where(inbox.c.id == row.id, inbox.c.state == InboxState.PENDING.value)
+                .values(state=InboxState.PROCESSING.value, attempts=inbox.c.attempts + 1)
+            ).rowcount
+            if claimed:
+                item = inbound_from_row(row)
+                return dataclasses.replace(item, attempts=item.attempts + 1)
+
+    async def finish_and_claim_next(
+        self, channel: str, conv: Conversation, finished: Optional[Finished], now: datetime
+    ) -> Tuple[Optional[InboundItem], Optional[int]]:
+        """Close the item just processed (if any) and claim the next one, in ONE transaction.
+
+        One round trip per turn instead of two: a worker always claims the next item
+        right after finishing one.  A crash in between leaves the finished item done and
+        nothing claimed, exactly as two separate transactions would.
+
+        Returns:
+            (the claimed item or None, the id of the conversation's newest pending
+            outbox row or None).
+        """
+        return await self._run(self._finish_and_claim_next, channel, conv, finished, now)
+
+    def _finish_and_claim_next(
+        self, channel: str, conv: Conversation, finished: Optional[Finished], now: datetime
+    ) -> Tuple[Optional[InboundItem], Optional[int]]:
+        with self.engine.begin() as conn:
+            if finished is not None:
+                self._finish(conn, *finished, now)
+            item = self._claim(conn, channel, conv)
+            # Also tell whether replies wait to be sent (e.g. after a restart, or stored by
+            # another process), so the worker need not ask in a round trip of its own.
+            newest = conn.execute(
+                sa.select(sa.func.max(outbox.c.id)).where(
+                    outbox.c.channel == channel,
+                    outbox.c.account == conv[0],
+                    outbox.c.customer == conv[1],
+                    outbox.c.state == OutboxState.PENDING.value,
+                )
+            ).scalar()
+        return item, newest
 
     async def finish_inbound(
         self, item_id: int, state: InboxState, now: datetime, error: Optional[str] = None
@@ -185,13 +225,17 @@ class DeliveryStore:
         await self._run(self._finish_inbound, item_id, state, now, error)
 
     def _finish_inbound(self, item_id: int, state: InboxState, now: datetime, error: Optional[str]) -> None:
-        finished = None if state is InboxState.PENDING else to_db(now)
         with self.engine.begin() as conn:
-            conn.execute(
-                inbox.update()
-                .where(inbox.c.id == item_id)
-                .values(state=state.value, finished_at=finished, last_error=(error or None) and error[:255])
-            )
+            self._finish(conn, item_id, state, error, now)
+
+    @staticmethod
+    def _finish(conn: Connection, item_id: int, state: InboxState, error: Optional[str], now: datetime) -> None:
+        finished = None if state is InboxState.PENDING else to_db(now)
+        conn.execute(
+            inbox.update()
+            .where(inbox.c.id == item_id)
+            .values(state=state.value, finished_at=finished, last_error=(error or None) and error[:255])
+        )
 
     async def inbound(self, channel: str, message_id: str) -> Optional[Tuple[InboundItem, InboxState]]:
         """Look up one inbound item and its state (tests, diagnostics)."""
@@ -231,10 +275,11 @@ class DeliveryStore:
         """Store an outgoing message unless its idempotency key exists; (stored, created)."""
         return await self._run(self._enqueue, message, now)
 
-    def _enqueue(self, message: OutboundMessage, now: datetime) -> Tuple[OutboundMessage, bool]:
-        existing = self._outbox_by_key(message.channel, message.idempotency_key)
-        if existing is not None:
-            return existing.message, False
+    def _enqueue(
+        self, message: OutboundMessage, now: datetime, conn: Optional[Connection] = None
+    ) -> Tuple[OutboundMessage, bool]:
+        # One statement in one transaction on the hot path (every reply): insert unless
+        # the key exists; only a duplicate key costs a second read.
         values = {
             "channel": message.channel,
             "idempotency_key": message.idempotency_key,
@@ -249,26 +294,65 @@ class DeliveryStore:
             "created_at": to_db(now),
             "updated_at": to_db(now),
         }
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(outbox.insert().values(**values))
-        except IntegrityError:
-            existing = self._outbox_by_key(message.channel, message.idempotency_key)
-            if existing is None:
-                raise
+        stmt = self._dialect_insert(outbox).on_conflict_do_nothing(index_elements=["channel", "idempotency_key"])
+        if conn is None:
+            with self.engine.begin() as own:
+                result = own.execute(stmt, values)
+        else:
+            result = conn.execute(stmt, values)
+        new_id = result.inserted_primary_key[0] if result.rowcount == 1 else None
+        if new_id is None:
+            existing = self._outbox_by_key(message.channel, message.idempotency_key, conn)
+            if existing is None:  # cannot happen: the conflict was on this key
+                raise IntegrityError("outbox insert", None, Exception("key neither inserted nor found"))
             return existing.message, False
-        stored = self._outbox_by_key(message.channel, message.idempotency_key)
-        assert stored is not None
-        return stored.message, True
+        # The row holds exactly these values (state pending, no attempts yet).
+        stored = dataclasses.replace(message, id=int(new_id), attempts=0, payload=json.loads(values["payload"]))
+        return stored, True
 
-    def _outbox_by_key(self, channel: str, key: str) -> Optional[OutboxRecord]:
+    async def enqueue_reply(
+        self, message: OutboundMessage, now: datetime
+    ) -> Tuple[OutboundMessage, bool, bool, Optional[datetime]]:
+        """:meth:`enqueue`, plus what sending it right away needs, in the same transaction.
+
+        Returns:
+            (stored, created, first in line: no older message of the conversation is
+            pending, when the customer last wrote or None).  A reply that is first in
+            line can be sent without reading the outbox again.
+        """
+        return await self._run(self._enqueue_reply, message, now)
+
+    def _enqueue_reply(
+        self, message: OutboundMessage, now: datetime
+    ) -> Tuple[OutboundMessage, bool, bool, Optional[datetime]]:
+        with self.engine.begin() as conn:
+            stored, created = self._enqueue(message, now, conn)
+            if not created:
+                return stored, False, False, None
+            conv = (message.account, message.customer)
+            older = (
+                oldest_pending(outbox, message.channel, conv)
+                .with_only_columns(outbox.c.id)
+                .where(outbox.c.id < stored.id)
+                .scalar_subquery()
+            )
+            row = conn.execute(
+                sa.select(older.label("older"), _window_of(message.channel, conv).label("last_inbound_at"))
+            ).first()
+        assert row is not None
+        return stored, True, row.older is None, from_db(row.last_inbound_at)
+
+    def _outbox_by_key(self, channel: str, key: str, conn: Optional[Connection] = None) -> Optional[OutboxRecord]:
         return self._first_outbox(
-            sa.select(outbox).where(outbox.c.channel == channel, outbox.c.idempotency_key == key)
+            sa.select(outbox).where(outbox.c.channel == channel, outbox.c.idempotency_key == key), conn
         )
 
-    def _first_outbox(self, query: Any) -> Optional[OutboxRecord]:
-        with self.engine.connect() as conn:
+    def _first_outbox(self, query: Any, conn: Optional[Connection] = None) -> Optional[OutboxRecord]:
+        if conn is not None:
             row = conn.execute(query).first()
+        else:
+            with self.engine.connect() as own:
+                row = own.execute(query).first()
         return None if row is None else outbox_from_row(row)
 
     async def next_pending_outbound(self, channel: str, conv: Conversation) -> Optional[OutboxRecord]:
@@ -277,6 +361,28 @@ class DeliveryStore:
 
     def _next_pending_outbound(self, channel: str, conv: Conversation) -> Optional[OutboxRecord]:
         return self._first_outbox(oldest_pending(outbox, channel, conv))
+
+    async def pending_outbound(
+        self, channel: str, conv: Conversation, limit: int = 50
+    ) -> Tuple[List[OutboxRecord], Optional[datetime]]:
+        """The oldest pending outgoing messages of a conversation, and its window.
+
+        One read for a whole batch of sends: the messages in send order (at most
+        ``limit``) and when the customer last wrote (``last_inbound_at``, None if never),
+        read in the same snapshot so the window check needs no query of its own.
+        """
+        return await self._run(self._pending_outbound, channel, conv, limit)
+
+    def _pending_outbound(
+        self, channel: str, conv: Conversation, limit: int
+    ) -> Tuple[List[OutboxRecord], Optional[datetime]]:
+        window = _window_of(channel, conv).label("window_last_inbound_at")
+        query = oldest_pending(outbox, channel, conv).add_columns(window).limit(limit)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            return [], None
+        return [outbox_from_row(row) for row in rows], from_db(rows[0].window_last_inbound_at)
 
     async def update_outbound(
         self,
@@ -431,3 +537,15 @@ class DeliveryStore:
                 removed += conn.execute(table.delete().where(table.c.channel == channel, condition)).rowcount
         return removed
 
+
+def _window_of(channel: str, conv: Conversation) -> Any:
+    """Scalar subquery: when the customer of ``conv`` last wrote (NULL if never)."""
+    return (
+        sa.select(contact_window.c.last_inbound_at)
+        .where(
+            contact_window.c.channel == channel,
+            contact_window.c.account == conv[0],
+            contact_window.c.customer == conv[1],
+        )
+        .scalar_subquery()
+    )

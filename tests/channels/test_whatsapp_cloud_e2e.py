@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from bot.delivery import OutboxState
-from tests.channels.whatsapp_harness import APP_SECRET, PHONE_NUMBER_ID, make_channel, running_channel, settings
+from tests.channels.whatsapp_harness import APP_SECRET, PHONE_NUMBER_ID, make_channel, running_channel, settings, text_of
 from tests.fakes.fake_customer import FakeCustomer
 from tests.fakes.fake_graph import fake_graph  # noqa: F401 - fixture
 
@@ -26,15 +26,6 @@ QUESTION = "مرحبا، أبي أعرف فاتورتي"
 def new_customer(url: str) -> FakeCustomer:
     """A customer with a wa_id of its own (trackers are per sender)."""
     return FakeCustomer(url, APP_SECRET, PHONE_NUMBER_ID, sender=f"9715{uuid.uuid4().int % 10**8:08d}")
-
-
-def text_of(request) -> str:
-    body = request.json
-    if body["type"] == "text":
-        return body["text"]["body"]
-    if body["type"] == "interactive":
-        return body["interactive"]["body"]["text"]
-    return ""
 
 
 async def settled_replies(channel, fake_graph):

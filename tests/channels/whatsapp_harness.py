@@ -144,3 +144,13 @@ async def running_channel(channel: WhatsAppCloudInput, agent: Any) -> AsyncItera
 
 def shared_path(*parts: str) -> Path:
     return SHARED.joinpath(*parts)
+
+
+def text_of(request: Any) -> str:
+    """The text a recorded Graph API send shows the customer ("" for media, templates)."""
+    body = request.json
+    if body["type"] == "text":
+        return body["text"]["body"]
+    if body["type"] == "interactive":
+        return body["interactive"]["body"]["text"]
+    return ""

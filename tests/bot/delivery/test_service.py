@@ -8,11 +8,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
-import pytest
-
 from bot.delivery import (
-    Delivery,
-    DeliveryStore,
     InboxState,
     OutboundMessage,
     OutboxState,
@@ -34,29 +30,8 @@ from tests.bot.delivery.helpers import (
 TEMPLATE = {"type": "template", "template": {"name": "reengage"}}
 
 
-@pytest.fixture
-def store(engine):
-    store = DeliveryStore(engine)
-    yield store
-    store.close()
 
 
-@pytest.fixture
-async def make(store):
-    started = []
-
-    async def make(sender=None, handler=None, **kwargs) -> Delivery:
-        delivery = Delivery(
-            channel=CHANNEL, store=store, sender=sender or ScriptedSender(),
-            handler=handler or EchoHandler(), retry=kwargs.pop("retry", FAST), **kwargs,
-        )
-        await delivery.start()
-        started.append(delivery)
-        return delivery
-
-    yield make
-    for delivery in started:
-        await delivery.stop(timeout=1)
 
 
 async def test_each_message_is_processed_once_and_answered_once(make):

@@ -3,10 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from bot.delivery import (
-    DeliveryStore,
     InboxState,
     OutboundMessage,
     OutboxState,
@@ -14,13 +11,6 @@ from bot.delivery import (
     utcnow,
 )
 from tests.bot.delivery.helpers import CHANNEL, item
-
-
-@pytest.fixture
-def store(engine):
-    store = DeliveryStore(engine)
-    yield store
-    store.close()
 
 
 def outbound(key: str, customer: str = "cust-1") -> OutboundMessage:

@@ -1,0 +1,160 @@
+"""bot/gateway/journal.py and bot/gateway/relay.py: real SQLite files, a real delivery store.
+
+WhatsApp bodies are built by tests/fakes/fake_customer.py and recorded with the
+receiver's own ``deliverer`` (channels/whatsapp_receiver.py) into a SQLite delivery
+database, as the receiver process does.
+"""
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.delivery import DeliveryStore
+from bot.gateway.journal import Journal, JournalFull, JournalInUse
+from bot.gateway.relay import JournalRelay
+from bot.storage import create_engine
+from channels._meta import GraphClient
+from channels._whatsapp_sender import WhatsAppSender
+from channels.whatsapp_receiver import CHANNEL_NAME, RecordOnlyDelivery, deliverer
+from tests.channels.whatsapp_harness import PHONE_NUMBER_ID, settings
+from tests.fakes.fake_customer import encode, envelope, text_message
+
+
+def body(text: str, sender: str = "971500000009"):
+    message = text_message(text, sender=sender)
+    return encode(envelope([message], phone_number_id=PHONE_NUMBER_ID)), message["id"]
+
+
+async def test_appends_survive_reopening_and_come_back_oldest_first(tmp_path):
+    path = str(tmp_path / "journal.sqlite")
+    journal = Journal(path)
+    assert await journal.open() == 0
+    await asyncio.gather(*(journal.append(f"body {i}".encode()) for i in range(50)))
+    assert len(journal) == 50 and journal.commits < 50  # concurrent appends shared commits
+    await journal.close()
+
+    again = Journal(path)
+    assert await again.open() == 50
+    entries = await again.oldest(10)
+    assert [e.body for e in entries] == [f"body {i}".encode() for i in range(10)]
+    await again.remove([e.id for e in entries])
+    assert len(again) == 40 and (await again.oldest(1))[0].body == b"body 10"
+    await again.close()
+
+
+async def test_the_limit_refuses_appends(tmp_path):
+    journal = Journal(str(tmp_path / "journal.sqlite"), limit=2)
+    await journal.open()
+    await journal.append(b"a")
+    await journal.append(b"b")
+    with pytest.raises(JournalFull):
+        await journal.append(b"c")
+    await journal.remove([(await journal.oldest(1))[0].id])
+    await journal.append(b"c")  # room again
+    assert [e.body for e in await journal.oldest(10)] == [b"b", b"c"]
+    await journal.close()
+
+
+async def test_a_second_process_cannot_open_the_same_journal(tmp_path):
+    path = str(tmp_path / "journal.sqlite")
+    journal = Journal(path)
+    await journal.open()
+    other = subprocess.run(
+        [sys.executable, "-c",
+         "import asyncio, sys; from bot.gateway.journal import Journal, JournalInUse\n"
+         "async def main():\n"
+         "    try:\n"
+         f"        await Journal({path!r}).open()\n"
+         "    except JournalInUse:\n"
+         "        sys.exit(3)\n"
+         "asyncio.run(main())"],
+        capture_output=True, text=True, timeout=60)
+    assert other.returncode == 3, other.stderr
+    await journal.close()
+    reopened = Journal(path)  # released on close (and by the kernel when a process dies)
+    await reopened.open()
+    await reopened.close()
+
+
+def test_the_journal_file_is_wal_fsynced_and_private(tmp_path):
+    async def make():
+        journal = Journal(str(tmp_path / "journal.sqlite"))
+        await journal.open()
+        await journal.append(b"x")
+        await journal.close()
+
+    asyncio.run(make())
+    with sqlite3.connect(tmp_path / "journal.sqlite") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert (tmp_path / "journal.sqlite").stat().st_mode & 0o077 == 0
+
+
+async def test_relay_moves_entries_into_the_delivery_database_once(tmp_path):
+    config = settings()
+    store = DeliveryStore(create_engine(f"sqlite:///{tmp_path / 'majlis.sqlite'}"))
+    graph = GraphClient(config.graph_url)
+    notified = []
+    delivery = RecordOnlyDelivery(on_kick=lambda conv: notified.append(conv), channel=CHANNEL_NAME, store=store,
+                                  sender=WhatsAppSender(graph, config.numbers))
+    journal = Journal(str(tmp_path / "journal.sqlite"))
+    await journal.open()
+    bodies = [body(str(i)) for i in range(3)]
+    for raw, _ in [*bodies, bodies[0]]:  # the last one is Meta's retry of the first
+        await journal.append(raw)
+    relay = JournalRelay(journal, deliverer(config, delivery), lambda convs: notified.extend(convs),
+                         retry_on=(SQLAlchemyError,))
+    relay.start()
+    for _ in range(500):
+        if len(journal) == 0:
+            break
+        await asyncio.sleep(0.01)
+    await relay.stop()
+    await journal.close()
+    await graph.close()
+    with sqlite3.connect(tmp_path / "majlis.sqlite") as db:
+        rows = [r[0] for r in db.execute("SELECT message_id FROM majlis_inbox ORDER BY id")]
+    store.close()
+    assert rows == [wamid for _, wamid in bodies]  # in order, the retry stored nothing
+    assert notified == [(PHONE_NUMBER_ID, "971500000009")] * 3 and relay.delivered == 4
+
+
+async def test_a_body_that_can_never_be_recorded_is_parked_not_blocking(tmp_path):
+    journal = Journal(str(tmp_path / "journal.sqlite"))
+    await journal.open()
+    for raw in (b"good 1", b"poison", b"good 2"):
+        await journal.append(raw)
+    seen = []
+
+    async def deliver(raw: bytes):
+        if raw == b"poison":
+            raise ValueError("cannot be parsed")
+        seen.append(raw)
+        return []
+
+    relay = JournalRelay(journal, deliver, lambda _convs: None, retry_on=(SQLAlchemyError,))
+    assert await relay.relay_once() == 3
+    assert seen == [b"good 1", b"good 2"] and await journal.parked() == 1 and await journal.oldest(10) == []
+    await journal.close()
+
+
+async def test_the_wal_is_checkpointed_and_stays_short(tmp_path):
+    path = tmp_path / "journal.sqlite"
+    journal = Journal(str(path))
+    await journal.open()
+    for i in range(300):  # as the receiver and its relay do: append, then remove, webhooks ms apart
+        await journal.append(b"x" * 2000)
+        await journal.remove([e.id for e in await journal.oldest(10)])
+        await asyncio.sleep(0.005)
+    for _ in range(100):
+        if journal.checkpoints:
+            break
+        await asyncio.sleep(0.01)
+    wal = (tmp_path / "journal.sqlite-wal").stat().st_size
+    await journal.close()
+    assert journal.checkpoints >= 1 and len(journal) == 0
+    assert wal < 2_000_000  # ~300 appends of 2 kB unchecked would leave several MB

@@ -1,0 +1,103 @@
+"""bot/gateway/notice.py: the notice format, the secret check, the route logic, the notifier."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from aiohttp import web
+
+from bot.config import Config, Secret
+from bot.gateway.notice import (
+    SECRET_HEADER,
+    InboxNotifier,
+    authorized,
+    decode_notice,
+    encode_notice,
+    handle_notice,
+    inbox_secret,
+)
+from tests.conftest import free_port
+
+CONVS = [("1122334455667", "971500000001"), ("1122334455667", "US.1349")]
+
+
+def test_round_trip_keeps_order_and_unicode():
+    convs = [*CONVS, ("acc", "عميل")]
+    assert decode_notice(encode_notice(convs)) == convs
+
+
+@pytest.mark.parametrize("raw", [b"", b"{", b"[]", b"{}", b'{"conversations": {}}',
+                                 b'{"conversations": [["a", "b"]]}', b'{"conversations": [{"account": "a"}]}'])
+def test_malformed_notices_raise_value_error(raw):
+    with pytest.raises(ValueError):
+        decode_notice(raw)
+
+
+def test_secret_comes_from_the_environment_and_hides_its_value():
+    assert inbox_secret(Config({})) is None
+    secret = inbox_secret(Config({"MAJLIS_INBOX_SECRET": "s3"}))
+    assert secret == Secret("s3") and "s3" not in repr(secret)
+
+
+@pytest.mark.parametrize("header,ok", [("s3", True), ("s4", False), ("", False), (None, False), ("s3 ", False)])
+def test_authorized(header, ok):
+    assert authorized(header, Secret("s3")) is ok
+    assert authorized(header, None) is False
+
+
+def test_handle_notice_status_codes():
+    kicked = []
+    good = encode_notice(CONVS + CONVS[:1])
+    assert handle_notice(good, "s3", None, kicked.append)[1] == 404
+    assert handle_notice(good, "nope", Secret("s3"), kicked.append)[1] == 403
+    assert handle_notice(b"{", "s3", Secret("s3"), kicked.append)[1] == 400
+    assert handle_notice(b" " * (1024 * 1024 + 1), "s3", Secret("s3"), kicked.append)[1] == 413
+    assert handle_notice(good, "s3", Secret("s3"), kicked.append, ready=False)[1] == 503
+    assert kicked == []
+    assert handle_notice(good, "s3", Secret("s3"), kicked.append) == ({"kicked": 3}, 200)
+    assert kicked == CONVS  # each conversation once
+
+
+async def test_notifier_coalesces_while_a_notice_is_in_flight():
+    received = []
+    gate = asyncio.Event()
+
+    async def handle(request: web.Request) -> web.Response:
+        assert request.headers[SECRET_HEADER] == "s3"
+        received.append(decode_notice(await request.read()))
+        await gate.wait()
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_post("/inbox", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    notifier = InboxNotifier(f"http://127.0.0.1:{port}/inbox", Secret("s3"))
+    try:
+        notifier.notify([CONVS[0]])
+        while not received:
+            await asyncio.sleep(0.01)
+        for _ in range(5):  # arrive while the first notice is in flight
+            notifier.notify(CONVS)
+        gate.set()
+        await notifier.close()
+    finally:
+        await runner.cleanup()
+    assert received == [[CONVS[0]], CONVS]
+    assert (notifier.sent, notifier.failed) == (2, 0)
+
+
+async def test_notifier_failures_are_logged_once_without_personal_data(caplog):
+    notifier = InboxNotifier(f"http://127.0.0.1:{free_port()}/inbox", Secret("s3"), timeout=1)
+    with caplog.at_level(logging.DEBUG):
+        for _ in range(3):
+            notifier.notify(CONVS)
+            while notifier._task is not None and not notifier._task.done():
+                await asyncio.sleep(0.01)
+    await notifier.close()
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert notifier.failed == 3 and len(warnings) == 1
+    assert "971500000001" not in caplog.text and "s3" not in caplog.text.replace("s3cret", "")

@@ -1,0 +1,99 @@
+"""channels/whatsapp_cloud.py: the read receipt does not hold up the turn, nor the reply hold up on it.
+
+The receipt (with the typing indicator) is sent in the background while the message
+is processed; the reply to the same customer goes out after it, so "typing…" never
+shows after the answer; a failed or hung receipt costs nothing but a DEBUG line.
+Real HTTP both ways, against a fake Graph API whose receipts the test holds or fails.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+import pytest
+from aiohttp import web
+
+from tests.channels.whatsapp_harness import PHONE_NUMBER_ID, RecordingAgent, make_channel, running_channel, settings
+from tests.fakes.fake_customer import encode, envelope, text_message
+from tests.fakes.fake_graph import FakeGraph, _error, serving
+
+CUSTOMER = "971500000002"
+
+
+@dataclass
+class ReceiptControlledGraph(FakeGraph):
+    """The fake Graph API, except that read receipts wait for ``receipts_open`` or fail."""
+
+    receipts_open: asyncio.Event = field(default_factory=asyncio.Event)
+    fail_receipts: bool = False
+
+    async def _messages(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if isinstance(body, dict) and body.get("status") == "read":
+            if self.fail_receipts:
+                return _error(500, 2, "Service temporarily unavailable")
+            await self.receipts_open.wait()
+        return await super()._messages(request)
+
+
+@pytest.fixture
+async def graph():
+    async with serving(ReceiptControlledGraph()) as graph:
+        yield graph
+        graph.receipts_open.set()  # let a held request finish before the server stops
+
+
+@pytest.fixture
+def agent():
+    return RecordingAgent(reply="أهلاً")
+
+
+@pytest.fixture
+async def served(graph, agent):
+    async with running_channel(make_channel(settings(graph.url)), agent) as running:
+        yield running
+
+
+async def post(running, text: str):
+    status, _ = await running.post_signed(encode(envelope([text_message(text, sender=CUSTOMER)],
+                                                          phone_number_id=PHONE_NUMBER_ID)))
+    assert status == 200
+
+
+async def test_message_is_processed_while_the_receipt_is_in_flight(served, graph, agent):
+    await post(served, "مرحبا")
+    for _ in range(200):
+        if agent.messages:
+            break
+        await asyncio.sleep(0.01)
+    assert agent.messages, "the bot did not run while the receipt was held"
+    assert graph.receipts() == [] and graph.messages(outcome=None) == []  # the reply waits for the receipt
+    graph.receipts_open.set()
+    [reply] = await graph.wait_for(1)
+    await served.channel.delivery.drain()
+    kinds = ["receipt" if r.json.get("status") == "read" else "reply" for r in graph.requests]
+    assert kinds == ["receipt", "reply"]  # "typing…" never shows after the answer
+    assert graph.receipts()[0].json["message_id"] == agent.messages[0].message_id
+    assert reply.json["text"]["body"] == "أهلاً"
+
+
+async def test_a_failed_receipt_costs_only_a_debug_line(served, graph, caplog):
+    graph.fail_receipts = True
+    with caplog.at_level(logging.DEBUG, logger="channels"):
+        await post(served, "hi")
+        [reply] = await graph.wait_for(1)
+        await served.channel.delivery.drain()
+    assert reply.json["to"] == CUSTOMER
+    notes = [r for r in caplog.records if "Read receipt not sent" in r.getMessage()]
+    assert notes and all(r.levelno == logging.DEBUG for r in notes)
+    assert all(CUSTOMER not in r.getMessage() for r in caplog.records if r.levelno >= logging.INFO)
+
+
+async def test_a_hung_receipt_does_not_keep_the_reply_back(served, graph):
+    # The receipt is never answered: the client's timeout (1 s in these settings) ends it
+    # and the reply goes out anyway.
+    await post(served, "hi")
+    [reply] = await graph.wait_for(1, timeout=10)
+    assert reply.json["to"] == CUSTOMER
+    assert graph.receipts() == []
