@@ -245,12 +245,14 @@ class Journal:
         checkpointed_at = 0
         try:
             while True:
-                request = self._requests.get()
-                if request is None:
-                    return
+                # Right after the commit that makes one due, while the journal waits for work:
+                # the checkpoint then runs in the gap before the next write and can finish.
                 if self.commits - checkpointed_at >= CHECKPOINT_COMMITS:
                     self._checkpoint_due.set()
                     checkpointed_at = self.commits
+                request = self._requests.get()
+                if request is None:
+                    return
                 work, future, group = request
                 if not group:
                     self._durable(db, False)
