@@ -106,6 +106,18 @@ def state_events(base: DialogueStateTracker, timestamp: float) -> List[Event]:
     return events
 
 
+def _use_wal(engine: Any) -> None:
+    """SQLite: write-ahead log instead of Rasa's rollback journal.
+
+    A rollback-journal commit fsyncs the journal and the database file (and deletes the
+    journal); a WAL commit appends to one file and fsyncs once, with the same durability
+    (synchronous stays FULL). Fewer fsyncs per turn also leave the disk to the WhatsApp
+    receiver, whose acknowledgement waits for its own journal's fsync.
+    """
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA journal_mode=WAL")  # stored in the file: every connection uses it
+
+
 def is_window_state(event: Event) -> bool:
     return bool(event.metadata and event.metadata.get(WINDOW_MARK))
 
@@ -137,6 +149,8 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            _use_wal(self.engine)
         self.window_turns = max(5, int(window_turns))
         self.cache_conversations = max(1, int(cache_conversations))
         self._cache: "OrderedDict[str, _Cached]" = OrderedDict()
