@@ -56,7 +56,12 @@ class WebhookReceipt:
     @property
     def conversations(self) -> List[Conversation]:
         """The conversations with new messages, each once, in arrival order."""
-        return list(dict.fromkeys((item.account, item.customer) for item in self.accepted))
+        return conversations_of(self.accepted)
+
+
+def conversations_of(items: List[InboundItem]) -> List[Conversation]:
+    """The conversations of ``items``, each once, in arrival order."""
+    return list(dict.fromkeys((item.account, item.customer) for item in items))
 
 
 async def record_webhook(

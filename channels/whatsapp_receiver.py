@@ -62,7 +62,7 @@ from bot.storage import get_engine
 from channels._meta import SIGNATURE_HEADER, GraphClient, verify_handshake
 from channels._whatsapp_sender import WhatsAppSender
 from channels._whatsapp_settings import WhatsAppSettings
-from channels._whatsapp_webhook import CHANNEL_NAME, Conversation, check_webhook, record_batch
+from channels._whatsapp_webhook import CHANNEL_NAME, Conversation, check_webhook, conversations_of, record_batch
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def deliverer(settings: WhatsAppSettings, delivery: Delivery) -> Callable[[bytes
             migrated = True
         accepted, _statuses = await record_batch(json.loads(raw), settings=settings, delivery=delivery,
                                                  schedule=False)
-        return list(dict.fromkeys((item.account, item.customer) for item in accepted))
+        return conversations_of(accepted)
 
     return deliver
 

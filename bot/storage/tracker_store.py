@@ -34,7 +34,7 @@ import json
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
@@ -184,7 +184,7 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         events = deserialise_events([json.loads(row.data) for row in rows])
         start = window_start(events, self.window_turns)
         base = DialogueStateTracker.from_events(sender_id, events[:start], self.domain.slots)
-        return _Cached(last_id=max(row.id for row in rows), base=base, window=events[start:])
+        return _Cached(last_id=rows[-1].id, base=base, window=events[start:])
 
     def _tracker_from(self, sender_id: str, cached: _Cached) -> DialogueStateTracker:
         first = cached.window[0].timestamp if cached.window else 0.0
@@ -282,14 +282,6 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         for event in window[:start]:
             base.update(event)
         self._remember(sender_id, _Cached(last_id=last_id, base=base, window=window[start:]))
-
-    def forget(self, sender_ids: Optional[Iterable[str]] = None) -> None:
-        """Drop cached windows (all, or of ``sender_ids``): the next retrieve reads the database."""
-        if sender_ids is None:
-            self._cache.clear()
-            return
-        for sender_id in sender_ids:
-            self._cache.pop(sender_id, None)
 
 
 def stored_rows(store: SQLTrackerStore, sender_id: str) -> List[Tuple[str, Dict[str, Any]]]:
