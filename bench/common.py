@@ -20,13 +20,24 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
 TMP = RESULTS / "tmp"  # git-ignored: baseline models, server logs, scratch data
-SHARED = ROOT.parent / "shared" / "datasets"
+# Banking77 (CC BY 4.0) and ArBanking77 (CC BY-SA 4.0), kept in the repository with their
+# licences: bench/data/SOURCES.md.
+DATA = BENCH / "data"
 DEFAULT_CONFIG = BENCH / "config.rasa-default.yml"
 TRAINING_DATA = ["data/nlu", "data/rules", "data/stories"]
 NICE = 10
 
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
+
+
+def dataset(*parts: str) -> Path:
+    """A file of bench/data, or exit with what is missing and how to get it back (never a traceback)."""
+    path = DATA.joinpath(*parts)
+    if not path.is_file():
+        sys.exit(f"[bench] missing dataset file {path.relative_to(ROOT)}: it ships with the repository "
+                 f"(see bench/data/SOURCES.md); restore it with `git checkout -- bench/data`.")
+    return path
 
 
 def be_nice() -> None:

@@ -59,7 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
 from common import (  # noqa: E402
-    DEFAULT_CONFIG, ROOT, SHARED, TMP, base_env, be_nice, load_line, machine_line, pyplot, rasa_bin, table,
+    DEFAULT_CONFIG, ROOT, TMP, base_env, dataset, be_nice, load_line, machine_line, pyplot, rasa_bin, table,
     write_report,
 )
 
@@ -90,21 +90,20 @@ def _read(path: Path, text_key: str, label_key: str, labels: Dict[str, str]) -> 
 
 def load_sets() -> Tuple[Dict[str, List[Example]], Dict[str, List[Example]]]:
     """(training sets, test sets), every label a Banking77 category name."""
-    en_dir, ar_dir = SHARED / "banking77", SHARED / "arbanking77"
-    english_train = _read(en_dir / "train.csv", "text", "category", {})
+    english_train = _read(dataset("banking77", "train.csv"), "text", "category", {})
     categories = {_norm(label): label for _, label in english_train}
-    with open(ar_dir / "Banking77_intents.csv", encoding="utf-8") as handle:
+    with open(dataset("arbanking77", "Banking77_intents.csv"), encoding="utf-8") as handle:
         arabic_to_category = {row["label_ar"]: categories[_norm(row["label_en"])]
                               for row in csv.DictReader(handle)}
 
     def arabic(name: str) -> List[Example]:
-        with open(ar_dir / name, encoding="utf-8") as handle:
+        with open(dataset("arbanking77", name), encoding="utf-8") as handle:
             return [(row["text"].strip(), arabic_to_category[row["label"]])
                     for row in csv.DictReader(handle) if row["text"].strip()]
 
     train = {"en": english_train, "ar": arabic("Banking77_Arabized_MSA_PAL_train.csv")}
     tests = {
-        "Banking77 test (en)": _read(en_dir / "test.csv", "text", "category", {}),
+        "Banking77 test (en)": _read(dataset("banking77", "test.csv"), "text", "category", {}),
         "ArBanking77 MSA test": arabic("Banking77_Arabized_MSA_test.csv"),
         "ArBanking77 Palestinian test": arabic("Banking77_Arabized_PAL_test.csv"),
     }

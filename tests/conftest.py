@@ -17,7 +17,8 @@ from typing import Iterator
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = (ROOT / ".." / "shared").resolve()
+# Third-party webhook payloads and signature vectors, copied unchanged (tests/fixtures/SOURCES.md).
+FIXTURES_ROOT = ROOT / "tests" / "fixtures"
 sys.path.insert(0, str(ROOT / "scripts"))
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -42,13 +43,6 @@ def wait_for_http(url: str, timeout: float, process: "subprocess.Popen | None" =
             last_error = exc
             time.sleep(0.5)
     raise TimeoutError(f"{url} not up after {timeout}s: {last_error}")
-
-
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    """../shared: fixtures and datasets written by others (read-only)."""
-    assert SHARED.is_dir(), f"expected the shared folder at {SHARED}"
-    return SHARED
 
 
 @pytest.fixture(scope="session")

@@ -37,7 +37,7 @@ def main() -> None:
         if re.fullmatch(r"[a-z][a-z']{0,19}", word):
             words.add(word)
     counts: collections.Counter = collections.Counter()
-    with open(ROOT.parent / "shared" / "datasets" / "banking77" / "train.csv", encoding="utf-8") as f:
+    with open(ROOT / "bench" / "data" / "banking77" / "train.csv", encoding="utf-8") as f:
         for row in csv.DictReader(f):
             counts.update(re.findall(r"[a-z]+(?:'[a-z]+)?", row["text"].lower()))
     words |= {w for w, n in counts.items() if n >= 2}

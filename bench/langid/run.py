@@ -21,20 +21,21 @@ from pathlib import Path
 from typing import Callable, Dict, List, Tuple
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared" / "datasets"
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from bot.language.detect import detect  # noqa: E402
+from common import dataset  # noqa: E402
 
 
 def load_sets() -> Dict[str, List[Tuple[str, str]]]:
     """name -> [(text, expected form)]"""
     sets: Dict[str, List[Tuple[str, str]]] = {}
-    with open(SHARED / "banking77" / "test.csv", encoding="utf-8") as f:
+    with open(dataset("banking77", "test.csv"), encoding="utf-8") as f:
         sets["English (Banking77 test)"] = [(row["text"], "english") for row in csv.DictReader(f)]
     arabic: List[Tuple[str, str]] = []
     for name in ("Banking77_Arabized_MSA_test.csv", "Banking77_Arabized_PAL_test.csv"):
-        with open(SHARED / "arbanking77" / name, encoding="utf-8") as f:
+        with open(dataset("arbanking77", name), encoding="utf-8") as f:
             arabic += [(row["text"], "arabic") for row in csv.DictReader(f)]
     sets["Arabic script (ArBanking77 MSA+PAL test)"] = arabic
     from rasa.shared.nlu.training_data.loading import load_data

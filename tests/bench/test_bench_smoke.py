@@ -46,7 +46,7 @@ def test_nlu_yaml_is_read_back_by_rasa(tmp_path: Path) -> None:
     assert "أين بطاقتي؟" in {m.get("text") for m in data.training_examples}
 
 
-def test_datasets_map_to_one_label_space(shared_dir: Path) -> None:
+def test_datasets_map_to_one_label_space() -> None:
     train, tests = nlu.load_sets()
     english = {label for _, label in train["en"]}
     assert len(english) == 77

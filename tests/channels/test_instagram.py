@@ -19,10 +19,10 @@ from tests.channels.test_instagram_harness import (
     ACCESS_TOKEN, ACCOUNT, APP_SECRET, NOW_MS, Clock, RecordingAgent, fixture_bytes, fixture_names, make_channel,
     message_event, sent_texts, serve, settings, webhook_body,
 )
-from tests.conftest import SHARED
+from tests.conftest import FIXTURES_ROOT
 from tests.fakes.fake_instagram_graph import FakeInstagramGraph, fake_instagram_graph  # noqa: F401
 
-SIGNATURE_VECTORS = SHARED / "fixtures" / "signatures" / "meta_x_hub_signature_256_vectors.json"
+SIGNATURE_VECTORS = FIXTURES_ROOT / "signatures" / "meta_x_hub_signature_256_vectors.json"
 
 #: What each Chatwoot fixture must lead to: the text Rasa gets (None: Rasa not run),
 #: the inbox id it is recorded under, and the texts sent back by the channel itself.

@@ -23,9 +23,9 @@ from channels._instagram_settings import InstagramSettings
 from channels._meta import SIGNATURE_HEADER, sign
 from channels.instagram import InstagramInput
 from tests.channels.whatsapp_harness import running_channel
-from tests.conftest import SHARED
+from tests.conftest import FIXTURES_ROOT
 
-FIXTURES = SHARED / "fixtures" / "instagram"
+FIXTURES = FIXTURES_ROOT / "instagram"
 WEBHOOK_PATH = "/webhooks/instagram/webhook"
 APP_SECRET = "test-instagram-app-secret"
 VERIFY_TOKEN = "ig-verify-token"
@@ -37,7 +37,7 @@ NOW_MS = 1_900_000_000_000
 
 
 def fixture_names() -> List[str]:
-    """Every webhook body in ../shared/fixtures/instagram (Chatwoot's, see MANIFEST.md)."""
+    """Every webhook body in tests/fixtures/instagram (Chatwoot's, see tests/fixtures/SOURCES.md)."""
     return sorted(p.name for p in FIXTURES.glob("*.json"))
 
 

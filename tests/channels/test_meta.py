@@ -1,6 +1,6 @@
 """channels/_meta.py: signature, handshake, Graph error classification, Graph client.
 
-Signature vectors: ../shared/fixtures/signatures/meta_x_hub_signature_256_vectors.json
+Signature vectors: tests/fixtures/signatures/meta_x_hub_signature_256_vectors.json
 (pywa tests/test_server.py; whatsapp-api-js test/index.test.js).
 """
 from __future__ import annotations

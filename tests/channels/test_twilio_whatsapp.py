@@ -66,7 +66,7 @@ FIXTURE_STATUSES = {
 
 @pytest.mark.parametrize("name", sorted(FIXTURE_MESSAGES))
 async def test_inbound_fixtures_become_user_messages(name: str) -> None:
-    """../shared/fixtures/twilio/bbc_inbound_*.json, signed over the test URL, give these UserMessages."""
+    """tests/fixtures/twilio/bbc_inbound_*.json, signed over the test URL, give these UserMessages."""
     expected = FIXTURE_MESSAGES[name]
     agent = RecordingAgent()
     channel = make_channel(settings())
@@ -89,7 +89,7 @@ async def test_inbound_fixtures_become_user_messages(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(FIXTURE_STATUSES))
 async def test_status_fixtures_are_recorded(name: str) -> None:
-    """../shared/fixtures/twilio/bbc_status_*.json are recorded against their MessageSid."""
+    """tests/fixtures/twilio/bbc_status_*.json are recorded against their MessageSid."""
     sid, expected = FIXTURE_STATUSES[name]
     agent = RecordingAgent()
     channel = make_channel(settings())

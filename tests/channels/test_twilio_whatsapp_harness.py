@@ -24,15 +24,15 @@ from channels._twilio_settings import TwilioSettings
 from channels._twilio_signature import SIGNATURE_HEADER, compute_signature
 from channels.twilio_whatsapp import TwilioWhatsAppInput
 from tests.channels.whatsapp_harness import running_channel as serve_channel
-from tests.conftest import SHARED
+from tests.conftest import FIXTURES_ROOT
 
 #: The account the BotBuilder-Community fixtures were captured on.
 ACCOUNT_SID = "AC1a03647d811fab342c0ad608e382fab2"
 AUTH_TOKEN = "test-twilio-auth-token"
 WEBHOOK_PATH = "/webhooks/twilio_whatsapp/webhook"
 STATUS_PATH = "/webhooks/twilio_whatsapp/status"
-FIXTURES = SHARED / "fixtures" / "twilio"
-SIGNATURE_VECTORS = SHARED / "fixtures" / "signatures" / "twilio_request_validator_vectors.json"
+FIXTURES = FIXTURES_ROOT / "twilio"
+SIGNATURE_VECTORS = FIXTURES_ROOT / "signatures" / "twilio_request_validator_vectors.json"
 
 #: The customer of the synthetic messages (a UAE mobile number).
 CUSTOMER = "+971501234567"
@@ -42,7 +42,7 @@ FAST_RETRY = RetryPolicy(max_attempts=4, base_delay=0.05, max_delay=0.2, min_del
 
 
 def load_fixture(name: str) -> Dict[str, Any]:
-    """One file of ../shared/fixtures/twilio (read-only, written by a third party)."""
+    """One file of tests/fixtures/twilio (read-only, written by a third party)."""
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
@@ -146,5 +146,6 @@ async def running_channel(channel: TwilioWhatsAppInput, agent: Any) -> AsyncIter
         yield RunningChannel(channel=channel, base_url=served.base_url, session=served.session)
 
 
-def shared_path(*parts: str) -> Path:
-    return SHARED.joinpath(*parts)
+def fixture_path(*parts: str) -> Path:
+    """A file under tests/fixtures (third-party payloads copied into the repo, see SOURCES.md)."""
+    return FIXTURES_ROOT.joinpath(*parts)

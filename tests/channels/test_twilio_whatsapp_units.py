@@ -45,7 +45,7 @@ def parse_fixture(name: str):
 
 
 def test_fixture_raw_bodies_decode_to_their_parsed_fields() -> None:
-    """../shared/fixtures/twilio/*.json: our decoder agrees with the recorded ``parsed``."""
+    """tests/fixtures/twilio/*.json: our decoder agrees with the recorded ``parsed``."""
     for name in ("bbc_inbound_text.json", "bbc_inbound_image.json", "bbc_inbound_location.json",
                  "bbc_status_sent.json", "bbc_status_delivered.json"):
         fixture = load_fixture(name)
@@ -54,7 +54,7 @@ def test_fixture_raw_bodies_decode_to_their_parsed_fields() -> None:
 
 
 def test_text_message_fixture() -> None:
-    """../shared/fixtures/twilio/bbc_inbound_text.json"""
+    """tests/fixtures/twilio/bbc_inbound_text.json"""
     assert parse_fixture("bbc_inbound_text.json") == TwilioInbound(
         message_sid="SM892512e202b34d4109b10a3893fa9640",
         account_sid="AC1a03647d811fab342c0ad608e382fab2",
@@ -65,7 +65,7 @@ def test_text_message_fixture() -> None:
 
 
 def test_image_fixture_keeps_blank_body_and_media() -> None:
-    """../shared/fixtures/twilio/bbc_inbound_image.json"""
+    """tests/fixtures/twilio/bbc_inbound_image.json"""
     message = parse_fixture("bbc_inbound_image.json")
     assert message.body == ""
     assert message.media == (
@@ -78,7 +78,7 @@ def test_image_fixture_keeps_blank_body_and_media() -> None:
 
 
 def test_location_fixture() -> None:
-    """../shared/fixtures/twilio/bbc_inbound_location.json: label and address are the text."""
+    """tests/fixtures/twilio/bbc_inbound_location.json: label and address are the text."""
     message = parse_fixture("bbc_inbound_location.json")
     assert message.text == "Microsoft Evert van de Beekstraat 354, Schiphol, North Holland 1118 CZ"
     assert message.location == Location(
@@ -90,7 +90,7 @@ def test_location_fixture() -> None:
 
 
 def test_status_fixtures() -> None:
-    """../shared/fixtures/twilio/bbc_status_sent.json and bbc_status_delivered.json"""
+    """tests/fixtures/twilio/bbc_status_sent.json and bbc_status_delivered.json"""
     assert parse_fixture("bbc_status_sent.json") == TwilioStatus(
         message_sid="SM0cec4ed334e74bcbb64eb8b6684e9654",
         status="sent",
@@ -190,7 +190,7 @@ def signature_cases():
 
 @pytest.mark.parametrize("token, case, params", list(signature_cases()))
 def test_signature_vectors(token, case, params) -> None:
-    """../shared/fixtures/signatures/twilio_request_validator_vectors.json (from twilio-python):
+    """tests/fixtures/signatures/twilio_request_validator_vectors.json (from twilio-python):
     every vector validates as labelled, and any tampering makes it fail."""
     expected = case.get("expect_valid", True)
     assert is_valid_signature(token, case["url"], params, case["expected_signature"]) is expected

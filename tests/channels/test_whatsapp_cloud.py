@@ -1,10 +1,10 @@
 """channels/whatsapp_cloud.py, inbound: every recorded webhook through the real HTTP route.
 
-Payloads: ../shared/fixtures/whatsapp (david-lev/pywa ``tests/data/updates``, MIT,
-see ../shared/fixtures/MANIFEST.md), posted byte for byte with a valid signature to
+Payloads: tests/fixtures/whatsapp (david-lev/pywa ``tests/data/updates``, MIT,
+see tests/fixtures/SOURCES.md), posted byte for byte with a valid signature to
 a Sanic app built by ``rasa.core.run.configure_app([channel])``.  Handshake cases:
 ``verification_requests.json`` (Meta's docs).  Signature vectors:
-../shared/fixtures/signatures/meta_x_hub_signature_256_vectors.json (pywa,
+tests/fixtures/signatures/meta_x_hub_signature_256_vectors.json (pywa,
 whatsapp-api-js).
 """
 from __future__ import annotations
@@ -158,7 +158,7 @@ async def served(fake_graph):
 
 @pytest.mark.parametrize("name", sorted(MESSAGES))
 async def test_message_fixture_becomes_the_expected_user_message(served, name):
-    """Source: ../shared/fixtures/whatsapp/<name> (pywa tests/data/updates)."""
+    """Source: tests/fixtures/whatsapp/<name> (pywa tests/data/updates)."""
     running, agent = served
     status, body = await running.post_signed(fixture_bytes(name))
     assert status == 200, body
@@ -177,7 +177,7 @@ async def test_message_fixture_becomes_the_expected_user_message(served, name):
 
 @pytest.mark.parametrize("name", sorted(SILENT))
 async def test_silent_fixture_is_recorded_without_waking_the_bot(served, name):
-    """Source: ../shared/fixtures/whatsapp/<name> (pywa): reactions, system notices, edits, revokes."""
+    """Source: tests/fixtures/whatsapp/<name> (pywa): reactions, system notices, edits, revokes."""
     running, agent = served
     status, _ = await running.post_signed(fixture_bytes(name))
     assert status == 200
@@ -189,7 +189,7 @@ async def test_silent_fixture_is_recorded_without_waking_the_bot(served, name):
 
 @pytest.mark.parametrize("name", sorted(STATUSES))
 async def test_status_fixture_is_recorded(served, name):
-    """Source: ../shared/fixtures/whatsapp/<name> (pywa message_status__*)."""
+    """Source: tests/fixtures/whatsapp/<name> (pywa message_status__*)."""
     running, agent = served
     status, body = await running.post_signed(fixture_bytes(name))
     assert status == 200 and json.loads(body)["statuses"] == 1
@@ -201,7 +201,7 @@ async def test_status_fixture_is_recorded(served, name):
 
 @pytest.mark.parametrize("name", sorted(IGNORED))
 async def test_other_fields_are_acknowledged_and_ignored(served, name):
-    """Source: ../shared/fixtures/whatsapp/<name> (pywa: smb_message_echoes, user_preferences)."""
+    """Source: tests/fixtures/whatsapp/<name> (pywa: smb_message_echoes, user_preferences)."""
     running, agent = served
     status, body = await running.post_signed(fixture_bytes(name))
     assert status == 200 and json.loads(body) == {"status": "ok", "accepted": 0, "statuses": 0}
@@ -210,7 +210,7 @@ async def test_other_fields_are_acknowledged_and_ignored(served, name):
 
 
 async def test_no_personal_data_logged_at_info_while_processing_every_fixture(served, caplog):
-    """Every fixture of ../shared/fixtures/whatsapp; log lines at INFO+ carry no PII."""
+    """Every fixture of tests/fixtures/whatsapp; log lines at INFO+ carry no PII."""
     running, _ = served
     with caplog.at_level(logging.INFO):
         for name in fixture_names():
@@ -234,7 +234,7 @@ def verification_cases():
 
 @pytest.mark.parametrize("case,token", verification_cases(), ids=lambda v: v["name"] if isinstance(v, dict) else "")
 async def test_verification_handshake(fake_graph, case, token):
-    """Source: ../shared/fixtures/whatsapp/verification_requests.json (Meta webhook docs)."""
+    """Source: tests/fixtures/whatsapp/verification_requests.json (Meta webhook docs)."""
     channel = make_channel(settings(fake_graph.url, WHATSAPP_VERIFY_TOKEN=token))
     async with running_channel(channel, RecordingAgent()) as running:
         status, body = await running.get(f"/webhooks/whatsapp_cloud/webhook?{case['query']}")
@@ -255,7 +255,7 @@ def signature_cases():
 
 @pytest.mark.parametrize("name", [n for n, c in signature_cases().items() if "expect_valid" in c])
 async def test_signature_vectors(fake_graph, name, caplog):
-    """Source: ../shared/fixtures/signatures/meta_x_hub_signature_256_vectors.json (pywa test_server.py)."""
+    """Source: tests/fixtures/signatures/meta_x_hub_signature_256_vectors.json (pywa test_server.py)."""
     case = signature_cases()[name]
     channel = make_channel(settings(fake_graph.url, WHATSAPP_APP_SECRET=case["app_secret"]))
     raw = case["raw_body"].encode("utf-8")

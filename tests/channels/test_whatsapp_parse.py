@@ -1,6 +1,6 @@
 """channels/_whatsapp_parse.py: pure parsing of webhook bodies.
 
-Fixtures: ../shared/fixtures/whatsapp (pywa ``tests/data/updates``, MIT).
+Fixtures: tests/fixtures/whatsapp (pywa ``tests/data/updates``, MIT).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tests.channels.whatsapp_harness import fixture_json, fixture_names
 
 @pytest.mark.parametrize("name", fixture_names())
 def test_every_fixture_parses_and_survives_a_restart(name):
-    """Source: ../shared/fixtures/whatsapp/<name>. Stored form parses back to the same message."""
+    """Source: tests/fixtures/whatsapp/<name>. Stored form parses back to the same message."""
     batch = parse_webhook(fixture_json(name))
     for message in batch.messages:
         assert InboundMessage.from_stored(message.to_stored()) == message

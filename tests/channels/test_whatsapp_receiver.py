@@ -4,9 +4,9 @@ The receiver's aiohttp app (:func:`channels.whatsapp_receiver.build_app`) listen
 free port with its journal and a SQLite delivery database (files); a small fake "Rasa"
 records the inbox notices it sends.  The receiver answers once a body is in its journal;
 its relay then records it in the delivery database, so the tests wait for the relay
-(:meth:`Receiver.settle`) before looking at the database.  Test data: ../shared/fixtures/whatsapp (david-lev/pywa ``tests/data/updates``,
-MIT; ../shared/fixtures/MANIFEST.md) posted byte for byte and signed; signature vectors
-../shared/fixtures/signatures/meta_x_hub_signature_256_vectors.json (pywa,
+(:meth:`Receiver.settle`) before looking at the database.  Test data: tests/fixtures/whatsapp (david-lev/pywa ``tests/data/updates``,
+MIT; tests/fixtures/SOURCES.md) posted byte for byte and signed; signature vectors
+tests/fixtures/signatures/meta_x_hub_signature_256_vectors.json (pywa,
 whatsapp-api-js); handshake cases ``verification_requests.json`` (Meta's docs); text
 messages built by tests/fakes/fake_customer.py.  The end-to-end tests with the real
 model are in test_whatsapp_receiver_e2e.py.
@@ -183,7 +183,7 @@ async def test_message_is_recorded_answered_and_notified(tmp_path):
 
 @pytest.mark.parametrize("name", fixture_names())
 async def test_every_recorded_fixture_is_acknowledged_and_stored(tmp_path, name):
-    """Source: ../shared/fixtures/whatsapp/<name> (pywa), posted byte for byte."""
+    """Source: tests/fixtures/whatsapp/<name> (pywa), posted byte for byte."""
     async with receiver(tmp_path) as rcv:
         status, body = await rcv.post_signed(fixture_bytes(name))
         await rcv.settle()
@@ -289,7 +289,7 @@ def signature_cases():
 
 @pytest.mark.parametrize("name", [n for n, c in signature_cases().items() if "expect_valid" in c])
 async def test_signature_vectors(tmp_path, name):
-    """Source: ../shared/fixtures/signatures/meta_x_hub_signature_256_vectors.json (pywa test_server.py)."""
+    """Source: tests/fixtures/signatures/meta_x_hub_signature_256_vectors.json (pywa test_server.py)."""
     case = signature_cases()[name]
     headers = {"Content-Type": "application/json"}
     if case["x_hub_signature_256"] is not None:
@@ -383,7 +383,7 @@ def verification_cases():
 
 @pytest.mark.parametrize("case,token", verification_cases(), ids=lambda v: v["name"] if isinstance(v, dict) else "")
 async def test_verification_handshake(tmp_path, case, token):
-    """Source: ../shared/fixtures/whatsapp/verification_requests.json (Meta webhook docs)."""
+    """Source: tests/fixtures/whatsapp/verification_requests.json (Meta webhook docs)."""
     async with receiver(tmp_path, settings(WHATSAPP_VERIFY_TOKEN=token)) as rcv:
         async with rcv.session.get(f"{rcv.url}{WEBHOOK}?{case['query']}") as answer:
             status, body = answer.status, await answer.text()
@@ -395,7 +395,7 @@ async def test_verification_handshake(tmp_path, case, token):
 
 
 async def test_no_personal_data_logged_at_info_for_any_fixture(tmp_path, caplog):
-    """Every fixture of ../shared/fixtures/whatsapp; log lines at INFO+ carry no PII."""
+    """Every fixture of tests/fixtures/whatsapp; log lines at INFO+ carry no PII."""
     async with receiver(tmp_path, rasa_url=f"http://127.0.0.1:{free_port()}{NOTICE_PATH}") as rcv:
         with caplog.at_level(logging.INFO):
             for name in fixture_names():

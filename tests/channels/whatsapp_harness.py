@@ -24,10 +24,10 @@ from bot.storage import create_engine
 from channels._meta import SIGNATURE_HEADER, sign
 from channels._whatsapp_settings import WhatsAppSettings
 from channels.whatsapp_cloud import WhatsAppCloudInput
-from tests.conftest import SHARED, free_port
+from tests.conftest import FIXTURES_ROOT, free_port
 
-FIXTURES = SHARED / "fixtures" / "whatsapp"
-SIGNATURE_VECTORS = SHARED / "fixtures" / "signatures" / "meta_x_hub_signature_256_vectors.json"
+FIXTURES = FIXTURES_ROOT / "whatsapp"
+SIGNATURE_VECTORS = FIXTURES_ROOT / "signatures" / "meta_x_hub_signature_256_vectors.json"
 WEBHOOK_PATH = "/webhooks/whatsapp_cloud/webhook"
 
 APP_SECRET = "test-app-secret"
@@ -46,7 +46,7 @@ FAST_RETRY = RetryPolicy(max_attempts=4, base_delay=0.05, max_delay=0.2, min_del
 
 
 def fixture_names() -> List[str]:
-    """Every WhatsApp webhook body in ../shared/fixtures/whatsapp (pywa's, see MANIFEST.md)."""
+    """Every WhatsApp webhook body in tests/fixtures/whatsapp (pywa's, see tests/fixtures/SOURCES.md)."""
     return sorted(p.name for p in FIXTURES.glob("*.json") if p.name != "verification_requests.json")
 
 
@@ -142,8 +142,9 @@ async def running_channel(channel: WhatsAppCloudInput, agent: Any) -> AsyncItera
         await server.after_stop()
 
 
-def shared_path(*parts: str) -> Path:
-    return SHARED.joinpath(*parts)
+def fixture_path(*parts: str) -> Path:
+    """A file under tests/fixtures (third-party payloads copied into the repo, see SOURCES.md)."""
+    return FIXTURES_ROOT.joinpath(*parts)
 
 
 def text_of(request: Any) -> str:
