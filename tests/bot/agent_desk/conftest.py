@@ -109,8 +109,12 @@ async def login(session: aiohttp.ClientSession, desk_url: str, email: str) -> st
 
 @asynccontextmanager
 async def serve_desk(tmp_path: Any, *, engine: Optional[Engine] = None, cookie_secure: Optional[bool] = False,
+                     cors: Optional[str] = None, app_config: Optional[Dict[str, Any]] = None,
                      **env: str) -> AsyncIterator[Desk]:
-    """A served desk with four accounts; ``engine``: a migrated, empty database (default SQLite)."""
+    """A served desk with four accounts; ``engine``: a migrated, empty database (default SQLite).
+
+    ``cors`` and ``app_config`` are passed to the server (tests/e2e/handoff_harness.serving).
+    """
     owned = engine is None
     if engine is None:
         engine = create_engine(f"sqlite:///{tmp_path / 'desk.sqlite'}")
@@ -129,7 +133,7 @@ async def serve_desk(tmp_path: Any, *, engine: Optional[Engine] = None, cookie_s
                              cfg=Config({"MAJLIS_DESK_SECURE_COOKIE": "auto", **env}))
     trackers = FakeTrackers()
     try:
-        async with serving([channel], StubAgent(), free_port()) as base_url:
+        async with serving([channel], StubAgent(), free_port(), cors=cors, app_config=app_config) as base_url:
             assert channel.desk is not None
             channel.desk.service.trackers = trackers
             async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
