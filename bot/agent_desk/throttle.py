@@ -28,7 +28,7 @@ class _Failures:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Limit:
-    """How many failures are free for a kind of key before the backoff starts."""
+    """After ``free`` failures in a row the key is locked, for longer after each further failure."""
 
     free: int
     base_delay: float = 1.0
