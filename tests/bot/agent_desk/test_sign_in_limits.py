@@ -39,6 +39,25 @@ async def try_sign_in(desk: Any, email: str, password: str,
         return answer.status, dict(answer.headers), await answer.text()
 
 
+def hold_hashing(monkeypatch: Any) -> Tuple[threading.Event, threading.Semaphore]:
+    """Make every scrypt call wait for the returned event; the semaphore counts calls that started."""
+    release, started = threading.Event(), threading.Semaphore(0)
+    derive = security._derive
+
+    def held(*args: Any) -> bytes:
+        started.release()
+        release.wait(60)
+        return derive(*args)
+
+    security.dummy_hash()  # made once per process, before the hold
+    monkeypatch.setattr(security, "_derive", held)
+    return release, started
+
+
+async def started_in_thread(started: threading.Semaphore) -> bool:
+    return await asyncio.get_running_loop().run_in_executor(None, started.acquire, True, 30)
+
+
 async def test_the_right_password_after_25_wrong_ones_waits_for_the_backoff(desk) -> None:
     clock = desk.app.throttle.clock = FakeClock()
     statuses = [(await try_sign_in(desk, NOURA, f"wrong-guess-{i:04d}"))[0] for i in range(25)]
@@ -91,16 +110,7 @@ async def test_40_parallel_sign_ins_do_not_stall_a_signed_in_agent(desk, monkeyp
     """Hashing is held until the agent's request has completed: it can only complete if it does not wait for scrypt."""
     await desk.create_handoff("c-busy")
     await login(desk.session, desk.url(""), NOURA)
-    release = threading.Event()
-    hashing = threading.Semaphore(0)
-    derive = security._derive
-
-    def held(*args: Any) -> bytes:
-        hashing.release()
-        release.wait(60)
-        return derive(*args)
-
-    monkeypatch.setattr(security, "_derive", held)
+    release, hashing = hold_hashing(monkeypatch)
     order: List[str] = []
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as attacker:
         token = await form_token(attacker, desk.url(""))
@@ -114,7 +124,7 @@ async def test_40_parallel_sign_ins_do_not_stall_a_signed_in_agent(desk, monkeyp
         attempts = [asyncio.ensure_future(wrong(i)) for i in range(40)]
         # both hashing threads are busy (and held): the sign-ins are running
         for _ in range(2):
-            assert await asyncio.get_running_loop().run_in_executor(None, hashing.acquire, True, 30)
+            assert await started_in_thread(hashing)
         async with desk.session.get(desk.url("/api/v1/handoffs")) as answer:
             assert answer.status == 200 and (await answer.json())["total"] == 1
             order.append("agent")
@@ -122,3 +132,16 @@ async def test_40_parallel_sign_ins_do_not_stall_a_signed_in_agent(desk, monkeyp
         statuses = await asyncio.gather(*attempts)
     assert order[0] == "agent", "the agent's request waited for the sign-ins"
     assert set(statuses) <= {401, 429} and 401 in statuses
+
+
+async def test_sign_ins_beyond_the_hashing_queue_are_refused_at_once(desk, monkeypatch) -> None:
+    """With every password-check place taken, a further sign-in is a 429 instead of another waiting thread."""
+    release, started = hold_hashing(monkeypatch)
+    monkeypatch.setattr(desk.app.accounts, "_hash_slots", threading.BoundedSemaphore(1))
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as first:
+        waiting = asyncio.ensure_future(try_sign_in(desk, NOURA, "wrong-guess-0000", first))
+        assert await started_in_thread(started)
+        status, headers, page = await try_sign_in(desk, "john@example.com", PASSWORDS["john@example.com"])
+        release.set()
+        assert (await waiting)[0] == 401
+    assert status == 429 and headers["Retry-After"] == "1" and "Too many sign-in attempts" in page
