@@ -23,6 +23,14 @@ async def flood(desk: Any, count: int) -> None:
                            context={"summary": {"ar": "", "en": "spam"}})
 
 
+async def flooded_then_real(desk: Any, email: str) -> Any:
+    """200 spam handoffs, then one real Arabic handoff in "general"; signs ``email`` in; returns the real one."""
+    await flood(desk, SPAM)
+    real = await desk.create_handoff("971500000123", queue="general", language="ar")
+    await login(desk.session, desk.url(""), email)
+    return real
+
+
 async def all_pages(desk: Any, query: str, size: int) -> List[dict]:
     """Every page of a queue view, following ``total``."""
     seen: List[dict] = []
@@ -40,9 +48,7 @@ async def all_pages(desk: Any, query: str, size: int) -> List[dict]:
 
 async def test_spam_in_other_queues_does_not_hide_an_agents_handoff(tmp_path, engine) -> None:  # noqa: F811
     async with serve_desk(tmp_path, engine=engine) as desk:
-        await flood(desk, SPAM)
-        real = await desk.create_handoff("971500000123", queue="general", language="ar")
-        await login(desk.session, desk.url(""), "noura@example.com")
+        real = await flooded_then_real(desk, "noura@example.com")
         async with desk.session.get(desk.url("/api/v1/handoffs?state=queued,assigned")) as answer:
             page = await answer.json()
     assert [h["id"] for h in page["handoffs"]] == [real.public_id]
@@ -51,9 +57,7 @@ async def test_spam_in_other_queues_does_not_hide_an_agents_handoff(tmp_path, en
 
 async def test_the_supervisor_pages_through_everything_with_a_total(tmp_path, engine) -> None:  # noqa: F811
     async with serve_desk(tmp_path, engine=engine) as desk:
-        await flood(desk, SPAM)
-        real = await desk.create_handoff("971500000123", queue="general", language="ar")
-        await login(desk.session, desk.url(""), "sup@example.com")
+        real = await flooded_then_real(desk, "sup@example.com")
         async with desk.session.get(desk.url("/api/v1/handoffs?state=queued")) as answer:
             first = await answer.json()
         everything = await all_pages(desk, "state=queued", 60)
