@@ -41,8 +41,6 @@ SESSION_COOKIE = "majlis_desk"
 LOGIN_CSRF_COOKIE = "majlis_login_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-#: Sanic-CORS skips requests marked with this context attribute (sanic_cors.core).
-_CORS_EVALUATED = "_cors_evaluated"
 MAX_JSON_DEPTH = 32
 
 
@@ -223,11 +221,11 @@ def desk_error(request: Request, exc: Exception) -> HTTPResponse:
 
 
 def no_cors(bp: Blueprint) -> None:
-    """Keep CORS off the desk's answers, whatever the server's ``--cors`` says."""
+    """Keep CORS off the desk's answers, whatever the server's ``--cors`` says.
 
-    @bp.middleware("request")
-    async def skip_cors(request: Request) -> None:
-        setattr(request.ctx, _CORS_EVALUATED, "1")
+    Route-scoped response middleware runs after the app-wide one Sanic-CORS installs,
+    so this removes whatever it added.
+    """
 
     @bp.middleware("response")
     async def strip_cors(_request: Request, answer: HTTPResponse) -> None:

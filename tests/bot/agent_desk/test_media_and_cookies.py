@@ -52,9 +52,11 @@ async def test_pages_allow_images_only_from_self_and_provider_hosts(desk) -> Non
 
 async def test_no_remote_images_at_all_when_configured(tmp_path) -> None:
     async with serve_desk(tmp_path, MAJLIS_DESK_MEDIA_HOSTS="none") as desk:
-        desk.app.media = MediaPolicy.from_config(Config({"MAJLIS_DESK_MEDIA_HOSTS": "none"}))
         urls = await shown_media(desk, "instagram", [INSTAGRAM_CDN])
+        async with desk.session.get(desk.url("/desk")) as answer:
+            csp = answer.headers["Content-Security-Policy"]
     assert urls == [None]
+    assert "img-src 'self';" in csp
 
 
 @pytest.mark.parametrize("raw, expected", [("auto", None), ("", None), ("true", True), ("0", False)])
