@@ -96,3 +96,14 @@ async def test_read_routes_ignore_strange_query_strings(signed_in) -> None:
     for query in queries:
         async with desk.session.get(desk.url(f"/api/v1/handoffs?{query}")) as answer:
             assert_clear_answer(answer.status, await answer.text(), query)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(body=bodies, content_type=st.sampled_from(CONTENT_TYPES))
+async def test_sign_out_never_answers_5xx(signed_in, body: bytes, content_type: str) -> None:
+    """Sign-out with the session cookie and any body (no CSRF header: a matching token would end the session)."""
+    desk = signed_in["desk"]
+    headers = {"Content-Type": content_type} if content_type else {}
+    async with desk.session.post(desk.url("/logout"), data=body, headers=headers, allow_redirects=False) as answer:
+        assert_clear_answer(answer.status, await answer.text(), "POST /logout")
+        assert answer.status == 403
