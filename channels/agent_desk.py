@@ -4,7 +4,11 @@ credentials.yml::
 
     channels.agent_desk.AgentDeskInput:
       handoff_config: ${MAJLIS_HANDOFF_CONFIG}   # optional; default ./handoff.yml
-      cookie_secure: true                         # optional; default: Secure over HTTPS
+      cookie_secure: true                         # optional; default MAJLIS_DESK_SECURE_COOKIE
+
+``MAJLIS_DESK_SECURE_COOKIE``: ``true`` / ``false`` / ``auto`` (default: Secure when the
+request came over HTTPS, directly or through a proxy Sanic is told to trust).
+``MAJLIS_DESK_MEDIA_HOSTS``: see bot/agent_desk/media.py.
 
 Routes (prefix ``/webhooks/agent_desk``): ``GET /`` health, ``GET /desk`` the desk,
 ``GET /login``, ``GET /supervisor``, ``/api/v1/...`` the REST API (OpenAPI at
@@ -22,6 +26,7 @@ from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint
 
 from bot.agent_desk.app import DeskApp
+from bot.agent_desk.media import MediaPolicy
 from bot.config import Config, config, to_bool
 from bot.handoff.config import HandoffSettings, load_settings
 from bot.storage import get_engine
@@ -29,6 +34,12 @@ from bot.storage import get_engine
 logger = logging.getLogger(__name__)
 
 CHANNEL_NAME = "agent_desk"
+
+
+def secure_cookie_setting(cfg: Config) -> Optional[bool]:
+    """``MAJLIS_DESK_SECURE_COOKIE``: True / False, or None for "when the request is HTTPS"."""
+    raw = cfg("MAJLIS_DESK_SECURE_COOKIE", default="auto").strip().lower()
+    return None if raw == "auto" else to_bool(raw)
 
 
 class AgentDeskInput(InputChannel):
@@ -52,16 +63,18 @@ class AgentDeskInput(InputChannel):
         return cls(settings, cookie_secure=to_bool(str(secure)) if secure not in (None, "") else None)
 
     def __init__(self, settings: Optional[HandoffSettings] = None, *, cookie_secure: Optional[bool] = None,
-                 engine: Any = None) -> None:
-        self.settings = settings or load_settings(config)
-        self.cookie_secure = cookie_secure
+                 engine: Any = None, cfg: Config = config) -> None:
+        self.settings = settings or load_settings(cfg)
+        self.cookie_secure = cookie_secure if cookie_secure is not None else secure_cookie_setting(cfg)
+        self.media = MediaPolicy.from_config(cfg)
         self._engine = engine
         self.desk: Optional[DeskApp] = None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         holder: Dict[str, Any] = {}
         desk = self.desk = DeskApp.create(settings=self.settings, engine=self._engine or get_engine(),
-                                          agent=lambda: holder["app"].ctx.agent, cookie_secure=self.cookie_secure)
+                                          agent=lambda: holder["app"].ctx.agent, cookie_secure=self.cookie_secure,
+                                          media=self.media)
         bp = desk.blueprint(f"{CHANNEL_NAME}_desk", f"/webhooks/{CHANNEL_NAME}")
 
         @bp.listener("after_server_start")

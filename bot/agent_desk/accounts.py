@@ -1,7 +1,16 @@
-"""Agents, their sessions, and integration tokens (SQL, through bot.storage)."""
+"""Agents, their sessions, and integration tokens (SQL, through bot.storage).
+
+Password checks run on their own small thread pool (:data:`HASH_WORKERS` threads),
+never on the store's database thread: a burst of wrong sign-ins waits for scrypt
+there while signed-in agents' session checks go straight through.  At most
+:data:`HASH_QUEUE` checks may wait; beyond that a sign-in is refused as busy.
+"""
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
@@ -9,7 +18,14 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from bot.agent_desk.security import hash_password, new_token, token_hash, verify_password
+from bot.agent_desk.security import (
+    dummy_hash,
+    hash_password,
+    is_password_hash,
+    new_token,
+    token_hash,
+    verify_password,
+)
 from bot.delivery import utcnow
 from bot.handoff.desk import ROLES, Actor
 from bot.handoff.records import from_db, to_db
@@ -21,6 +37,12 @@ logger = logging.getLogger(__name__)
 SCOPES = ("handoffs:read", "handoffs:claim", "handoffs:reply", "handoffs:transfer", "handoffs:close")
 SESSION_LIFETIME = timedelta(hours=12)
 _DISABLED = "!"
+HASH_WORKERS = 2
+HASH_QUEUE = 64
+
+
+class Busy(Exception):
+    """Too many password checks are waiting already."""
 
 
 def _split(value: str) -> frozenset:
@@ -68,6 +90,25 @@ class Integration:
 class AccountStore(SqlStore):
     """Agents, sessions and API tokens."""
 
+    def __init__(self, engine: sa.engine.Engine) -> None:
+        super().__init__(engine)
+        self._hashing = ThreadPoolExecutor(max_workers=HASH_WORKERS, thread_name_prefix="majlis-password")
+        self._hash_slots = threading.BoundedSemaphore(HASH_QUEUE)
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        self._hashing.shutdown(wait=False)
+
+    async def _check_password(self, password: str, stored: Optional[str]) -> bool:
+        """scrypt on the password pool (admission bounded by :data:`HASH_QUEUE`); None: the dummy hash."""
+        if not self._hash_slots.acquire(blocking=False):
+            raise Busy()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._hashing, lambda: verify_password(password, stored or dummy_hash()))
+        finally:
+            self._hash_slots.release()
+
     def _create_agent(self, *, email: str, display_name: str, password_hash: str, role: str,
                       languages: Sequence[str], queues: Sequence[str]) -> Account:
         if role not in ROLES:
@@ -95,12 +136,32 @@ class AccountStore(SqlStore):
 
     def create_token(self, *, name: str, scopes: Sequence[str], queues: Sequence[str] = ("*",),
                      languages: Sequence[str] = ("*",)) -> str:
-        """Create an integration token (shown once) and the desk identity it acts as."""
+        """Create an integration token (shown once) and the desk identity it acts as.
+
+        After :meth:`revoke_token` the same name can be issued again: the identity is
+        reused (with the new queues and languages), so its past replies keep their author.
+
+        Raises:
+            ValueError: unknown scope, or the integration still has a live token.
+        """
         unknown = set(scopes) - set(SCOPES)
         if unknown:
             raise ValueError(f"unknown scope(s): {', '.join(sorted(unknown))}")
-        account = self._create_agent(email=f"integration+{name}@majlis.invalid", display_name=name,
-                                     password_hash=_DISABLED, role="agent", languages=languages, queues=queues)
+        email = f"integration+{name}@majlis.invalid"
+        with self.engine.connect() as conn:
+            live = conn.execute(sa.select(sa.func.count()).select_from(api_token).where(
+                api_token.c.name == name, api_token.c.revoked_at.is_(None))).scalar()
+            existing = conn.execute(sa.select(agent).where(agent.c.email == email)).first()
+        if live:
+            raise ValueError(f"integration {name!r} has a live token; revoke it first")
+        if existing is None:
+            account = self._create_agent(email=email, display_name=name, password_hash=_DISABLED, role="agent",
+                                         languages=languages, queues=queues)
+        else:
+            with self.engine.begin() as conn:
+                conn.execute(sa.update(agent).where(agent.c.id == existing.id).values(
+                    languages=",".join(languages), queues=",".join(queues), active=True))
+            account = Account.from_row(existing)
         token = new_token("mjl_")
         with self.engine.begin() as conn:
             conn.execute(api_token.insert().values(name=name, token_hash=token_hash(token), scopes=",".join(scopes),
@@ -114,6 +175,53 @@ class AccountStore(SqlStore):
             return conn.execute(sa.update(api_token).where(api_token.c.name == name, api_token.c.revoked_at.is_(None))
                                 .values(revoked_at=to_db(utcnow()))).rowcount
 
+    def _by_email(self, conn: sa.engine.Connection, email: str) -> sa.engine.Row:
+        row = conn.execute(sa.select(agent).where(agent.c.email == email.strip().lower())).first()
+        if row is None:
+            raise ValueError(f"no account {email.strip().lower()!r}")
+        return row
+
+    def set_active(self, email: str, active: bool) -> Account:
+        """Disable (or enable again) an account; disabling ends its sessions at once.
+
+        Raises:
+            ValueError: no such account.
+        """
+        with self.engine.begin() as conn:
+            row = self._by_email(conn, email)
+            conn.execute(sa.update(agent).where(agent.c.id == row.id).values(active=active))
+            if not active:
+                conn.execute(agent_session.delete().where(agent_session.c.agent_id == row.id))
+            return Account.from_row(conn.execute(sa.select(agent).where(agent.c.id == row.id)).one())
+
+    def set_password(self, email: str, password: str) -> int:
+        """A new password; every session of the account ends.  Returns how many ended.
+
+        Raises:
+            ValueError: no such account, an integration identity, or a short password.
+        """
+        new_hash = hash_password(password)
+        with self.engine.begin() as conn:
+            row = self._by_email(conn, email)
+            if not is_password_hash(row.password_hash):
+                raise ValueError("integration identities have no password")
+            conn.execute(sa.update(agent).where(agent.c.id == row.id).values(password_hash=new_hash))
+            return conn.execute(agent_session.delete().where(agent_session.c.agent_id == row.id)).rowcount
+
+    def sessions(self, email: str, *, end: bool = False) -> int:
+        """How many live sessions an account has (``end``: end them all and say how many).
+
+        Raises:
+            ValueError: no such account.
+        """
+        with self.engine.begin() as conn:
+            row = self._by_email(conn, email)
+            mine = agent_session.c.agent_id == row.id
+            if end:
+                return conn.execute(agent_session.delete().where(mine)).rowcount
+            return int(conn.execute(sa.select(sa.func.count()).select_from(agent_session).where(
+                mine, agent_session.c.expires_at > to_db(utcnow()))).scalar() or 0)
+
     def list_agents(self) -> List[Account]:
         with self.engine.connect() as conn:
             return [Account.from_row(r) for r in conn.execute(sa.select(agent).order_by(agent.c.id))]
@@ -121,14 +229,21 @@ class AccountStore(SqlStore):
     # -- async, for the web app -------------------------------------------
 
     async def authenticate(self, email: str, password: str) -> Optional[Account]:
-        """The account if the password matches (scrypt runs in the thread pool)."""
-        def run() -> Optional[Account]:
+        """The account if the password matches.
+
+        Unknown, disabled and integration accounts are checked against a dummy hash of the
+        same cost, so the answer takes as long as for a real account.
+
+        Raises:
+            Busy: too many password checks are waiting.
+        """
+        def find() -> Optional[sa.engine.Row]:
             with self.engine.connect() as conn:
-                row = conn.execute(sa.select(agent).where(agent.c.email == email.strip().lower())).first()
-            if row is None or not row.active or not verify_password(password, row.password_hash):
-                return None
-            return Account.from_row(row)
-        return await self._run(run)
+                return conn.execute(sa.select(agent).where(agent.c.email == email.strip().lower())).first()
+        row = await self._run(find)
+        usable = row is not None and row.active and is_password_hash(row.password_hash)
+        matches = await self._check_password(password, row.password_hash if usable else None)
+        return Account.from_row(row) if usable and matches else None
 
     async def start_session(self, account: Account) -> Tuple[str, Session]:
         """A new session: (cookie token, session)."""
@@ -180,6 +295,19 @@ class AccountStore(SqlStore):
                 return None
             return Integration(name=row.name, scopes=_split(row.scopes), account=Account.from_row(row))
         return await self._run(run)
+
+    async def account(self, agent_id: int) -> Optional[Account]:
+        """An account by id (None when there is none)."""
+        def run() -> Optional[Account]:
+            with self.engine.connect() as conn:
+                row = conn.execute(sa.select(agent).where(agent.c.id == agent_id)).first()
+            return Account.from_row(row) if row else None
+        return await self._run(run)
+
+    async def actor(self, agent_id: int) -> Optional[Actor]:
+        """The desk identity of an active account (None: no such account, or disabled)."""
+        account = await self.account(agent_id)
+        return account.actor() if account is not None and account.active else None
 
     async def names(self, ids: Sequence[int]) -> Mapping[int, str]:
         """Display names of agents by id."""

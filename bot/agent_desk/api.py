@@ -6,7 +6,7 @@ integration tokens, roles and queues to everyone (bot.handoff.desk.Actor).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Dict, List
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional
 
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -16,11 +16,32 @@ from bot.agent_desk.http import Caller, api_route, body
 from bot.agent_desk.serialize import detail, handoff_item, message_item
 from bot.handoff.context import OPEN_STATES, OwnerState
 from bot.handoff.desk import DeskError, Forbidden
+from bot.handoff.records import from_db
 
 if TYPE_CHECKING:
     from bot.agent_desk.app import DeskApp
 
 PREFIX = "/api/v1"
+PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
+MAX_KEY = 64
+
+
+def _whole(raw: Optional[str], name: str, default: int, lowest: int, highest: int) -> int:
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not lowest <= int(raw) <= highest:
+        raise DeskError(f"{name} must be a whole number from {lowest} to {highest}")
+    return int(raw)
+
+
+def _optional_text(data: Mapping[str, Any], key: str, longest: int = MAX_KEY) -> Optional[str]:
+    """A string field (or absent); anything else is a 400."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > longest:
+        raise DeskError(f"{key} must be a string of at most {longest} characters")
+    return value
 
 
 def _states(raw: str) -> List[OwnerState]:
@@ -40,7 +61,9 @@ def register_api(bp: Blueprint, desk: "DeskApp") -> None:
     async def one(caller: Caller, handoff_id: str) -> HTTPResponse:
         record = await ops.get(caller.actor, handoff_id)
         context = await ops.context(record)
-        return response.json(detail(record, context, desk.now(), await names_for([record])))
+        shown = detail(record, context, desk.now(), await names_for([record]))
+        desk.media.filter_context(record.channel, shown["context"])
+        return response.json(shown)
 
     @bp.route(f"{PREFIX}/me", methods=["GET"])
     @api_route(desk, "handoffs:read")
@@ -56,9 +79,15 @@ def register_api(bp: Blueprint, desk: "DeskApp") -> None:
     @bp.route(f"{PREFIX}/handoffs", methods=["GET"])
     @api_route(desk, "handoffs:read")
     async def list_handoffs(request: Request, caller: Caller) -> HTTPResponse:
-        records = await ops.visible(caller.actor, states=_states(request.args.get("state", "")))
+        offset = _whole(request.args.get("offset"), "offset", 0, 0, 10**9)
+        limit = _whole(request.args.get("limit"), "limit", PAGE_SIZE, 1, MAX_PAGE_SIZE)
+        mine = request.args.get("mine", "") in ("1", "true")
+        records, total = await ops.visible(caller.actor, states=_states(request.args.get("state", "")),
+                                           offset=offset, limit=limit, queue=request.args.get("queue") or None,
+                                           mine=mine)
         names, now = await names_for(records), desk.now()
-        return response.json({"handoffs": [handoff_item(r, now, names) for r in records]})
+        return response.json({"handoffs": [handoff_item(r, now, names) for r in records], "total": total,
+                              "offset": offset, "limit": limit})
 
     @bp.route(f"{PREFIX}/handoffs/<handoff_id>", methods=["GET"])
     @api_route(desk, "handoffs:read")
@@ -82,9 +111,11 @@ def register_api(bp: Blueprint, desk: "DeskApp") -> None:
     async def transfer(request: Request, caller: Caller, handoff_id: str) -> HTTPResponse:
         data = body(request)
         to_agent = data.get("agent_id")
-        if to_agent is not None and not isinstance(to_agent, int):
-            raise DeskError("agent_id must be a number")
-        record = await ops.transfer(caller.actor, handoff_id, queue=data.get("queue"), to_agent=to_agent)
+        if to_agent is not None and (isinstance(to_agent, bool) or not isinstance(to_agent, int)
+                                     or not 0 < to_agent < 2**63):
+            raise DeskError("agent_id must be a positive whole number")
+        record = await ops.transfer(caller.actor, handoff_id, queue=_optional_text(data, "queue"),
+                                    to_agent=to_agent)
         now = desk.now()
         return response.json({"handoff": handoff_item(record, now, await names_for([record]))})
 
@@ -92,7 +123,7 @@ def register_api(bp: Blueprint, desk: "DeskApp") -> None:
     @api_route(desk, "handoffs:reply")
     async def reply(request: Request, caller: Caller, handoff_id: str) -> HTTPResponse:
         data = body(request)
-        message = await ops.reply(caller.actor, handoff_id, data.get("text"), data.get("client_key"))
+        message = await ops.reply(caller.actor, handoff_id, data.get("text"), _optional_text(data, "client_key"))
         return response.json({"message": message_item(message)}, status=201)
 
     @bp.route(f"{PREFIX}/handoffs/<handoff_id>/messages/<message_id:int>/retry", methods=["POST"])
@@ -105,14 +136,14 @@ def register_api(bp: Blueprint, desk: "DeskApp") -> None:
     @api_route(desk, "handoffs:reply")
     async def note(request: Request, caller: Caller, handoff_id: str) -> HTTPResponse:
         data = body(request)
-        message = await ops.note(caller.actor, handoff_id, data.get("text"), data.get("client_key"))
+        message = await ops.note(caller.actor, handoff_id, data.get("text"), _optional_text(data, "client_key"))
         return response.json({"message": message_item(message)}, status=201)
 
     @bp.route(f"{PREFIX}/handoffs/<handoff_id>/close", methods=["POST"])
     @api_route(desk, "handoffs:close")
     async def close(request: Request, caller: Caller, handoff_id: str) -> HTTPResponse:
-        resolution = body(request).get("resolution") or ""
-        record = await ops.close(caller.actor, handoff_id, str(resolution))
+        resolution = _optional_text(body(request), "resolution") or ""
+        record = await ops.close(caller.actor, handoff_id, resolution)
         return response.json({"handoff": handoff_item(record, desk.now(), await names_for([record]))})
 
     @bp.route(f"{PREFIX}/stats", methods=["GET"])
@@ -124,25 +155,26 @@ def register_api(bp: Blueprint, desk: "DeskApp") -> None:
 
 
 async def overview(desk: "DeskApp", now: datetime) -> Dict[str, Any]:
-    """Queue lengths, waiting times and who handles what (the supervisor view)."""
-    records = await desk.desk.store.list(states=[OwnerState.QUEUED, OwnerState.ASSIGNED])
-    names = dict(await desk.accounts.names([r.agent_id for r in records if r.agent_id]))
+    """Queue lengths, waiting times (counted in SQL) and who handles what (the supervisor view)."""
     queues: Dict[str, Dict[str, Any]] = {q: {"queue": q, "waiting": 0, "assigned": 0, "longest_wait_seconds": 0}
                                          for q in desk.settings.queues}
-    agents: Dict[int, Dict[str, Any]] = {}
-    for record in records:
-        row = queues.setdefault(record.queue, {"queue": record.queue, "waiting": 0, "assigned": 0,
-                                               "longest_wait_seconds": 0})
-        if record.state == OwnerState.QUEUED:
-            row["waiting"] += 1
-            row["longest_wait_seconds"] = max(row["longest_wait_seconds"],
-                                              int((now - record.created_at).total_seconds()))
+    for count in await desk.desk.store.queue_counts():
+        row = queues.setdefault(count["queue"], {"queue": count["queue"], "waiting": 0, "assigned": 0,
+                                                 "longest_wait_seconds": 0})
+        if count["state"] == OwnerState.QUEUED.value:
+            row["waiting"] = int(count["count"])
+            row["longest_wait_seconds"] = int((now - from_db(count["oldest"])).total_seconds())
         else:
-            row["assigned"] += 1
-            entry = agents.setdefault(record.agent_id or 0, {"agent_id": record.agent_id,
-                                                             "agent": names.get(record.agent_id or 0),
-                                                             "handoffs": []})
-            entry["handoffs"].append({"id": record.public_id, "queue": record.queue, "language": record.language,
-                                      "since": record.assigned_at.isoformat() if record.assigned_at else None})
+            row["assigned"] = int(count["count"])
+    assigned, _total = await desk.desk.store.page(states=[OwnerState.ASSIGNED], served=None, offset=0,
+                                                  limit=1000)
+    names = dict(await desk.accounts.names([r.agent_id for r in assigned if r.agent_id]))
+    agents: Dict[int, Dict[str, Any]] = {}
+    for record in assigned:
+        entry = agents.setdefault(record.agent_id or 0, {"agent_id": record.agent_id,
+                                                         "agent": names.get(record.agent_id or 0),
+                                                         "handoffs": []})
+        entry["handoffs"].append({"id": record.public_id, "queue": record.queue, "language": record.language,
+                                  "since": record.assigned_at.isoformat() if record.assigned_at else None})
     return {"queues": list(queues.values()), "agents": list(agents.values()),
             "waiting_total": sum(q["waiting"] for q in queues.values())}

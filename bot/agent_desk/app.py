@@ -7,7 +7,7 @@ bot.  Tests build a :class:`DeskApp` the same way around their own agent.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Mapping, Optional
 
@@ -16,8 +16,11 @@ from sqlalchemy.engine import Engine
 
 from bot.agent_desk.accounts import AccountStore
 from bot.agent_desk.api import register_api
+from bot.agent_desk.http import no_cors
+from bot.agent_desk.media import MediaPolicy
 from bot.agent_desk.pages import register_pages
-from bot.agent_desk.stream import register_stream
+from bot.agent_desk.stream import KEEPALIVE_SECONDS, register_stream
+from bot.agent_desk.throttle import SignInThrottle
 from bot.agent_desk.webhooks import WebhookSender, WebhookStore, subscribers
 from bot.delivery import utcnow
 from bot.handoff.config import HandoffSettings
@@ -48,19 +51,24 @@ class DeskApp:
     registry: ChannelRegistry
     cookie_secure: Optional[bool] = None
     clock: Callable[[], datetime] = utcnow
+    throttle: SignInThrottle = field(default_factory=SignInThrottle)
+    media: MediaPolicy = field(default_factory=MediaPolicy)
+    #: seconds between keep-alives on the event stream; the session is re-checked as often
+    heartbeat: float = KEEPALIVE_SECONDS
 
     @classmethod
     def create(cls, *, settings: HandoffSettings, engine: Engine, agent: Callable[[], "Agent"],
-               cookie_secure: Optional[bool] = None, clock: Callable[[], datetime] = utcnow) -> "DeskApp":
+               cookie_secure: Optional[bool] = None, clock: Callable[[], datetime] = utcnow,
+               media: Optional[MediaPolicy] = None) -> "DeskApp":
         """Build the services around ``engine`` (``bot.storage``) and the Rasa agent."""
         store = HandoffStore(engine, webhook_targets=subscribers(settings.webhooks))
         accounts = AccountStore(engine)
         registry = ChannelRegistry()
         service = HandoffService(settings=settings, store=store, registry=registry,
                                  trackers=TrackerAccess(agent), clock=clock)
-        desk = DeskOperations(service, accounts.names)
+        desk = DeskOperations(service, accounts.names, accounts.actor)
         app = cls(settings=settings, accounts=accounts, service=service, desk=desk, gate=HandoffGate(service),
-                  registry=registry, cookie_secure=cookie_secure, clock=clock,
+                  registry=registry, cookie_secure=cookie_secure, clock=clock, media=media or MediaPolicy(),
                   webhooks=WebhookSender(targets=settings.webhooks, store=WebhookStore(engine), events=store.event,
                                          build=lambda event: app.webhook_body(event)))
         service.listeners.append(app.webhooks.wake)
@@ -100,6 +108,7 @@ class DeskApp:
     def blueprint(self, name: str, base: str) -> Blueprint:
         """The desk's routes; ``base`` is where it is mounted (for links in pages)."""
         bp = Blueprint(name)
+        no_cors(bp)
         register_pages(bp, self, base)
         register_api(bp, self)
         register_stream(bp, self)

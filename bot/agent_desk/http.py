@@ -4,10 +4,15 @@ Two ways in:
 
 - a desk session (cookie ``majlis_desk``: HttpOnly, SameSite=Lax, Secure over HTTPS):
   every state-changing request must carry the session's CSRF token (header
-  ``X-CSRF-Token``, or form field ``csrf_token``) and, if the browser sends an
-  ``Origin``, come from this host;
+  ``X-CSRF-Token``, or form field ``csrf_token``); any request the browser marks as
+  coming from another site (``Origin``, ``Sec-Fetch-Site``) is refused, reads too;
 - an integration token (``Authorization: Bearer mjl_...``), limited to its scopes.
   Bearer requests carry no ambient credentials, so CSRF does not apply to them.
+
+CORS never applies to the desk: even when the server runs with ``--cors``, desk
+answers carry no ``Access-Control-Allow-*`` header (:func:`no_cors`), so another
+site's script cannot read them.  :func:`desk_error` is the one place where an
+exception becomes an HTTP answer.
 """
 from __future__ import annotations
 
@@ -15,10 +20,11 @@ import functools
 import json
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Optional
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Optional, Sequence
 from urllib.parse import urlsplit
 
-from sanic import response
+from sanic import Blueprint, response
+from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
@@ -35,8 +41,14 @@ SESSION_COOKIE = "majlis_desk"
 LOGIN_CSRF_COOKIE = "majlis_login_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
-            "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+MAX_JSON_DEPTH = 32
+
+
+def page_csp(image_hosts: Sequence[str] = ()) -> str:
+    """The pages' Content-Security-Policy: images only from here and the provider hosts."""
+    images = " ".join(["'self'", *(f"https://{host}" for host in image_hosts)])
+    return ("default-src 'none'; script-src 'self'; style-src 'self'; "
+            f"img-src {images}; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
 
 class Unauthorized(DeskError):
@@ -52,13 +64,13 @@ class Caller:
     integration: Optional[Integration] = None
 
 
-def security_headers(answer: HTTPResponse, *, page: bool = False) -> HTTPResponse:
-    """Headers every desk answer carries (pages also get a strict CSP)."""
+def security_headers(answer: HTTPResponse, *, csp: Optional[str] = None) -> HTTPResponse:
+    """Headers every desk answer carries (pages also get their CSP)."""
     answer.headers["X-Content-Type-Options"] = "nosniff"
     answer.headers["Referrer-Policy"] = "same-origin"
     answer.headers["Cache-Control"] = "no-store"
-    if page:
-        answer.headers["Content-Security-Policy"] = PAGE_CSP
+    if csp:
+        answer.headers["Content-Security-Policy"] = csp
         answer.headers["X-Frame-Options"] = "DENY"
     return answer
 
@@ -70,6 +82,8 @@ def error_answer(exc: DeskError) -> HTTPResponse:
 
 def same_origin(request: Request) -> bool:
     """False when the browser says the request comes from another site."""
+    if request.headers.get("Sec-Fetch-Site", "same-origin").lower() not in ("same-origin", "none"):
+        return False
     origin = request.headers.get("Origin")
     if not origin or origin == "null":
         return origin is None
@@ -91,9 +105,15 @@ def check_csrf(request: Request, session: Session) -> None:
 
 
 def cookie_secure(request: Request, setting: Optional[bool]) -> bool:
+    """The configured flag, else whether the request came over HTTPS.
+
+    ``request.scheme`` follows ``X-Forwarded-Proto`` / ``Forwarded`` only when Sanic is
+    told to trust a proxy (``SANIC_PROXIES_COUNT``, ``SANIC_FORWARDED_SECRET`` or
+    ``SANIC_REAL_IP_HEADER``), so a client cannot choose it.
+    """
     if setting is not None:
         return setting
-    return request.scheme == "https" or request.headers.get("X-Forwarded-Proto", "").lower() == "https"
+    return request.scheme == "https"
 
 
 def set_cookie(answer: HTTPResponse, request: Request, name: str, value: str, *, secure: Optional[bool],
@@ -129,6 +149,9 @@ async def identify(desk: "DeskApp", request: Request, scope: Optional[str]) -> C
         raise Unauthorized("sign in first")
     if request.method not in SAFE_METHODS:
         check_csrf(request, session)
+    elif not same_origin(request):
+        logger.warning("Desk request refused: cross-site read of %s", request.path)
+        raise Forbidden("the desk API cannot be read from another site")
     return Caller(actor=session.account.actor(), session=session)
 
 
@@ -136,34 +159,77 @@ Handler = Callable[..., Awaitable[HTTPResponse]]
 
 
 def api_route(desk: "DeskApp", scope: Optional[str]) -> Callable[[Handler], Handler]:
-    """Authenticate, pass the :class:`Caller`, and map :class:`DeskError` to its status."""
+    """Authenticate and pass the :class:`Caller` (errors: :func:`desk_error`)."""
 
     def wrap(handler: Handler) -> Handler:
         @functools.wraps(handler)
         async def route(request: Request, **kwargs: Any) -> HTTPResponse:
-            try:
-                caller = await identify(desk, request, scope)
-                return security_headers(await handler(request, caller, **kwargs))
-            except DeskError as exc:
-                return error_answer(exc)
+            caller = await identify(desk, request, scope)
+            return security_headers(await handler(request, caller, **kwargs))
 
         return route
 
     return wrap
 
 
+def _depth(value: Any, limit: int) -> int:
+    """Nesting depth of a parsed JSON value, stopping once past ``limit``."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, level)
+            if deepest > limit:
+                return deepest
+            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 def body(request: Request) -> Dict[str, Any]:
     """The JSON object of a request body ({} when empty).
 
     Raises:
-        DeskError: the body is not a JSON object.
+        DeskError: not JSON, not an object, nested deeper than :data:`MAX_JSON_DEPTH`,
+            or text that is not valid Unicode (lone surrogates).
     """
     if not request.body:
         return {}
     try:
         data = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise DeskError("body is not JSON") from None
     if not isinstance(data, dict):
         raise DeskError("body must be a JSON object")
+    if _depth(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise DeskError(f"body is nested deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise DeskError("body contains text that is not valid Unicode") from None
     return data
+
+
+def desk_error(request: Request, exc: Exception) -> HTTPResponse:
+    """The one mapping from an exception to the desk's JSON answer."""
+    if isinstance(exc, DeskError):
+        return error_answer(exc)
+    status = getattr(exc, "status_code", 500) if isinstance(exc, SanicException) else 500
+    if status >= 500:
+        logger.exception("Desk request failed: %s %s", request.method, request.path, exc_info=exc)
+        return security_headers(response.json({"error": "internal error"}, status=500))
+    return security_headers(response.json({"error": str(exc) or "bad request"}, status=status))
+
+
+def no_cors(bp: Blueprint) -> None:
+    """Keep CORS off the desk's answers, whatever the server's ``--cors`` says.
+
+    Route-scoped response middleware runs after the app-wide one Sanic-CORS installs,
+    so this removes whatever it added.
+    """
+
+    @bp.middleware("response")
+    async def strip_cors(_request: Request, answer: HTTPResponse) -> None:
+        for name in [h for h in answer.headers if h.lower().startswith("access-control-")]:
+            del answer.headers[name]
+
+    bp.exception(Exception)(desk_error)

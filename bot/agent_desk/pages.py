@@ -17,16 +17,17 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.agent_desk.accounts import SESSION_LIFETIME, Session
+from bot.agent_desk.accounts import SESSION_LIFETIME, Busy, Session
 from bot.agent_desk.http import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     check_csrf,
+    page_csp,
     same_origin,
     security_headers,
     set_cookie,
 )
-from bot.agent_desk.security import new_token, same
+from bot.agent_desk.security import MAX_PASSWORD, new_token, same
 from bot.handoff.desk import DeskError
 
 if TYPE_CHECKING:
@@ -45,21 +46,29 @@ def render(template_name: str, **values: Any) -> str:
     return template.substitute({key: html.escape(str(value), quote=True) for key, value in values.items()})
 
 
-def page(text: str, status: int = 200) -> HTTPResponse:
-    return security_headers(response.html(text, status=status), page=True)
+def too_many(seconds: int) -> str:
+    return (f"Too many sign-in attempts; try again in {seconds} s · "
+            f"محاولات دخول كثيرة، حاول مرة أخرى بعد {seconds} ثانية")
 
 
 def register_pages(bp: Blueprint, desk: "DeskApp", base: str) -> None:
     """Add the page routes to ``bp``; ``base`` is the URL prefix (``/webhooks/agent_desk``)."""
+    csp = page_csp(desk.media.all_hosts())
+
+    def page(text: str, status: int = 200) -> HTTPResponse:
+        return security_headers(response.html(text, status=status), csp=csp)
 
     async def session_of(request: Request) -> Optional[Session]:
         return await desk.accounts.session(request.cookies.get(SESSION_COOKIE))
 
-    def login_page(request: Request, error: str = "", email: str = "", status: int = 200) -> HTTPResponse:
+    def login_page(request: Request, error: str = "", email: str = "", status: int = 200,
+                   retry_after: int = 0) -> HTTPResponse:
         token = new_token()
         answer = page(render("login.html", base=base, csrf=token, error=error, email=email), status)
         set_cookie(answer, request, LOGIN_CSRF_COOKIE, token, secure=desk.cookie_secure, max_age=3600,
                    path=base)
+        if retry_after:
+            answer.headers["Retry-After"] = str(retry_after)
         return answer
 
     @bp.route("/", methods=["GET"])
@@ -76,11 +85,22 @@ def register_pages(bp: Blueprint, desk: "DeskApp", base: str) -> None:
         if not same(form.get("csrf_token"), request.cookies.get(LOGIN_CSRF_COOKIE)) or not same_origin(request):
             logger.warning("Desk sign-in refused: CSRF check failed")
             return login_page(request, "Your session expired; please try again.", status=403)
-        email = str(form.get("email") or "")
-        account = await desk.accounts.authenticate(email, str(form.get("password") or ""))
+        email = str(form.get("email") or "")[:255]
+        limits = desk.throttle.keys(request.remote_addr or request.ip, email)
+        wait = desk.throttle.retry_after(limits)
+        if wait:
+            logger.warning("Desk sign-in throttled for %d s", wait)
+            return login_page(request, too_many(wait), email, 429, retry_after=wait)
+        try:
+            account = await desk.accounts.authenticate(email, str(form.get("password") or "")[:MAX_PASSWORD + 1])
+        except Busy:
+            logger.warning("Desk sign-in refused: too many password checks waiting")
+            return login_page(request, too_many(1), email, 429, retry_after=1)
         if account is None:
+            desk.throttle.failed(limits)
             logger.info("Desk sign-in failed")
             return login_page(request, "Wrong email or password · البريد أو كلمة المرور غير صحيحة", email, 401)
+        desk.throttle.succeeded(next(key for key in limits if key.startswith("account:")))
         token, _session = await desk.accounts.start_session(account)
         logger.info("Agent %d signed in", account.id)
         answer = security_headers(response.redirect(f"{base}/desk", status=303))

@@ -1,7 +1,8 @@
 """Passwords, tokens and CSRF checks for the agent desk.
 
 Passwords are hashed with scrypt (``hashlib.scrypt``, memory-hard, in the standard
-library: no extra package).  Session and API tokens are random 256-bit values; only
+library: no extra package).  An unknown email is checked against :func:`dummy_hash`
+(same cost), so a wrong email and a wrong password take the same work.  Session and API tokens are random 256-bit values; only
 their SHA-256 is stored, so a database dump does not let anyone sign in.  Every
 comparison of secrets is constant-time.
 """
@@ -11,16 +12,23 @@ import base64
 import hashlib
 import hmac
 import secrets
+import time
 from typing import Optional
 
 #: scrypt cost: N=2**14, r=8, p=1 (the parameters OWASP lists for scrypt), 64-byte key.
 SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_DKLEN = 2**14, 8, 1, 64
 SCHEME = "scrypt"
 MIN_PASSWORD = 10
+MAX_PASSWORD = 1024
 
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
+
+
+def _derive(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
+    """The one scrypt call (tests count calls to it)."""
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=128 * n * r * 2, dklen=dklen)
 
 
 def hash_password(password: str, *, n: int = SCRYPT_N) -> str:
@@ -29,11 +37,10 @@ def hash_password(password: str, *, n: int = SCRYPT_N) -> str:
     Raises:
         ValueError: the password is shorter than :data:`MIN_PASSWORD` characters.
     """
-    if len(password) < MIN_PASSWORD:
-        raise ValueError(f"passwords need at least {MIN_PASSWORD} characters")
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise ValueError(f"passwords need {MIN_PASSWORD} to {MAX_PASSWORD} characters")
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=SCRYPT_R, p=SCRYPT_P,
-                            maxmem=128 * n * SCRYPT_R * 2, dklen=SCRYPT_DKLEN)
+    digest = _derive(password, salt, n, SCRYPT_R, SCRYPT_P, SCRYPT_DKLEN)
     return f"{SCHEME}${n}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
 
 
@@ -44,11 +51,26 @@ def verify_password(password: str, stored: str) -> bool:
         if scheme != SCHEME:
             return False
         expected = base64.b64decode(digest)
-        actual = hashlib.scrypt(password.encode("utf-8"), salt=base64.b64decode(salt), n=int(n), r=int(r),
-                                p=int(p), maxmem=128 * int(n) * int(r) * 2, dklen=len(expected))
+        actual = _derive(password, base64.b64decode(salt), int(n), int(r), int(p), len(expected))
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(actual, expected)
+
+
+_dummy: Optional[str] = None
+
+
+def dummy_hash() -> str:
+    """A hash of a random password with the real cost: checked when there is no account."""
+    global _dummy
+    if _dummy is None:
+        _dummy = hash_password(secrets.token_urlsafe(24))
+    return _dummy
+
+
+def is_password_hash(stored: str) -> bool:
+    """False for the disabled marker of integration identities (no password sign-in)."""
+    return stored.startswith(SCHEME + "$")
 
 
 def new_token(prefix: str = "") -> str:
@@ -68,6 +90,8 @@ def same(a: Optional[str], b: Optional[str]) -> bool:
     return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
 
 
-def sign_body(secret: str, body: bytes) -> str:
-    """``sha256=<hex>``: HMAC-SHA256 of a webhook body."""
-    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+def sign_body(secret: str, body: bytes, *, at: Optional[int] = None) -> str:
+    """``t=<unix>,v1=<hex>``: HMAC-SHA256 of ``"<t>.<body>"`` (a receiver refuses old ``t``: no replay)."""
+    stamp = int(time.time()) if at is None else at
+    signed = str(stamp).encode("ascii") + b"." + body
+    return f"t={stamp},v1=" + hmac.new(secret.encode("utf-8"), signed, hashlib.sha256).hexdigest()

@@ -3,18 +3,21 @@
 A browser reconnecting with ``Last-Event-ID`` first gets the stored events it missed
 (from the event log), then live ones.  Each event is only sent to callers allowed to
 see its handoff (the same rule as the API), and a comment line every 15 s keeps
-proxies from closing the stream.
+proxies from closing the stream.  At every heartbeat the caller's session (or
+token) is checked again: after a sign-out, a disabled account or a revoked token
+the stream ends within one heartbeat.
 """
 from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
 from sanic import Blueprint
 from sanic.request import Request
 
-from bot.agent_desk.http import error_answer, identify
+from bot.agent_desk.http import SESSION_COOKIE, Caller, error_answer, identify
 from bot.agent_desk.serialize import event_item
 from bot.handoff.desk import Actor, DeskError
 from bot.handoff.records import HandoffRecord
@@ -53,6 +56,14 @@ class Visibility:
         return self.actor.can_view(record)
 
 
+async def still_allowed(desk: "DeskApp", request: Request, caller: Caller) -> bool:
+    """Whether the stream's credentials are still good (session live, account active, token not revoked)."""
+    if caller.integration is not None:
+        header = request.headers.get("Authorization", "")
+        return await desk.accounts.integration(header[7:].strip()) is not None
+    return await desk.accounts.session(request.cookies.get(SESSION_COOKIE)) is not None
+
+
 def register_stream(bp: Blueprint, desk: "DeskApp") -> None:
     """Add ``GET /api/v1/events`` to ``bp``."""
 
@@ -74,10 +85,17 @@ def register_stream(bp: Blueprint, desk: "DeskApp") -> None:
                     item = event_item(stored)
                     if await visibility.allows(item["handoff_id"], fresh=True):
                         await answer.send(sse(item, stored.id))
+            checked = time.monotonic()
             while not subscription.overflowed:
-                event = await subscription.next(KEEPALIVE_SECONDS)
+                event = await subscription.next(desk.heartbeat)
                 if subscription.overflowed:
                     break
+                if time.monotonic() - checked >= desk.heartbeat:
+                    checked = time.monotonic()
+                    if not await still_allowed(desk, request, caller):
+                        logger.info("Event stream of agent %d ended: signed out or disabled", caller.actor.id)
+                        await answer.send("event: signed-out\ndata: {}\n\n")
+                        break
                 if event is None:
                     await answer.send(": keep-alive\n\n")
                     continue

@@ -5,7 +5,11 @@
     python -m bot.agent_desk.users create --email sara@example.com --role agent --languages ar,en \\
         [--queues general,billing] [--name "Sara"]          # password: prompt, or MAJLIS_NEW_PASSWORD
     python -m bot.agent_desk.users token --name crm --scopes handoffs:read,handoffs:reply [--queues general]
-    python -m bot.agent_desk.users revoke --name crm
+    python -m bot.agent_desk.users revoke --name crm        # then `token --name crm` issues a new one
+    python -m bot.agent_desk.users disable sara@example.com  # signs her out everywhere, at once
+    python -m bot.agent_desk.users enable sara@example.com
+    python -m bot.agent_desk.users password sara@example.com # new password; ends her sessions
+    python -m bot.agent_desk.users sessions [--end] sara@example.com
     python -m bot.agent_desk.users list
 
 The database is ``MAJLIS_DATABASE_URL`` (default: SQLite under ``MAJLIS_DATA_DIR``).
@@ -52,6 +56,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     token.add_argument("--queues", default=["*"], type=_csv)
     revoke = commands.add_parser("revoke", help="revoke an integration's tokens")
     revoke.add_argument("--name", required=True)
+    for name, text in (("disable", "disable an account and end its sessions"), ("enable", "enable an account"),
+                       ("password", "set a new password (ends the account's sessions)")):
+        commands.add_parser(name, help=text).add_argument("email")
+    sessions = commands.add_parser("sessions", help="count an account's live sessions (--end: end them)")
+    sessions.add_argument("--end", action="store_true")
+    sessions.add_argument("email")
     commands.add_parser("list", help="list accounts")
     args = parser.parse_args(argv)
 
@@ -68,10 +78,19 @@ def main(argv: Optional[List[str]] = None) -> int:
             out.write(store.create_token(name=args.name, scopes=args.scopes, queues=args.queues) + "\n")
         elif args.command == "revoke":
             out.write(f"revoked {store.revoke_token(args.name)} token(s)\n")
+        elif args.command in ("disable", "enable"):
+            account = store.set_active(args.email, args.command == "enable")
+            out.write(f"{args.command}d {account.role} #{account.id} {account.email}\n")
+        elif args.command == "password":
+            ended = store.set_password(args.email, _password())
+            out.write(f"password changed; ended {ended} session(s)\n")
+        elif args.command == "sessions":
+            count = store.sessions(args.email, end=args.end)
+            out.write(f"ended {count} session(s)\n" if args.end else f"{count} live session(s)\n")
         else:
             for account in store.list_agents():
                 out.write(f"#{account.id}\t{account.role}\t{account.email}\t{','.join(sorted(account.languages))}"
-                          f"\t{','.join(sorted(account.queues))}\n")
+                          f"\t{','.join(sorted(account.queues))}\t{'active' if account.active else 'disabled'}\n")
     except ValueError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2

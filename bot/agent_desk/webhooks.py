@@ -2,9 +2,14 @@
 
 Each event-log row gets one delivery row per subscribed target in the same
 transaction (bot.handoff.store), so nothing is lost across restarts.  The sender
-POSTs JSON with ``X-Majlis-Signature: sha256=<HMAC-SHA256(secret, body)>`` and
+POSTs JSON with ``X-Majlis-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``
+(the timestamp is signed, so a receiver can refuse replays: docs/handoff.md) and
 retries failures (non-2xx, timeouts) with exponential backoff and full jitter
 (``bot.delivery.RetryPolicy``) until ``max_attempts``.
+
+Targets must be ``https://`` (plain ``http://`` only to localhost / 127.0.0.1 / ::1),
+and redirects are never followed: a 3xx is a failed attempt, so a target cannot
+bounce signed events (and their customer data) somewhere else.
 """
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ import json
 import logging
 from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence
+from urllib.parse import urlsplit
 
 import aiohttp
 import sqlalchemy as sa
@@ -30,7 +36,26 @@ logger = logging.getLogger(__name__)
 EVENT_TYPES = ("handoff.created", "handoff.claimed", "handoff.released", "handoff.transferred",
                "handoff.message", "handoff.customer_message", "handoff.closed", "handoff.returned")
 SIGNATURE_HEADER = "X-Majlis-Signature"
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 BodyBuilder = Callable[[EventRecord], Awaitable[Mapping[str, Any]]]
+
+
+def check_target_url(url: str) -> None:
+    """Refuse a webhook URL that is not HTTPS (plain HTTP only to this machine).
+
+    Raises:
+        ValueError: with the reason.
+    """
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        raise ValueError(f"webhook URL is not a URL: {url!r}") from None
+    if not host:
+        raise ValueError(f"webhook URL has no host: {url!r}")
+    if parts.scheme == "https" or (parts.scheme == "http" and host in LOCAL_HOSTS):
+        return
+    raise ValueError(f"webhook URL must use https:// (http:// only to localhost): {url!r}")
 
 
 def subscribers(targets: Sequence[WebhookTarget]) -> Callable[[str], List[str]]:
@@ -85,6 +110,8 @@ class WebhookSender:
                  events: Callable[[int], Awaitable[Optional[EventRecord]]], build: BodyBuilder,
                  retry: RetryPolicy = RetryPolicy(max_attempts=8, base_delay=2.0, max_delay=600.0),
                  timeout: float = 10.0, tick: float = 5.0) -> None:
+        for target in targets:
+            check_target_url(target.url)
         self.targets = {t.name: t for t in targets}
         self.store, self.events, self.build, self.retry = store, events, build, retry
         self.timeout, self.tick = timeout, tick
@@ -143,9 +170,12 @@ class WebhookSender:
         status: Optional[int] = None
         assert self._session is not None, "WebhookSender.start() was not awaited"
         try:
-            async with self._session.post(target.url, data=raw, headers=headers,
+            async with self._session.post(target.url, data=raw, headers=headers, allow_redirects=False,
                                           timeout=aiohttp.ClientTimeout(total=self.timeout)) as answer:
                 status = answer.status
+            if 300 <= status < 400:
+                logger.warning("Webhook %s to %s answered a redirect (%d): not followed", row["id"], target.name,
+                               status)
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             logger.info("Webhook %s to %s failed: %s", row["id"], target.name, type(exc).__name__)
         if status is not None and 200 <= status < 300:
@@ -160,4 +190,4 @@ class WebhookSender:
         return 0
 
 
-__all__ = ["EVENT_TYPES", "WebhookSender", "WebhookStore", "subscribers"]
+__all__ = ["EVENT_TYPES", "WebhookSender", "WebhookStore", "check_target_url", "subscribers"]

@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from bot.handoff.context import OPEN_STATES, HandoffContext, OwnerState
 from bot.handoff.packet import PacketInputs, build_context
 from bot.handoff.records import HandoffRecord, MessageRecord
 from bot.handoff.service import HandoffService
+from bot.handoff.store import QueueFilter
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,11 @@ class Actor:
         return self.role != "trainer" and self.can_view(record)
 
 
+def _wild(values: frozenset) -> Optional[List[str]]:
+    """None for "all" (``*``), else the values."""
+    return None if "*" in values else sorted(values)
+
+
 def _text(text: Any) -> str:
     value = str(text or "").strip()
     if not value:
@@ -95,13 +101,17 @@ class DeskOperations:
     Args:
         service: the handoff service (store, registry, trackers, events).
         agent_names: agent ids → display names (for packets).
+        agents: an agent id → its desk identity, None when there is no active account
+            (to check transfer targets).
     """
 
     def __init__(self, service: HandoffService,
-                 agent_names: Callable[[Sequence[int]], Awaitable[Mapping[int, str]]]) -> None:
+                 agent_names: Callable[[Sequence[int]], Awaitable[Mapping[int, str]]],
+                 agents: Optional[Callable[[int], Awaitable[Optional[Actor]]]] = None) -> None:
         self.service = service
         self.store = service.store
         self.agent_names = agent_names
+        self.agents = agents
         self._watched: Dict[int, str] = {}
         self._watch_task: Optional[asyncio.Task] = None
 
@@ -115,10 +125,19 @@ class DeskOperations:
             raise Forbidden("this handoff is not in a queue you serve")
         return record
 
-    async def visible(self, actor: Actor, *, states: Sequence[OwnerState] = OPEN_STATES) -> List[HandoffRecord]:
-        """Handoffs ``actor`` may see, by priority then waiting time."""
-        records = await self.store.list(states=states)
-        return [record for record in records if actor.can_view(record)]
+    async def visible(self, actor: Actor, *, states: Sequence[OwnerState] = OPEN_STATES, offset: int = 0,
+                      limit: int = 50, queue: Optional[str] = None,
+                      mine: bool = False) -> Tuple[List[HandoffRecord], int]:
+        """One page of the handoffs ``actor`` may see (by priority, then waiting time) and their total.
+
+        The filter is :meth:`Actor.can_view` written as SQL, so handoffs in queues the
+        actor does not serve never take places on the page.
+        """
+        everything = actor.oversees or actor.role == "trainer"
+        return await self.store.page(
+            states=states, offset=offset, limit=limit, queue=queue, agent_id=actor.id if mine else None,
+            served=None if everything else QueueFilter(queues=_wild(actor.queues), languages=_wild(actor.languages),
+                                                       or_agent_id=actor.id))
 
     async def context(self, record: HandoffRecord) -> HandoffContext:
         """The full context packet of ``record`` as of now."""
@@ -147,9 +166,7 @@ class DeskOperations:
         return record
 
     async def claim(self, actor: Actor, public_id: str) -> HandoffRecord:
-        record = await self.get(actor, public_id)
-        if not actor.can_act(record):
-            raise Forbidden("your role cannot take conversations")
+        record = await self.acting(actor, public_id)
         claimed = await self.store.claim(public_id, actor.id, self.service.clock())
         logger.info("Handoff %s claim by agent %d: %s", public_id, actor.id, "won" if claimed else "lost")
         changed = await self._changed(claimed, "another agent already took this conversation")
@@ -163,7 +180,7 @@ class DeskOperations:
                                              notice=notice, key=f"{kind}:{record.public_id}:{stamp}")
 
     async def release(self, actor: Actor, public_id: str) -> HandoffRecord:
-        record = await self.get(actor, public_id)
+        record = await self.acting(actor, public_id)
         owner = None if actor.oversees else actor.id
         if owner is not None and record.agent_id != actor.id:
             raise Forbidden("only the agent who owns this conversation can release it")
@@ -172,21 +189,49 @@ class DeskOperations:
 
     async def transfer(self, actor: Actor, public_id: str, *, queue: Optional[str] = None,
                        to_agent: Optional[int] = None) -> HandoffRecord:
-        record = await self.get(actor, public_id)
+        record = await self.acting(actor, public_id)
         target = queue or record.queue
         if target not in self.service.settings.queues:
             raise DeskError(f"unknown queue {target!r}")
         owner = None if actor.oversees else actor.id
         if owner is not None and record.agent_id != actor.id:
             raise Forbidden("only the agent who owns this conversation can transfer it")
+        if to_agent is not None:
+            await self._check_target(to_agent, target, record.language)
         moved = await self.store.transfer(public_id, owner, self.service.clock(), queue=target, to_agent=to_agent)
         logger.info("Handoff %s transferred to queue %s", public_id, target)
         return await self._changed(moved, "this conversation changed meanwhile; reload and try again")
 
+    async def _check_target(self, agent_id: int, queue: str, language: str) -> None:
+        """A transfer target must be an active account that may answer in ``queue`` and ``language``.
+
+        Raises:
+            NotFound: no active account with this id.
+            DeskError: the target cannot act (a trainer) or does not serve the queue/language.
+        """
+        target = await self.agents(agent_id) if self.agents is not None else None
+        if target is None:
+            raise NotFound(f"no active agent #{agent_id}")
+        if target.role == "trainer":
+            raise DeskError(f"agent #{agent_id} is a trainer and cannot take conversations")
+        if not target.oversees and not target.serves(queue, language):
+            raise DeskError(f"agent #{agent_id} does not serve queue {queue!r} in {language!r}")
+
+    async def acting(self, actor: Actor, public_id: str) -> HandoffRecord:
+        """The handoff, when ``actor`` may change it (read-only roles may not).
+
+        Raises:
+            NotFound, Forbidden.
+        """
+        record = await self.get(actor, public_id)
+        if not actor.can_act(record):
+            raise Forbidden("your role can read conversations but not change them")
+        return record
+
     async def close(self, actor: Actor, public_id: str, resolution: str) -> HandoffRecord:
         if resolution not in self.service.settings.resolutions:
             raise DeskError(f"unknown resolution {resolution!r}")
-        record = await self.get(actor, public_id)
+        record = await self.acting(actor, public_id)
         owner = None if actor.oversees else actor.id
         if owner is not None and record.agent_id != actor.id:
             raise Forbidden("only the agent who owns this conversation can close it")
@@ -200,7 +245,7 @@ class DeskOperations:
 
     async def reply(self, actor: Actor, public_id: str, text: Any, client_key: Optional[str] = None) -> MessageRecord:
         """Store an agent reply, then send it on the customer's channel."""
-        record = await self.get(actor, public_id)
+        record = await self.acting(actor, public_id)
         if record.state != OwnerState.ASSIGNED or record.agent_id != actor.id:
             raise Conflict("take the conversation before replying")
         message, created = await self.store.add_message(
@@ -213,9 +258,7 @@ class DeskOperations:
 
     async def note(self, actor: Actor, public_id: str, text: Any, client_key: Optional[str] = None) -> MessageRecord:
         """An internal note: never sent to the customer."""
-        record = await self.get(actor, public_id)
-        if not actor.can_act(record):
-            raise Forbidden("your role cannot write notes")
+        record = await self.acting(actor, public_id)
         message, _ = await self.store.add_message(record, kind="note", text=_text(text), now=self.service.clock(),
                                                   agent_id=actor.id, author=actor.name, client_key=client_key)
         await self.service.flush_events()
@@ -223,7 +266,7 @@ class DeskOperations:
 
     async def retry(self, actor: Actor, public_id: str, message_id: int) -> MessageRecord:
         """Send a failed reply again (a new attempt, with a new idempotency key)."""
-        record = await self.get(actor, public_id)
+        record = await self.acting(actor, public_id)
         message = await self.store.message(message_id)
         if message is None or message.handoff_id != record.id or message.kind != "agent":
             raise NotFound("no such reply")

@@ -12,6 +12,7 @@ import asyncio
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, TypeVar
@@ -27,6 +28,21 @@ from bot.storage.schema import handoff, handoff_event, handoff_message, webhook_
 
 T = TypeVar("T")
 Q, A, C, B = (OwnerState.QUEUED.value, OwnerState.ASSIGNED.value, OwnerState.CLOSED.value, OwnerState.BOT.value)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueFilter:
+    """What an agent serves, as SQL: queues and languages (None: all), or handoffs they own."""
+
+    queues: Optional[Sequence[str]]
+    languages: Optional[Sequence[str]]
+    or_agent_id: Optional[int] = None
+
+    def clause(self) -> Any:
+        serves = sa.and_(sa.true(),
+                         handoff.c.queue.in_(list(self.queues)) if self.queues is not None else sa.true(),
+                         handoff.c.language.in_(list(self.languages)) if self.languages is not None else sa.true())
+        return serves if self.or_agent_id is None else sa.or_(serves, handoff.c.agent_id == self.or_agent_id)
 
 
 def active_key(channel: str, customer: str) -> str:
@@ -239,6 +255,38 @@ class HandoffStore(SqlStore):
             query = query.order_by(handoff.c.priority.desc(), handoff.c.created_at, handoff.c.id).limit(limit)
             with self.engine.connect() as conn:
                 return [HandoffRecord.from_row(r) for r in conn.execute(query)]
+        return await self._run(run)
+
+    async def page(self, *, states: Sequence[OwnerState], served: Optional[QueueFilter], offset: int, limit: int,
+                   queue: Optional[str] = None, agent_id: Optional[int] = None) -> Tuple[List[HandoffRecord], int]:
+        """One page of a queue view and the view's total, both counted in SQL.
+
+        ``served`` limits the view to what an agent serves (None: everything);
+        ``queue`` and ``agent_id`` narrow it further.
+        """
+        def run() -> Tuple[List[HandoffRecord], int]:
+            where = [handoff.c.state.in_([s.value for s in states])]
+            if served is not None:
+                where.append(served.clause())
+            if queue is not None:
+                where.append(handoff.c.queue == queue)
+            if agent_id is not None:
+                where.append(handoff.c.agent_id == agent_id)
+            rows = sa.select(handoff).where(*where).order_by(
+                handoff.c.priority.desc(), handoff.c.created_at, handoff.c.id).offset(offset).limit(limit)
+            total = sa.select(sa.func.count()).select_from(handoff).where(*where)
+            with self.engine.connect() as conn:
+                return [HandoffRecord.from_row(r) for r in conn.execute(rows)], int(conn.execute(total).scalar() or 0)
+        return await self._run(run)
+
+    async def queue_counts(self) -> List[Dict[str, Any]]:
+        """Per queue and state: how many open handoffs and the oldest one's creation time."""
+        def run() -> List[Dict[str, Any]]:
+            query = sa.select(handoff.c.queue, handoff.c.state, sa.func.count().label("count"),
+                              sa.func.min(handoff.c.created_at).label("oldest")).where(
+                handoff.c.state.in_([Q, A])).group_by(handoff.c.queue, handoff.c.state)
+            with self.engine.connect() as conn:
+                return [dict(row._mapping) for row in conn.execute(query)]
         return await self._run(run)
 
     async def position(self, record: HandoffRecord) -> int:

@@ -58,10 +58,15 @@ class Served:
 
 
 @asynccontextmanager
-async def serving(input_channels: List[Any], agent: Any, port: int) -> AsyncIterator[str]:
-    """Serve ``input_channels`` through Rasa's ``configure_app`` around ``agent``; yields the base URL."""
+async def serving(input_channels: List[Any], agent: Any, port: int, cors: Optional[str] = None,
+                  app_config: Optional[Dict[str, Any]] = None) -> AsyncIterator[str]:
+    """Serve ``input_channels`` through Rasa's ``configure_app`` around ``agent``; yields the base URL.
+
+    ``cors``: as ``rasa run --cors``; ``app_config``: Sanic settings (e.g. ``PROXIES_COUNT``).
+    """
     Sanic.test_mode = True
-    app = configure_app(input_channels, enable_api=False, port=port)
+    app = configure_app(input_channels, cors=cors, enable_api=False, port=port)
+    app.config.update(app_config or {})
     app.ctx.agent = agent
     server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
     await server.startup()

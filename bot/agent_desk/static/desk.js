@@ -6,7 +6,8 @@
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const api = base + "/api/v1";
   const $ = (id) => document.getElementById(id);
-  const state = { me: null, current: null, detail: null, handoffs: [] };
+  const PAGE = 50;
+  const state = { me: null, current: null, detail: null, handoffs: [], offset: 0, total: 0 };
   const newKey = () => (window.crypto && crypto.randomUUID ? crypto.randomUUID() : Date.now() + "-" + Math.random());
 
   function el(tag, text, cls) {
@@ -52,14 +53,28 @@
     return li;
   }
 
+  // The server filters and pages the queue (only what this agent serves); "Mine" is its own list.
   async function loadQueue() {
-    const data = await call("GET", "/handoffs?state=queued,assigned");
-    state.handoffs = data.handoffs;
-    const queued = data.handoffs.filter((h) => h.state === "queued");
-    const mine = data.handoffs.filter((h) => h.state === "assigned" && h.agent_id === state.me.agent.id);
-    $("queue-list").replaceChildren(...queued.map(queueRow));
-    $("mine-list").replaceChildren(...mine.map(queueRow));
-    $("queue-count").textContent = String(queued.length);
+    let data = await call("GET", "/handoffs?state=queued&limit=" + PAGE + "&offset=" + state.offset);
+    if (!data.handoffs.length && state.offset > 0 && data.total > 0) {
+      state.offset = Math.max(0, Math.floor((data.total - 1) / PAGE) * PAGE);
+      data = await call("GET", "/handoffs?state=queued&limit=" + PAGE + "&offset=" + state.offset);
+    }
+    const mine = await call("GET", "/handoffs?state=assigned&mine=1&limit=200");
+    state.handoffs = data.handoffs.concat(mine.handoffs);
+    state.total = data.total;
+    $("queue-list").replaceChildren(...data.handoffs.map(queueRow));
+    $("mine-list").replaceChildren(...mine.handoffs.map(queueRow));
+    $("queue-count").textContent = String(data.total);
+    const first = data.total ? state.offset + 1 : 0;
+    $("queue-page").textContent = first + "–" + (state.offset + data.handoffs.length) + " / " + data.total;
+    $("queue-prev").disabled = state.offset === 0;
+    $("queue-next").disabled = state.offset + PAGE >= data.total;
+  }
+
+  function setupPager() {
+    $("queue-prev").addEventListener("click", () => { state.offset = Math.max(0, state.offset - PAGE); loadQueue(); });
+    $("queue-next").addEventListener("click", () => { state.offset += PAGE; loadQueue(); });
   }
 
   function tick(status) {
@@ -74,7 +89,8 @@
     text.dir = "auto";
     bubble.append(text);
     for (const media of turn.media || []) {
-      if (media.kind === "image" && media.url && /^https?:\/\//.test(media.url)) {
+      // the server keeps only URLs on the channel's provider hosts (bot/agent_desk/media.py)
+      if (media.kind === "image" && media.url && /^https:\/\//.test(media.url)) {
         const img = document.createElement("img");
         img.src = media.url;
         img.alt = media.caption || "image";
@@ -199,6 +215,7 @@
     const source = new EventSource(api + "/events");
     source.addEventListener("open", () => $("live").classList.add("on"));
     source.addEventListener("error", () => $("live").classList.remove("on"));
+    source.addEventListener("signed-out", () => { source.close(); window.location = base + "/login"; });
     source.addEventListener("handoff", async (message) => {
       const event = JSON.parse(message.data);
       if (event.type === "handoff.delivery") {
@@ -215,6 +232,7 @@
     state.me = await call("GET", "/me");
     $("supervisor-link").hidden = !["supervisor", "admin"].includes(state.me.agent.role);
     setupComposer();
+    setupPager();
     await loadQueue();
     listen();
     setInterval(() => loadQueue().catch(() => {}), 30000);

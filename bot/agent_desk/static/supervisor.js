@@ -22,5 +22,6 @@
   refresh();
   const source = new EventSource(base + "/api/v1/events");
   source.addEventListener("handoff", refresh);
+  source.addEventListener("signed-out", () => { source.close(); window.location = base + "/login"; });
   setInterval(refresh, 15000);
 })();

@@ -12,6 +12,7 @@ from typing import Any, AsyncIterator, Dict, List, Optional
 
 import aiohttp
 import pytest
+from sqlalchemy.engine import Engine
 
 from bot.agent_desk.accounts import AccountStore
 from bot.config import Config
@@ -107,9 +108,17 @@ async def login(session: aiohttp.ClientSession, desk_url: str, email: str) -> st
 
 
 @asynccontextmanager
-async def serve_desk(tmp_path: Any, **env: str) -> AsyncIterator[Desk]:
-    engine = create_engine(f"sqlite:///{tmp_path / 'desk.sqlite'}")
-    migrate(engine)
+async def serve_desk(tmp_path: Any, *, engine: Optional[Engine] = None, cookie_secure: Optional[bool] = False,
+                     cors: Optional[str] = None, app_config: Optional[Dict[str, Any]] = None,
+                     **env: str) -> AsyncIterator[Desk]:
+    """A served desk with four accounts; ``engine``: a migrated, empty database (default SQLite).
+
+    ``cors`` and ``app_config`` are passed to the server (tests/e2e/handoff_harness.serving).
+    """
+    owned = engine is None
+    if engine is None:
+        engine = create_engine(f"sqlite:///{tmp_path / 'desk.sqlite'}")
+        migrate(engine)
     accounts = AccountStore(engine)
     accounts.create_agent(email="noura@example.com", password=PASSWORDS["noura@example.com"], role="agent",
                           languages=["ar"], queues=["general"], display_name="Noura")
@@ -120,16 +129,18 @@ async def serve_desk(tmp_path: Any, **env: str) -> AsyncIterator[Desk]:
     accounts.create_agent(email="tina@example.com", password=PASSWORDS["tina@example.com"], role="trainer",
                           languages=["ar", "en"], queues=["*"], display_name="Tina")
     accounts.shutdown()
-    channel = AgentDeskInput(handoff_settings(**env), engine=engine, cookie_secure=False)
+    channel = AgentDeskInput(handoff_settings(**env), engine=engine, cookie_secure=cookie_secure,
+                             cfg=Config({"MAJLIS_DESK_SECURE_COOKIE": "auto", **env}))
     trackers = FakeTrackers()
     try:
-        async with serving([channel], StubAgent(), free_port()) as base_url:
+        async with serving([channel], StubAgent(), free_port(), cors=cors, app_config=app_config) as base_url:
             assert channel.desk is not None
             channel.desk.service.trackers = trackers
             async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
                 yield Desk(base_url=base_url, channel=channel, trackers=trackers, session=session)
     finally:
-        engine.dispose()
+        if owned:
+            engine.dispose()
 
 
 @pytest.fixture
