@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Optional
+from typing import Any, Dict, Optional
+
+from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
 
 #: Media the bot acknowledges ("I got your photo…") and offers the next step for.
 MEDIA_KINDS = ("image", "sticker", "document", "video")
@@ -31,11 +35,12 @@ def _payload(intent: str, **entities: object) -> str:
 
 
 def media_payload(kind: str) -> str:
-    """``/send_media{"media_kind": …}`` for a photo, sticker, document or video; audio is a voice note."""
+    """``/send_media{"media_kind": …}`` for a photo, sticker, document or video; audio is a voice
+    note; other kinds (a shared post or reel) are acknowledged as "an attachment"."""
     kind = MEDIA_ALIASES.get(kind, kind)
     if kind == "audio":
         return voice_note_payload()
-    return _payload(SEND_MEDIA, media_kind=kind if kind in MEDIA_KINDS else "document")
+    return _payload(SEND_MEDIA, media_kind=kind) if kind in MEDIA_KINDS else _payload(SEND_MEDIA)
 
 
 def voice_note_payload() -> str:
@@ -55,3 +60,29 @@ def location_payload(latitude: object, longitude: object) -> Optional[str]:
 
 def get_started_payload() -> str:
     return _payload(GET_STARTED)
+
+
+def parse_data_for(payload: Optional[str], text: str, *, language: Optional[str] = None) -> Optional[Dict[str, Any]]:
+    """Rasa parse data for a server-set payload (``/affirm``, ``/send_media{…}``), or None.
+
+    The intent and entities come from the payload; the text stays what the customer saw
+    (a button's title, a location's label), so transcripts never show ``/affirm``.
+    ``language`` (``ar``/``en``) states the reply language where the channel knows it
+    (an account's default language for "Get started"); otherwise the conversation's
+    language is kept.  None when there is no valid payload (NLU then reads the text).
+    """
+    if not payload or not payload.startswith("/"):
+        return None
+    parsed = YAMLStoryReader.unpack_regex_message(Message(data={TEXT: payload}))
+    intent = parsed.get(INTENT)
+    if not intent:
+        return None
+    data: Dict[str, Any] = {
+        TEXT: text,
+        INTENT: intent,
+        INTENT_RANKING_KEY: parsed.get(INTENT_RANKING_KEY) or [intent],
+        ENTITIES: parsed.get(ENTITIES) or [],
+    }
+    if language:
+        data["language"] = {"code": language, "form": "default", "confidence": 1.0, "clear": True}
+    return data

@@ -23,9 +23,6 @@ from functools import partial
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
-from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
-from rasa.shared.nlu.training_data.message import Message
 from sanic import Blueprint, response
 from sanic.request import Request
 
@@ -38,6 +35,7 @@ from bot.storage import get_engine
 from channels._contacts import ContactBook
 from channels._meta import SIGNATURE_HEADER, GraphClient, verify_handshake
 from channels._reactions import Reaction, ReactionRecorder, Reactions
+from channels._structured import parse_data_for
 from channels._whatsapp_address import Address, address_of_payload
 from channels._whatsapp_parse import InboundMessage
 from channels._whatsapp_payloads import (
@@ -168,24 +166,9 @@ class WhatsAppCloudOutput(OutputChannel):
 
 
 def payload_parse_data(message: InboundMessage) -> Optional[Dict[str, Any]]:
-    """Rasa parse data for a tapped button whose id is a Rasa payload (``/affirm``).
-
-    The intent comes from the payload; the text stays the title the customer saw,
-    so the transcript shows "Yes" rather than "/affirm".  None when the message
-    carries no valid payload (then NLU reads the text).
-    """
-    if not message.payload:
-        return None
-    parsed = YAMLStoryReader.unpack_regex_message(Message(data={TEXT: message.payload}))
-    intent = parsed.get(INTENT)
-    if not intent:
-        return None
-    return {
-        TEXT: message.text,
-        INTENT: intent,
-        INTENT_RANKING_KEY: parsed.get(INTENT_RANKING_KEY) or [intent],
-        ENTITIES: parsed.get(ENTITIES) or [],
-    }
+    """Rasa parse data for a message whose payload picks the intent (a tapped button whose id
+    is a Rasa payload, or what a message without text carried); None: NLU reads the text."""
+    return parse_data_for(message.payload, message.text)
 
 
 class ProactiveOutbox:
