@@ -25,15 +25,15 @@ logger = logging.getLogger(__name__)
 
 SHARE_LOCATION = "share_location"
 
-#: media_kind → (English noun, Arabic "I received the …" with the verb agreeing in gender).
+#: media_kind → "I got your …" in English and in Arabic (the verb agrees with the noun's gender).
 MEDIA_WORDS: Mapping[str, Tuple[str, str]] = {
-    "image": ("photo", "وصلتني الصورة"),
-    "sticker": ("sticker", "وصلني الملصق"),
-    "document": ("document", "وصلني الملف"),
-    "video": ("video", "وصلني الفيديو"),
+    "image": ("I got your photo", "وصلتني الصورة"),
+    "sticker": ("I got your sticker", "وصلني الملصق"),
+    "document": ("I got your document", "وصلني الملف"),
+    "video": ("I got your video", "وصلني الفيديو"),
 }
 #: A typed "did you get my picture?" names no kind: the attachment, whatever it was.
-ANY_MEDIA = ("attachment", "وصلني المرفق")
+ANY_MEDIA = ("I got your attachment", "وصلني المرفق")
 
 
 def _entity_value(tracker: "Tracker", entity: str) -> Any:
@@ -75,8 +75,8 @@ class ActionMediaReceived(CareAction):
     async def act(self, dispatcher: "CollectingDispatcher", tracker: "Tracker",
                   backend: CareBackend) -> List[Dict[Text, Any]]:
         kind = _entity_value(tracker, "media_kind")
-        media_en, received_ar = MEDIA_WORDS.get(str(kind), ANY_MEDIA)
-        dispatcher.utter_message(response="utter_media_received", media_en=media_en, received_ar=received_ar)
+        received_en, received_ar = MEDIA_WORDS.get(str(kind), ANY_MEDIA)
+        dispatcher.utter_message(response="utter_media_received", received_en=received_en, received_ar=received_ar)
         return [SlotSet("media_kind", None)]
 
 

@@ -22,16 +22,18 @@ def test_a_pin_is_placed_in_the_nearest_area_within_its_radius():
 
 
 async def test_each_media_kind_is_named_in_both_languages(dispatcher, domain):
-    for kind, english, arabic in (("image", "photo", "وصلتني الصورة"), ("sticker", "sticker", "وصلني الملصق"),
-                                  ("document", "document", "وصلني الملف"), ("video", "video", "وصلني الفيديو"),
-                                  (None, "attachment", "وصلني المرفق")):
+    for kind, english, arabic in (("image", "I got your photo", "وصلتني الصورة"),
+                                  ("sticker", "I got your sticker", "وصلني الملصق"),
+                                  ("document", "I got your document", "وصلني الملف"),
+                                  ("video", "I got your video", "وصلني الفيديو"),
+                                  (None, "I got your attachment", "وصلني المرفق")):
         dispatcher.messages.clear()
         entities = [entity("media_kind", kind)] if kind else []
         events = await ActionMediaReceived().run(dispatcher, make_tracker([user("", "send_media", entities)]), domain)
         assert events == [SlotSet("media_kind", None)]
         [message] = dispatcher.messages
         assert message["response"] == "utter_media_received"
-        assert (message["media_en"], message["received_ar"]) == (english, arabic)
+        assert (message["received_en"], message["received_ar"]) == (english, arabic)
         assert_fills(domain, message)
 
 
