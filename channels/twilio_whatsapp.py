@@ -37,6 +37,7 @@ from bot.entry_links import METADATA_KEY, EntrySource, EntrySourceStore, split_r
 from bot.storage import get_engine
 from channels._contacts import ContactBook
 from channels._settings import settings_from_credentials
+from channels._structured import parse_data_for
 from channels._text import split_text
 from channels._twilio_http import AiohttpTwilioClient
 from channels._twilio_inbound import Transport, TwilioInbound, parse_event
@@ -53,7 +54,6 @@ from channels._twilio_sender import TwilioSender
 from channels._twilio_settings import TwilioSettings
 from channels._twilio_signature import SIGNATURE_HEADER, public_request_url
 from channels._twilio_webhook import SMS_KEY_PREFIX, TwilioWebhook, WebhookRequest, metadata_for
-from channels.whatsapp_cloud import payload_parse_data
 
 logger = logging.getLogger(__name__)
 
@@ -345,9 +345,8 @@ class TwilioWhatsAppInput(InputChannel):
             text=text,
             output_channel=output,
             sender_id=item.customer,
-            # The payload picks the intent while the transcript keeps the label. The
-            # helper only reads ``.payload`` and ``.text``, which TwilioInbound has too.
-            parse_data=payload_parse_data(message),  # type: ignore[arg-type]
+            # The payload picks the intent while the transcript keeps the label.
+            parse_data=parse_data_for(message.payload, message.text),
             input_channel=self.name(),
             message_id=item.message_id,
             metadata=metadata,
