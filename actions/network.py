@@ -11,6 +11,7 @@ from rasa_sdk.forms import FormValidationAction
 from actions import formatting
 from actions.api.care_backend import CareBackend, get_backend
 from actions.common import AskForSlot, CareAction, area_names, customer_id, user_messages, validate_area
+from actions.media import AreaFromPin
 
 if TYPE_CHECKING:
     from rasa_sdk import Tracker
@@ -23,8 +24,8 @@ def hours_until(moment: datetime, now: datetime) -> int:
     return max(1, math.ceil((moment - now).total_seconds() / 3600))
 
 
-class ValidateOutageForm(FormValidationAction):
-    """The area with the problem: any known place, in any script."""
+class ValidateOutageForm(AreaFromPin, FormValidationAction):
+    """The area with the problem: any known place, in any script, or a location pin."""
 
     def name(self) -> Text:
         return "validate_outage_form"

@@ -9,6 +9,7 @@ from rasa_sdk.forms import FormValidationAction
 from actions import formatting
 from actions.api.care_backend import CareBackend, get_backend
 from actions.common import AskForSlot, CareAction, area_names, validate_area
+from actions.media import AreaFromPin
 
 if TYPE_CHECKING:
     from rasa_sdk import Tracker
@@ -16,8 +17,8 @@ if TYPE_CHECKING:
     from rasa_sdk.types import DomainDict
 
 
-class ValidateStoreForm(FormValidationAction):
-    """The area to look in: any known place, in any script."""
+class ValidateStoreForm(AreaFromPin, FormValidationAction):
+    """The area to look in: any known place, in any script, or a location pin."""
 
     def name(self) -> Text:
         return "validate_store_form"

@@ -19,16 +19,20 @@ credentials.yml (usually ``${VAR}``) wins.  See docs/channels/instagram.md.
 ``INSTAGRAM_FUNNEL_FILE``     YAML of the comment funnel and texts (default: built-in)
 ``INSTAGRAM_TIMEOUT``         seconds per Graph request (10)
 ``INSTAGRAM_MAX_BODY_BYTES``  largest webhook body accepted (1048576), else 413
+``INSTAGRAM_LANGUAGE``        the accounts' default language for "Get started" and
+                              ice-breakers: ``ar`` / ``en`` for all, or per account
+                              ``<id>:en,<id>:ar`` (default ``MAJLIS_DEFAULT_LANGUAGE``)
 ============================ =============================================================
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 import yaml
 
 from bot.config import Config, ConfigError, Secret, config, positive, with_credentials
+from bot.language.reply import SUPPORTED, default_language
 from channels._instagram_comments import FunnelConfig
 
 INSTAGRAM_LOGIN = "instagram_login"
@@ -53,8 +57,23 @@ CREDENTIAL_KEYS: Mapping[str, str] = {
     "funnel_file": "INSTAGRAM_FUNNEL_FILE",
     "timeout": "INSTAGRAM_TIMEOUT",
     "max_body_bytes": "INSTAGRAM_MAX_BODY_BYTES",
+    "language": "INSTAGRAM_LANGUAGE",
 }
 
+
+
+def _languages(raw: str, fallback: str) -> Dict[str, Any]:
+    """``ar`` (every account) or ``<id>:en,<id>:ar`` → default_language / account_languages."""
+    default, per_account = fallback, {}
+    for part in (p.strip() for p in raw.split(",") if p.strip()):
+        account, _, language = part.rpartition(":")
+        if language not in SUPPORTED:
+            raise ConfigError("INSTAGRAM_LANGUAGE", f"languages are {' or '.join(SUPPORTED)}")
+        if account:
+            per_account[account] = language
+        else:
+            default = language
+    return {"default_language": default, "account_languages": per_account}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,6 +91,12 @@ class InstagramSettings:
     funnel: FunnelConfig = field(default_factory=FunnelConfig)
     timeout: float = 10.0
     max_body_bytes: int = 1024 * 1024
+    default_language: str = "ar"
+    account_languages: Mapping[str, str] = field(default_factory=dict)
+
+    def language_of(self, account: str) -> str:
+        """The account's default language (the greeting of a new thread is in it)."""
+        return self.account_languages.get(account, self.default_language)
 
     @property
     def messages_path(self) -> str:
@@ -116,6 +141,7 @@ class InstagramSettings:
             funnel=funnel,
             timeout=cfg("INSTAGRAM_TIMEOUT", cast=positive(float), default=10.0),
             max_body_bytes=cfg("INSTAGRAM_MAX_BODY_BYTES", cast=positive(int), default=1024 * 1024),
+            **_languages(cfg("INSTAGRAM_LANGUAGE", default=""), default_language(cfg)),
         )
 
     @classmethod

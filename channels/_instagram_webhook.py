@@ -7,8 +7,10 @@ Order of checks, and the one place errors become HTTP statuses:
 1. body larger than ``max_body_bytes`` → 413
 2. ``X-Hub-Signature-256`` missing → 401; malformed or not matching the raw bytes → 403
 3. body not a JSON object → 400
-4. ``object`` other than ``instagram``, unknown event kinds, accounts we don't
-   serve, comments by our own account → ignored (200, logged at DEBUG)
+4. ``object`` other than ``instagram``, unknown event kinds, events whose entry or
+   recipient is an account we don't serve, comments by our own account, events older
+   than the dedupe retention (a replay: channels._replay) → ignored (200, logged
+   without ids or text)
 5. every event of every entry → ``Delivery.accept`` (deduplicated on its event id,
    also inside one batch); the database failing → 503 so Meta retries
 6. 200 ``EVENT_RECEIVED``
@@ -27,6 +29,7 @@ from bot.delivery import InboundItem
 from bot.errors import PayloadError, SignatureError
 from channels._instagram_inbound import InstagramEvent, Kind, decode_body, parse_event, raw_events
 from channels._meta import verify_handshake, verify_signature
+from channels._replay import too_old
 
 if TYPE_CHECKING:
     from bot.delivery import Delivery
@@ -92,13 +95,21 @@ class InstagramWebhook:
     def items(self, body: Mapping[str, object]) -> List[InboundItem]:
         """The inbox items of every event we handle, in the order Meta sent them."""
         items: List[InboundItem] = []
+        now = self._delivery.clock()
         for raw in raw_events(body):
             event = parse_event(raw)
             if event is None:
                 logger.debug("Instagram event skipped: unknown kind or shape")
                 continue
-            if not self._settings.serves(raw.entry_id, event.account):
-                logger.debug("Instagram event for an account this app does not serve skipped")
+            # The recipient decides (the sender for echoes): an entry of ours can carry an event
+            # for another account, which is not ours to answer.  No recipient: the entry's.
+            if not self._settings.serves(event.account or raw.entry_id):
+                logger.info("Instagram %s event skipped: addressed to an account this app does not serve",
+                            event.kind.value)
+                continue
+            if too_old(event.sent_at, now, self._delivery.retention):
+                logger.warning("Instagram %s event skipped: sent before the %s dedupe retention (a replay?)",
+                               event.kind.value, self._delivery.retention)
                 continue
             if event.kind is Kind.COMMENT and self._own(event):
                 logger.debug("Instagram comment by our own account skipped")

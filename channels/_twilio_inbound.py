@@ -10,10 +10,13 @@ Twilio adds parameters without notice, so unknown fields are ignored (but still 
 """
 from __future__ import annotations
 
+import enum
 import math
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Tuple, Union
 from urllib.parse import parse_qs
+
+from channels._structured import location_payload, media_payload
 
 # Twilio sends at most 10 media items per WhatsApp message; more is a malformed body.
 MAX_MEDIA = 10
@@ -39,6 +42,20 @@ KNOWN_STATUSES = frozenset(
 )
 
 FormFields = Dict[str, List[str]]
+
+WHATSAPP_PREFIX = "whatsapp:"
+
+
+class Transport(str, enum.Enum):
+    """How a Twilio message travelled, as Twilio states it in ``From``/``To``.
+
+    WhatsApp addresses carry the ``whatsapp:`` channel prefix (``whatsapp:+1415…``);
+    SMS and MMS addresses are bare E.164 numbers (``+1415…``).  A reply always goes
+    back on the transport the message came by.
+    """
+
+    WHATSAPP = "whatsapp"
+    SMS = "sms"
 
 
 class MalformedWebhook(ValueError):
@@ -97,9 +114,29 @@ class TwilioInbound:
     referral: Tuple[Tuple[str, str], ...] = ()
 
     @property
+    def transport(self) -> Transport:
+        """WhatsApp (``From=whatsapp:…``) or SMS (a bare number)."""
+        return Transport.WHATSAPP if self.sender.startswith(WHATSAPP_PREFIX) else Transport.SMS
+
+    @property
+    def number(self) -> str:
+        """The customer's number or WhatsApp id without the channel prefix."""
+        return self.sender[len(WHATSAPP_PREFIX):] if self.transport is Transport.WHATSAPP else self.sender
+
+    @property
     def payload(self) -> Optional[str]:
-        """A tapped button's payload (``/check_bill``): it, not the label, picks the intent."""
-        return self.button_payload
+        """A Rasa payload that picks the intent instead of NLU: a tapped button's
+        (``/check_bill``), or, for a message without text, what arrived (a photo, a
+        voice note, a location pin: :mod:`channels._structured`)."""
+        if self.button_payload:
+            return self.button_payload
+        if self.body:
+            return None
+        if self.location is not None:
+            return location_payload(self.location.latitude, self.location.longitude)
+        if self.media:
+            return media_payload(self.media[0].content_type.split("/", 1)[0])
+        return None
 
     @property
     def text(self) -> str:
@@ -116,11 +153,15 @@ class TwilioInbound:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TwilioStatus:
-    """A status callback for a message we sent."""
+    """A status callback for a message we sent.
+
+    Only ``MessageSid`` and ``MessageStatus`` are needed: the signature already proves
+    the callback is Twilio's, and Twilio's minimal callbacks carry nothing else.
+    """
 
     message_sid: str
     status: str
-    account_sid: str
+    account_sid: Optional[str] = None
     recipient: Optional[str] = None
     error_code: Optional[int] = None
     error_message: Optional[str] = None
@@ -186,7 +227,7 @@ def _parse_status(form: Mapping[str, str], status: str) -> TwilioStatus:
     return TwilioStatus(
         message_sid=_required(form, "MessageSid"),
         status=status,
-        account_sid=_required(form, "AccountSid"),
+        account_sid=_optional(form, "AccountSid"),
         recipient=_optional(form, "To"),
         error_code=_parse_error_code(form.get("ErrorCode")),
         error_message=_optional(form, "ErrorMessage"),

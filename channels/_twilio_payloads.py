@@ -1,4 +1,4 @@
-"""Pure builders for Twilio Messages API requests (WhatsApp).
+"""Pure builders for Twilio Messages API requests (WhatsApp and SMS).
 
 Payloads are the form fields Twilio receives (``To``, ``From``, ``Body`` …), so they can
 be stored durably in the outbox as plain JSON, asserted literally in tests, and mapped
@@ -22,6 +22,17 @@ MAX_BODY_CHARS = 1600
 MAX_MEDIA_URLS = 10
 
 WHATSAPP_PREFIX = "whatsapp:"
+
+# SMS segments: 160 GSM-7 characters (153 when concatenated) or 70 UCS-2 units (67);
+# Arabic and emoji need UCS-2.  Twilio sends up to 1,600 characters as one concatenated
+# message but recommends keeping it to 10 segments, so an SMS part stays within both.
+# https://www.twilio.com/docs/glossary/what-sms-character-limit
+MAX_SMS_SEGMENTS = 10
+GSM7_SEGMENT, UCS2_SEGMENT = 153, 67
+_GSM7 = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmnopqrstuvwxyzäöñüà^{}\\[~]|€"
+)
 
 # Form field → ``MessageList.create_async`` keyword. Anything else is rejected, so a
 # stored payload can never smuggle unexpected parameters into a send.
@@ -49,6 +60,24 @@ def whatsapp_address(value: str) -> str:
     return f"{WHATSAPP_PREFIX}{value}"
 
 
+def address(value: str, *, sms: bool = False) -> str:
+    """``To``/``From`` for the transport: ``whatsapp:+…`` on WhatsApp, the bare number by SMS."""
+    if not sms:
+        return whatsapp_address(value)
+    value = value.strip()
+    value = value[len(WHATSAPP_PREFIX):] if value.startswith(WHATSAPP_PREFIX) else value
+    return f"+{value}" if value[:1].isdigit() else value
+
+
+def is_gsm7(text: str) -> bool:
+    return all(ch in _GSM7 for ch in text)
+
+
+def sms_part_limit(text: str) -> int:
+    """The longest SMS part for ``text``: 10 segments of its encoding, at most 1,600 characters."""
+    return min(MAX_BODY_CHARS, MAX_SMS_SEGMENTS * (GSM7_SEGMENT if is_gsm7(text) else UCS2_SEGMENT))
+
+
 def body_length(text: str) -> int:
     """Length as Twilio may count it: UTF-16 code units (never less than code points)."""
     return utf16_len(text)
@@ -60,8 +89,9 @@ def split_body(text: str, limit: int = MAX_BODY_CHARS) -> Tuple[str, ...]:
     return tuple(split_text(text, limit, utf16_len))
 
 
-def build_text(*, to: str, from_: str, body: str, status_callback: Optional[str] = None) -> TwilioPayload:
-    """A free-form text message (only allowed inside the 24-hour window).
+def build_text(*, to: str, from_: str, body: str, status_callback: Optional[str] = None,
+               sms: bool = False) -> TwilioPayload:
+    """A free-form text message (on WhatsApp only allowed inside the 24-hour window).
 
     Raises:
         ValueError: ``body`` is blank or longer than :data:`MAX_BODY_CHARS`; split first.
@@ -70,7 +100,8 @@ def build_text(*, to: str, from_: str, body: str, status_callback: Optional[str]
         raise ValueError("body is blank")
     if body_length(body) > MAX_BODY_CHARS:
         raise ValueError("body is longer than the Twilio limit; use split_body")
-    return _with_callback({"To": whatsapp_address(to), "From": whatsapp_address(from_), "Body": body}, status_callback)
+    return _with_callback({"To": address(to, sms=sms), "From": address(from_, sms=sms), "Body": body},
+                          status_callback)
 
 
 def build_media(
@@ -80,15 +111,16 @@ def build_media(
     media_urls: Sequence[str],
     caption: Optional[str] = None,
     status_callback: Optional[str] = None,
+    sms: bool = False,
 ) -> TwilioPayload:
-    """A media message; the caption goes in ``Body``.
+    """A media message (MMS by SMS); the caption goes in ``Body``.
 
     Raises:
         ValueError: no URL, or more than :data:`MAX_MEDIA_URLS`.
     """
     if not media_urls or len(media_urls) > MAX_MEDIA_URLS:
         raise ValueError(f"need 1 to {MAX_MEDIA_URLS} media URLs")
-    payload: TwilioPayload = {"To": whatsapp_address(to), "From": whatsapp_address(from_), "MediaUrl": list(media_urls)}
+    payload: TwilioPayload = {"To": address(to, sms=sms), "From": address(from_, sms=sms), "MediaUrl": list(media_urls)}
     if caption and caption.strip():
         payload["Body"] = caption
     return _with_callback(payload, status_callback)

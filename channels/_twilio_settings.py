@@ -8,7 +8,11 @@ credentials.yml (usually ``${VAR}``) wins. See docs/channels/twilio.md.
 ``TWILIO_AUTH_TOKEN``           required; kept as :class:`bot.config.Secret`
 ``TWILIO_WHATSAPP_FROM``        required, ``whatsapp:+14155238886`` (proactive sends)
 ``TWILIO_PUBLIC_URL``           ``https://bot.example.com``: the base URL Twilio calls
-``TWILIO_TRUST_FORWARDED``      read X-Forwarded-Proto/Host when no public URL (true)
+``TWILIO_TRUST_FORWARDED``      read X-Forwarded-Proto/Host when no public URL (default:
+                                ``MAJLIS_TRUST_PROXY``, false: the request's own URL)
+``TWILIO_SMS_NUMBERS``          comma-separated business numbers (``+1415…``) whose SMS are
+                                answered by SMS; ``TWILIO_SMS_FROM`` names a single one.
+                                SMS to other numbers are ignored (logged, 200)
 ``TWILIO_STATUS_CALLBACK_URL``  defaults to ``<public URL>/webhooks/twilio_whatsapp/status``
 ``TWILIO_TEMPLATE_CONTENT_SID`` ``HX…`` template sent outside the 24-hour window
 ``TWILIO_TEMPLATE_VARIABLES``   JSON object for its placeholders, e.g. ``{"1": "Majlis"}``
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, FrozenSet, Mapping, Optional
 
 from bot.config import Config, ConfigError, Secret, config, positive, with_credentials
 from channels._twilio_payloads import whatsapp_address
@@ -35,6 +39,8 @@ CREDENTIAL_KEYS: Mapping[str, str] = {
     "whatsapp_from": "TWILIO_WHATSAPP_FROM",
     "public_url": "TWILIO_PUBLIC_URL",
     "trust_forwarded": "TWILIO_TRUST_FORWARDED",
+    "sms_numbers": "TWILIO_SMS_NUMBERS",
+    "sms_from": "TWILIO_SMS_FROM",
     "status_callback_url": "TWILIO_STATUS_CALLBACK_URL",
     "template_content_sid": "TWILIO_TEMPLATE_CONTENT_SID",
     "template_variables": "TWILIO_TEMPLATE_VARIABLES",
@@ -44,6 +50,20 @@ CREDENTIAL_KEYS: Mapping[str, str] = {
 }
 
 STATUS_PATH = "/webhooks/twilio_whatsapp/status"
+
+
+def _sms_numbers(cfg: Config) -> FrozenSet[str]:
+    """TWILIO_SMS_NUMBERS and TWILIO_SMS_FROM as bare E.164 numbers."""
+    raw = ",".join(part for part in (cfg("TWILIO_SMS_NUMBERS", default=""), cfg("TWILIO_SMS_FROM", default="")) if part)
+    numbers = set()
+    for part in raw.split(","):
+        value = part.strip().removeprefix("whatsapp:")
+        if not value:
+            continue
+        if not value.lstrip("+").isdigit():
+            raise ConfigError("TWILIO_SMS_NUMBERS", "expects E.164 numbers such as +14155238886")
+        numbers.add(value if value.startswith("+") else f"+{value}")
+    return frozenset(numbers)
 
 
 def _variables(raw: str) -> Dict[str, str]:
@@ -66,6 +86,7 @@ class TwilioSettings:
     api_url: Optional[str] = None
     timeout: float = 10.0
     max_body_bytes: int = 64 * 1024
+    sms_numbers: FrozenSet[str] = frozenset()
 
     @property
     def sender_account(self) -> str:
@@ -102,8 +123,11 @@ class TwilioSettings:
             whatsapp_from=whatsapp_address(cfg("TWILIO_WHATSAPP_FROM")),
             url_policy=UrlPolicy(
                 public_url=public_url,
-                trust_forwarded=cfg("TWILIO_TRUST_FORWARDED", cast=bool, default=True),
+                # Forwarded headers come from the client unless a proxy we run sets them.
+                trust_forwarded=cfg("TWILIO_TRUST_FORWARDED", cast=bool,
+                                    default=cfg("MAJLIS_TRUST_PROXY", cast=bool, default=False)),
             ),
+            sms_numbers=_sms_numbers(cfg),
             status_callback_url=cfg("TWILIO_STATUS_CALLBACK_URL", default=default_callback),
             template=template,
             api_url=cfg("TWILIO_API_URL", default=None),

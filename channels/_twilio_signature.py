@@ -28,11 +28,13 @@ class UrlPolicy:
         public_url: scheme://host[:port][/prefix] Twilio is configured with. When set,
             it replaces the scheme and host of every request (and prefixes the path).
         trust_forwarded: read ``X-Forwarded-Proto``/``-Host``/``-Port`` when no
-            ``public_url`` is set. Safe to leave on: the HMAC, not the URL, is the proof.
+            ``public_url`` is set.  Off by default: a client sets those headers as it
+            likes, so they are only believed behind a proxy we run that overwrites them
+            (``MAJLIS_TRUST_PROXY=1``); otherwise the request's own URL is checked.
     """
 
     public_url: Optional[str] = None
-    trust_forwarded: bool = True
+    trust_forwarded: bool = False
 
 
 class _FormParams(Dict[str, List[str]]):

@@ -10,8 +10,9 @@ of checks, and the one place errors become HTTP statuses:
 4. body not a form → 400
 5. signature does not match the public URL and fields → 403
 6. required fields missing or unreadable → 400
-7. inbound message → ``Delivery.accept`` (deduplicated on MessageSid); status
-   callback → ``Delivery.record_statuses``; the database failing → 503
+7. inbound message → ``Delivery.accept`` (deduplicated on MessageSid; an SMS to a
+   number without SMS enabled is ignored, 200); status callback (``MessageSid`` and
+   ``MessageStatus`` suffice) → ``Delivery.record_statuses``; the database failing → 503
 8. empty TwiML, 200
 
 Rejections are logged at WARNING with the reason only: never the body, the numbers,
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Mapping, Optional, Tuple
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -29,6 +30,7 @@ from bot.delivery import InboundItem, StatusUpdate
 from channels._twilio_inbound import (
     FormFields,
     MalformedWebhook,
+    Transport,
     TwilioInbound,
     TwilioStatus,
     decode_form,
@@ -60,18 +62,32 @@ def strip_channel(address: str) -> str:
     return address[len(WHATSAPP_PREFIX):] if address.startswith(WHATSAPP_PREFIX) else address
 
 
+SMS_KEY_PREFIX = "sms:"
+
+
+def conversation_key(message: TwilioInbound) -> str:
+    """The delivery layer's customer key (Rasa's sender id): the number, ``sms:``-prefixed for SMS.
+
+    One person may write to the same business number by SMS and on WhatsApp; those are
+    two conversations, so an SMS conversation (its handoff, its agent replies) is never
+    continued on WhatsApp.
+    """
+    return f"{SMS_KEY_PREFIX}{message.number}" if message.transport is Transport.SMS else message.number
+
+
 def inbound_item(channel: str, message: TwilioInbound, fields: Mapping[str, str]) -> InboundItem:
     """The delivery layer's record of an inbound message.
 
     The payload is the decoded form itself, so the handler re-parses it with the same
     code (and fields added later by Twilio survive a restart). Twilio sends no
-    timestamp, so the window opens at receipt.
+    timestamp, so the window opens at receipt (and a replay can only be recognised
+    while its MessageSid is still in the inbox: see channels._replay).
     """
     return InboundItem(
         channel=channel,
         message_id=message.message_sid,
         account=strip_channel(message.recipient),
-        customer=strip_channel(message.sender),
+        customer=conversation_key(message),
         payload=dict(fields),
         sent_at=None,
         opens_window=True,
@@ -95,6 +111,7 @@ def metadata_for(message: TwilioInbound) -> Dict[str, Any]:
     metadata: Dict[str, Any] = {
         "channel": "twilio_whatsapp",
         "account": strip_channel(message.recipient),
+        "transport": message.transport.value,
         "customer": {
             "address": message.sender,
             "wa_id": message.wa_id,
@@ -157,13 +174,17 @@ class TwilioWebhook:
         auth_token: the HMAC key.
         delivery: the delivery service the messages and statuses go to.
         max_body_bytes: the largest body accepted.
+        sms_numbers: business numbers (``+1415…``) whose SMS are answered; SMS to any
+            other number are ignored (never answered on WhatsApp instead).
     """
 
-    def __init__(self, *, channel: str, auth_token: str, delivery: "Delivery", max_body_bytes: int) -> None:
+    def __init__(self, *, channel: str, auth_token: str, delivery: "Delivery", max_body_bytes: int,
+                 sms_numbers: FrozenSet[str] = frozenset()) -> None:
         self._channel = channel
         self._auth_token = auth_token
         self._delivery = delivery
         self._max_body_bytes = max_body_bytes
+        self._sms_numbers = sms_numbers
 
     async def handle(self, request: WebhookRequest) -> Answer:
         """Process one webhook request; never raises for bad input."""
@@ -202,6 +223,10 @@ class TwilioWebhook:
         if isinstance(event, TwilioStatus):
             logger.debug("Twilio status %s for %s", event.status, event.message_sid)
             await self._delivery.record_statuses([status_update(self._channel, event)])
+            return
+        if event.transport is Transport.SMS and strip_channel(event.recipient) not in self._sms_numbers:
+            logger.info("Twilio SMS %s ignored: SMS is not enabled on the number it was sent to "
+                        "(TWILIO_SMS_NUMBERS)", event.message_sid)
             return
         accepted = await self._delivery.accept([inbound_item(self._channel, event, fields)])
         logger.debug("Twilio message %s accepted: %s", event.message_sid, bool(accepted))

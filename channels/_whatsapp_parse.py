@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from channels._structured import location_payload, media_payload
+from channels._whatsapp_address import Address, AddressKind
+
 logger = logging.getLogger(__name__)
 
 OBJECT = "whatsapp_business_account"
@@ -64,8 +67,17 @@ class Customer:
 
     @property
     def id(self) -> Optional[str]:
-        """The id replies go to: the wa_id when present, otherwise the BSUID."""
+        """The conversation key: the wa_id when present, otherwise the BSUID."""
         return self.wa_id or self.user_id
+
+    @property
+    def address(self) -> Optional[Address]:
+        """How replies reach this customer: ``to`` the wa_id, else ``recipient`` the BSUID."""
+        if self.wa_id:
+            return Address(kind=AddressKind.PHONE, value=self.wa_id)
+        if self.user_id:
+            return Address(kind=AddressKind.USER_ID, value=self.user_id)
+        return None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,6 +92,7 @@ class InboundMessage:
         text: what the transcript shows (body, caption, button title, ...).
         payload: a Rasa payload (``/affirm``) to trigger the intent directly, if any.
         silent: record only; do not hand to the bot (reactions, system, edits).
+        group_id: the WhatsApp group it was written in (None: a one-to-one message).
         opens_window: whether it opens/extends the 24-hour window.
         details: type-specific data for the message metadata.
         raw: the stored envelope this was parsed from (see :meth:`to_stored`).
@@ -99,8 +112,22 @@ class InboundMessage:
     opens_window: bool = True
     context: Optional[Mapping[str, Any]] = None
     referral: Optional[Mapping[str, Any]] = None
+    group_id: Optional[str] = None
     details: Mapping[str, Any] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def address(self) -> Address:
+        """Where replies go: the group for a group message, else the customer (phone or BSUID)."""
+        if self.group_id:
+            return Address(kind=AddressKind.GROUP, value=self.group_id)
+        assert self.customer.address is not None, "parsed messages always have a sender"
+        return self.customer.address
+
+    @property
+    def conversation_key(self) -> str:
+        """The delivery layer's customer key (Rasa's sender id): the group, else the customer."""
+        return self.group_id or self.customer.id or ""
 
     @classmethod
     def from_stored(cls, stored: Mapping[str, Any]) -> Optional["InboundMessage"]:
@@ -128,8 +155,11 @@ class InboundMessage:
             "parent_user_id": self.customer.parent_user_id,
             "profile_name": self.customer.name,
             "username": self.customer.username,
+            "address_kind": self.address.kind.value,
             "timestamp": self.timestamp,
         }
+        if self.group_id:
+            whatsapp["group_id"] = self.group_id
         if self.context:
             whatsapp["context"] = dict(self.context)
         if self.payload:
@@ -289,6 +319,7 @@ def _parse_message(
         opens_window=kind not in NO_WINDOW_TYPES,
         context=_dict(message.get("context")) or None,
         referral=_dict(message.get("referral")) or None,
+        group_id=_str(message.get("group_id")),
         details=details,
         raw={
             "waba_id": waba_id,
@@ -307,10 +338,12 @@ def _content(kind: str, message: Dict[str, Any]) -> Tuple[str, Optional[str], Di
     if kind in MEDIA_TYPES:
         media = {k: body[k] for k in ("id", "mime_type", "sha256", "filename", "url", "voice", "animated") if k in body}
         media["kind"] = kind
-        return str(body.get("caption") or ""), None, {"media": media}
+        caption = str(body.get("caption") or "")
+        # A caption is the customer's words (NLU reads them); without one, say what arrived.
+        return caption, None if caption.strip() else media_payload(kind), {"media": media}
     if kind == "location":
         label = " ".join(str(body[k]) for k in ("name", "address") if body.get(k))
-        return label, None, {"location": body}
+        return label, location_payload(body.get("latitude"), body.get("longitude")), {"location": body}
     if kind == "contacts":
         return "", None, {"contacts": _list(message.get("contacts"))}
     if kind == "interactive":

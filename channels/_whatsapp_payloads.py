@@ -1,15 +1,18 @@
 """Pure builders of WhatsApp Cloud API request bodies (no HTTP, unit-tested alone).
 
-Every builder returns complete ``POST /{phone-number-id}/messages`` bodies.  Limits
+Every builder returns complete ``POST /{phone-number-id}/messages`` bodies, addressed
+to an :class:`~channels._whatsapp_address.Address` (``to`` for a phone number,
+``recipient`` for a business-scoped user id; a bare string is a phone ``wa_id``).  Limits
 are named constants with the page that states them; when content has to be cut to
 fit, a warning is logged (without the content).
 """
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from channels._text import shorten, split_text, utf16_len
+from channels._whatsapp_address import Address
 
 logger = logging.getLogger(__name__)
 
@@ -35,15 +38,24 @@ EMPTY_BODY = "👇"
 _LIST_BUTTON_LABEL = {"ar": "اختر", "en": "Choose"}
 
 
-def _envelope(to: str, kind: str, body: Mapping[str, Any]) -> Dict[str, Any]:
-    return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": kind, kind: dict(body)}
+#: Who a message goes to: an address of explicit kind, or a bare ``wa_id`` (a phone).
+To = Union[Address, str]
+
+
+def addressing(to: To) -> Dict[str, str]:
+    """The addressing fields for ``to`` (``recipient_type`` and ``to`` or ``recipient``)."""
+    return (to if isinstance(to, Address) else Address.phone(to)).fields()
+
+
+def _envelope(to: To, kind: str, body: Mapping[str, Any]) -> Dict[str, Any]:
+    return {"messaging_product": "whatsapp", **addressing(to), "type": kind, kind: dict(body)}
 
 
 def _is_arabic(text: str) -> bool:
     return any("\u0600" <= ch <= "\u06ff" or "\u0750" <= ch <= "\u077f" for ch in text)
 
 
-def build_text_payloads(to: str, text: str, *, preview_url: bool = False) -> List[Dict[str, Any]]:
+def build_text_payloads(to: To, text: str, *, preview_url: bool = False) -> List[Dict[str, Any]]:
     """Text messages for ``text``, split at :data:`MAX_TEXT_CHARS` on word boundaries.
 
     Returns no message for empty or whitespace-only text.
@@ -62,7 +74,7 @@ def _button_title(button: Mapping[str, Any]) -> str:
     return str(button.get("title") or _button_id(button))
 
 
-def build_buttons_payloads(to: str, text: str, buttons: Sequence[Mapping[str, Any]]) -> List[Dict[str, Any]]:
+def build_buttons_payloads(to: To, text: str, buttons: Sequence[Mapping[str, Any]]) -> List[Dict[str, Any]]:
     """Rasa buttons as reply buttons, a list, or numbered text, whichever fits.
 
     - up to :data:`MAX_REPLY_BUTTONS` with short titles: interactive reply buttons;
@@ -108,7 +120,7 @@ def _split_body(text: str) -> "tuple[List[str], str]":
     return parts[:-1], parts[-1]
 
 
-def _reply_buttons(to: str, body: str, ids: Sequence[str], titles: Sequence[str]) -> Dict[str, Any]:
+def _reply_buttons(to: To, body: str, ids: Sequence[str], titles: Sequence[str]) -> Dict[str, Any]:
     return _envelope(
         to,
         "interactive",
@@ -124,7 +136,7 @@ def _reply_buttons(to: str, body: str, ids: Sequence[str], titles: Sequence[str]
     )
 
 
-def _list(to: str, body: str, ids: Sequence[str], titles: Sequence[str]) -> Dict[str, Any]:
+def _list(to: To, body: str, ids: Sequence[str], titles: Sequence[str]) -> Dict[str, Any]:
     rows = []
     for row_id, title in zip(ids, titles):
         row: Dict[str, Any] = {"id": row_id, "title": title}
@@ -145,14 +157,14 @@ def _list(to: str, body: str, ids: Sequence[str], titles: Sequence[str]) -> Dict
     )
 
 
-def build_numbered_text_payloads(to: str, text: str, titles: Sequence[str]) -> List[Dict[str, Any]]:
+def build_numbered_text_payloads(to: To, text: str, titles: Sequence[str]) -> List[Dict[str, Any]]:
     """``text`` followed by ``1. title`` lines, split like any text."""
     lines = [f"{n}. {title}" for n, title in enumerate(titles, start=1)]
     return build_text_payloads(to, "\n\n".join(p for p in (text.strip(), "\n".join(lines)) if p))
 
 
 def build_media_payload(
-    to: str,
+    to: To,
     kind: str,
     *,
     link: Optional[str] = None,
@@ -177,7 +189,7 @@ def build_media_payload(
 
 
 def build_template_payload(
-    to: str, name: str, language: str, components: Optional[Sequence[Mapping[str, Any]]] = None
+    to: To, name: str, language: str, components: Optional[Sequence[Mapping[str, Any]]] = None
 ) -> Dict[str, Any]:
     """An approved template message (allowed outside the 24-hour window)."""
     template: Dict[str, Any] = {"name": name, "language": {"code": language, "policy": "deterministic"}}
@@ -186,18 +198,19 @@ def build_template_payload(
     return _envelope(to, "template", template)
 
 
-def build_custom_payload(to: str, custom: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
+def build_custom_payload(to: To, custom: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
     """A Rasa ``custom`` response passed through as a message body.
 
     ``custom`` is a WhatsApp message object with a ``type`` (``{"type": "location",
     "location": {...}}``), optionally nested under a ``"whatsapp"`` key so one
-    response can carry variants for several channels.  ``messaging_product``,
-    ``recipient_type`` and ``to`` are filled in.  Returns None if it has no ``type``.
+    response can carry variants for several channels.  ``messaging_product`` and the
+    addressing fields are filled in (any the response carried are replaced).  Returns None if it has no ``type``.
     """
     body = custom.get("whatsapp", custom)
     if not isinstance(body, Mapping) or not isinstance(body.get("type"), str):
         return None
-    return {**dict(body), "messaging_product": "whatsapp", "recipient_type": "individual", "to": to}
+    fields = {k: v for k, v in dict(body).items() if k not in ("to", "recipient", "recipient_type")}
+    return {**fields, "messaging_product": "whatsapp", **addressing(to)}
 
 
 def build_read_receipt(message_id: str, *, typing: bool = True) -> Dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
 from bot.delivery import SendResult
 from bot.errors import ProviderAPIError
 from channels._meta import GraphClient
+from channels._whatsapp_address import address_of_payload
 from channels._whatsapp_payloads import build_read_receipt, build_template_payload
 
 if TYPE_CHECKING:
@@ -63,11 +64,12 @@ class WhatsAppSender:
         return SendResult(provider_message_id=first.get("id"))
 
     def window_template(self, message: OutboundMessage) -> Optional[Mapping[str, Any]]:
-        """The number's configured template, addressed to the same customer."""
+        """The number's configured template, addressed as the message it replaces was (phone or BSUID)."""
         number = self.numbers.get(message.account)
         if number is None or number.template is None:
             return None
-        return build_template_payload(message.customer, number.template.name, number.template.language)
+        to = address_of_payload(message.payload) or message.customer
+        return build_template_payload(to, number.template.name, number.template.language)
 
     def mark_read_soon(self, phone_number_id: str, message_id: str, customer: str, *, typing: bool = True) -> None:
         """Start :meth:`mark_read` in the background; the next :meth:`send` to ``customer`` waits for it."""

@@ -18,6 +18,8 @@ environment variable of the same meaning.  See docs/channels/whatsapp.md.
 ``WHATSAPP_MAX_BODY_BYTES``      largest webhook body accepted (1 MiB), else 413
 ``WHATSAPP_TIMEOUT``             seconds per Graph request (10)
 ``WHATSAPP_MARK_READ``           mark read + typing indicator when work starts (true)
+``WHATSAPP_GROUPS``              answer messages written in WhatsApp groups, in the group
+                                 (false: group messages are recorded nowhere and ignored)
 ``DELIVERY_MAX_ATTEMPTS``        send attempts before a message is marked failed (6)
 ``DELIVERY_BACKOFF_BASE``        seconds, first backoff cap (2); doubles per attempt
 ``DELIVERY_BACKOFF_MAX``         seconds, largest backoff (300)
@@ -48,6 +50,7 @@ CREDENTIAL_KEYS: Mapping[str, str] = {
     "max_body_bytes": "WHATSAPP_MAX_BODY_BYTES",
     "timeout": "WHATSAPP_TIMEOUT",
     "mark_read": "WHATSAPP_MARK_READ",
+    "groups": "WHATSAPP_GROUPS",
 }
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -90,6 +93,7 @@ class WhatsAppSettings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     timeout: float = DEFAULT_TIMEOUT_S
     mark_read: bool = True
+    groups: bool = False
     retry: RetryPolicy = RetryPolicy()
     retention: timedelta = DEFAULT_RETENTION
 
@@ -120,6 +124,7 @@ class WhatsAppSettings:
             max_body_bytes=cfg("WHATSAPP_MAX_BODY_BYTES", cast=positive(int), default=DEFAULT_MAX_BODY_BYTES),
             timeout=cfg("WHATSAPP_TIMEOUT", cast=positive(float), default=DEFAULT_TIMEOUT_S),
             mark_read=cfg("WHATSAPP_MARK_READ", cast=bool, default=True),
+            groups=cfg("WHATSAPP_GROUPS", cast=bool, default=False),
             retry=RetryPolicy(
                 max_attempts=cfg("DELIVERY_MAX_ATTEMPTS", cast=positive(int), default=RetryPolicy.max_attempts),
                 base_delay=cfg("DELIVERY_BACKOFF_BASE", cast=positive(float), default=RetryPolicy.base_delay),

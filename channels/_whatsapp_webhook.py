@@ -15,7 +15,11 @@ Order of checks, and the one place errors become status codes:
 2. no ``X-Hub-Signature-256`` → 401; malformed or wrong → 403 (over the raw bytes)
 3. not ``application/json`` → 415; malformed JSON or not an object → 400
 4. statuses → ``Delivery.record_statuses``; messages → ``Delivery.accept``
-   (deduplicated on the wamid); the database failing → 503 (Meta retries)
+   (deduplicated on the wamid); the database failing → 503 (Meta retries).
+   Messages are skipped (still 200, logged) when they are for a number we do not
+   serve, come from a group while group support is off, or are older than the
+   dedupe retention: a signed body replayed after its wamid was pruned is not
+   processed a second time (:func:`channels._replay.too_old`).
 5. 200 once everything is durably recorded; unknown fields and types are
    acknowledged (and logged at DEBUG), never refused.
 
@@ -33,7 +37,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.delivery import Delivery, InboundItem, StatusUpdate
 from bot.errors import PayloadError, SignatureError
 from channels._meta import WINDOW_CLOSED_CODES, verify_signature
-from channels._whatsapp_parse import parse_webhook
+from channels._replay import too_old
+from channels._whatsapp_parse import InboundMessage, parse_webhook
 from channels._whatsapp_settings import WhatsAppSettings
 
 logger = logging.getLogger(__name__)
@@ -133,16 +138,16 @@ async def record_batch(
     for what in batch.ignored:
         logger.debug("Webhook part ignored: %s", what)
     items: List[InboundItem] = []
+    now = delivery.clock()
     for message in batch.messages:
-        if message.phone_number_id not in settings.numbers:
-            logger.warning("Message for unconfigured phone_number_id %s ignored", message.phone_number_id)
+        if not _accepts(message, settings, now):
             continue
         items.append(
             InboundItem(
                 channel=CHANNEL_NAME,
                 message_id=message.id,
                 account=message.phone_number_id,
-                customer=message.customer.id or "",
+                customer=message.conversation_key,
                 payload=message.to_stored(),
                 sent_at=message.sent_at,
                 opens_window=message.opens_window,
@@ -153,6 +158,21 @@ async def record_batch(
     accepted = await delivery.accept(items, schedule=schedule)
     logger.info("Webhook recorded: %d new message(s) of %d, %d status(es)", len(accepted), len(items), len(updates))
     return accepted, len(updates)
+
+
+def _accepts(message: InboundMessage, settings: WhatsAppSettings, now: Any) -> bool:
+    """Whether a parsed message is ours to record (why not is logged, without personal data)."""
+    if message.phone_number_id not in settings.numbers:
+        logger.warning("Message for unconfigured phone_number_id %s ignored", message.phone_number_id)
+        return False
+    if message.group_id and not settings.groups:
+        logger.info("Group message %s ignored: group support is off (WHATSAPP_GROUPS)", message.id)
+        return False
+    if too_old(message.sent_at, now, settings.retention):
+        logger.warning("Message %s ignored: sent before the %s dedupe retention (a replay?)",
+                       message.id, settings.retention)
+        return False
+    return True
 
 
 def decode_body(raw: bytes, content_type: Optional[str]) -> Dict[str, Any]:

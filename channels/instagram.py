@@ -52,6 +52,8 @@ from channels._instagram_takeover import TakeoverStore
 from channels._instagram_webhook import InstagramWebhook, WebhookRequest
 from channels._instagram_window import MessagingWindowClosed, SendPolicy, agent_reply_policy
 from channels._meta import SIGNATURE_HEADER, GraphClient
+from channels._reactions import Reaction, ReactionRecorder, Reactions
+from channels._structured import get_started_payload, media_payload, parse_data_for
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +138,16 @@ class InstagramAgentOutput(InstagramOutput):
         """Raises :class:`MessagingWindowClosed` past 7 days (nothing queued)."""
         await self._channel.send_agent_reply(customer=recipient_id, text=text, reply_id=self._key,
                                              account=self._account, key=self._next_key())
+
+
+#: Instagram's reaction names (``reaction.reaction``) as the emoji an agent sees.
+REACTION_EMOJI = {"love": "❤️", "like": "👍", "haha": "😆", "wow": "😮", "sad": "😢", "angry": "😠"}
+
+
+def is_like(event: InstagramEvent) -> bool:
+    """A heart sent as a message (``like_heart`` attachment, no text): a reaction, not a request."""
+    return (event.kind is Kind.MESSAGE and not event.text.strip() and bool(event.attachments)
+            and all(item.type == "like_heart" for item in event.attachments))
 
 
 def outbox_sink(outbox: Outbox) -> Sink:
@@ -231,6 +243,7 @@ class InstagramInput(InputChannel):
         # The delivery store's thread pool: every call on an SQLite connection in one thread.
         self.takeovers = TakeoverStore(store.engine, run=store.run_blocking)
         self.entry_sources = EntrySourceStore(store.engine, run=store.run_blocking)
+        self.reactions = Reactions()
         self.agent: Any = None
         self._on_new_message: Optional[Callable[[UserMessage], Awaitable[Any]]] = None
         #: The handoff layer's ``taken_over(channel, account, customer, reason)`` (agent desk).
@@ -245,6 +258,10 @@ class InstagramInput(InputChannel):
         bot silent.
         """
         self._handoff = listener
+
+    def attach_reactions(self, recorder: ReactionRecorder) -> None:
+        """The desk shows reactions and likes in handed-off conversations (:mod:`channels._reactions`)."""
+        self.reactions.attach(recorder)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         self._on_new_message = on_new_message
@@ -292,12 +309,24 @@ class InstagramInput(InputChannel):
             await self._echo(event, item)
         elif event.kind is Kind.COMMENT:
             await self._comment(event, item, outbox)
+        elif event.kind is Kind.REACTION or is_like(event):
+            await self._reaction(event, item)
         elif event.kind in (Kind.MESSAGE, Kind.POSTBACK):
             await self._message(event, item, outbox)
         elif event.kind is Kind.REFERRAL:
             await self._entry_source(event, item)
-        else:  # reactions, reads, unsends, handover: recorded in the inbox, never answered
+        else:  # reads, unsends, handover: recorded in the inbox, never answered
             logger.debug("Instagram item %s (%s) recorded", item.id, event.kind.value)
+
+    async def _reaction(self, event: InstagramEvent, item: InboundItem) -> None:
+        """A reaction or a heart: recorded (the inbox; the desk in a handoff), never answered."""
+        if event.reaction is not None:
+            emoji = "" if event.reaction.action == "unreact" else (
+                event.reaction.emoji or REACTION_EMOJI.get(event.reaction.reaction or "", "❤️"))
+        else:
+            emoji = "❤️"  # the like_heart sticker
+        await self.reactions.record(Reaction(channel=CHANNEL_NAME, account=item.account, customer=item.customer,
+                                             emoji=emoji, message_id=event.mid if event.reaction else None))
 
     async def _message(self, event: InstagramEvent, item: InboundItem, outbox: Outbox) -> None:
         entry = await self._entry_source(event, item)
@@ -314,10 +343,30 @@ class InstagramInput(InputChannel):
             await sink(build_text_payloads(item.customer, text)[0], "notice")
             return
         assert self._on_new_message is not None, "blueprint() was not called"
+        parse_data = self._parse_data(event, item.account)
         await self._on_new_message(UserMessage(
-            text=event.intent_text, output_channel=InstagramOutput(sink), sender_id=item.customer,
+            text=event.display_text if parse_data else event.intent_text, output_channel=InstagramOutput(sink),
+            sender_id=item.customer, parse_data=parse_data,
             input_channel=CHANNEL_NAME, message_id=item.message_id, metadata=metadata_for(event, entry),
         ))
+
+    def _parse_data(self, event: InstagramEvent, account: str) -> Optional[Dict[str, Any]]:
+        """The intent where the channel knows it (None: NLU reads the text).
+
+        - a quick reply or postback whose payload is a Rasa payload (``/check_bill``): it;
+        - any other postback ("Get started", an ice-breaker question, a menu item whose
+          payload is the app's own): the greeting with the menu, in the account's language;
+        - an attachment without text (photo, video, file, voice message): what arrived.
+        """
+        payload = event.quick_reply_payload or event.postback_payload
+        if payload and payload.startswith("/"):
+            return parse_data_for(payload, event.display_text)
+        if event.kind is Kind.POSTBACK:
+            return parse_data_for(get_started_payload(), event.display_text,
+                                  language=self.settings.language_of(account))
+        if not event.text.strip() and event.attachments:
+            return parse_data_for(media_payload(event.attachments[0].type), event.display_text)
+        return None
 
     async def _entry_source(self, event: InstagramEvent, item: InboundItem) -> Optional[EntrySource]:
         ref = (event.referral or {}).get("ref")

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Text, Tuple
 
 import aiohttp
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -35,15 +35,25 @@ from twilio.rest import Client
 from bot.delivery import Delivery, DeliveryStore, InboundItem, OutboundMessage, Outbox, RetryPolicy
 from bot.entry_links import METADATA_KEY, EntrySource, EntrySourceStore, split_ref
 from bot.storage import get_engine
+from channels._contacts import ContactBook
 from channels._settings import settings_from_credentials
+from channels._structured import parse_data_for
+from channels._text import split_text
 from channels._twilio_http import AiohttpTwilioClient
-from channels._twilio_inbound import TwilioInbound, parse_event
-from channels._twilio_payloads import build_media, build_template, build_text, split_body
+from channels._twilio_inbound import Transport, TwilioInbound, parse_event
+from channels._twilio_payloads import (
+    WHATSAPP_PREFIX,
+    body_length,
+    build_media,
+    build_template,
+    build_text,
+    sms_part_limit,
+    split_body,
+)
 from channels._twilio_sender import TwilioSender
 from channels._twilio_settings import TwilioSettings
 from channels._twilio_signature import SIGNATURE_HEADER, public_request_url
-from channels._twilio_webhook import TwilioWebhook, WebhookRequest, metadata_for
-from channels.whatsapp_cloud import payload_parse_data
+from channels._twilio_webhook import SMS_KEY_PREFIX, TwilioWebhook, WebhookRequest, metadata_for
 
 logger = logging.getLogger(__name__)
 
@@ -62,35 +72,57 @@ class TwilioWhatsAppOutput(OutputChannel):
     """Turns Rasa responses into Twilio payloads and stores them through a sink.
 
     Every message is one outbox entry (never sent directly), so it is retried, ordered
-    and sent at most once per idempotency key by :mod:`bot.delivery`.
+    and sent at most once per idempotency key by :mod:`bot.delivery`.  Replies go back
+    on the transport the customer used: WhatsApp (``whatsapp:+…``) or SMS (bare
+    numbers, parts of at most 10 segments, no 24-hour window).
 
     Args:
         sink: stores ``(payload, kind, free_form)``: ``Outbox.add`` for replies, or
             ``Delivery.enqueue`` for proactive messages.
         account: the business address the customer wrote to (``+1415…``).
         status_callback: URL Twilio posts delivery reports to, if any.
+        to: the customer's number, known from the message being answered.
+        sms: that message came by SMS.
+        contacts: outside a turn (agent replies, proactive sends): the number and
+            transport stored with the conversation.
     """
 
     @classmethod
     def name(cls) -> Text:
         return CHANNEL_NAME
 
-    def __init__(self, sink: Sink, *, account: str, status_callback: Optional[str] = None) -> None:
+    def __init__(self, sink: Sink, *, account: str, status_callback: Optional[str] = None,
+                 to: Optional[str] = None, sms: bool = False, contacts: Optional[ContactBook] = None) -> None:
         self._sink = sink
         self._account = account
         self._status_callback = status_callback
+        self._to, self._sms, self._contacts = to, sms, contacts
+
+    async def _recipient(self, recipient_id: Text) -> Tuple[str, bool]:
+        """(number, by SMS) of the customer."""
+        if self._to is not None:
+            return self._to, self._sms
+        if self._contacts is not None:
+            stored = await self._contacts.lookup(CHANNEL_NAME, recipient_id, self._account)
+            if stored is not None:
+                return stored["value"], stored["kind"] == Transport.SMS.value
+        return recipient_id, False
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
-        """One Twilio message per 1,600-character part (Rasa's ``\\n\\n`` split is not applied)."""
-        for part in split_body(text):
-            payload = build_text(to=recipient_id, from_=self._account, body=part, status_callback=self._status_callback)
-            await self._sink(payload, "text", True)
+        """One message per 1,600-character part (SMS: per 10 segments); Rasa's ``\\n\\n`` split is not applied."""
+        to, sms = await self._recipient(recipient_id)
+        parts = split_text(text, sms_part_limit(text), body_length) if sms else split_body(text)
+        for part in parts:
+            payload = build_text(to=to, from_=self._account, body=part, status_callback=self._status_callback, sms=sms)
+            # SMS has no customer-service window: never held back as "free-form".
+            await self._sink(payload, "sms" if sms else "text", not sms)
 
     async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
+        to, sms = await self._recipient(recipient_id)
         payload = build_media(
-            to=recipient_id, from_=self._account, media_urls=[image], status_callback=self._status_callback
+            to=to, from_=self._account, media_urls=[image], status_callback=self._status_callback, sms=sms
         )
-        await self._sink(payload, "media", True)
+        await self._sink(payload, "media", not sms)
 
     async def send_attachment(self, recipient_id: Text, attachment: Any, **kwargs: Any) -> None:
         """A URL attachment is sent as media; anything else as its text."""
@@ -110,8 +142,12 @@ class TwilioWhatsAppOutput(OutputChannel):
         """``{"content_sid": "HX…", "content_variables": {...}}`` sends an approved template;
         ``{"media_url": [...], "body": "…"}`` media; anything else is dropped with a warning."""
         if json_message.get("content_sid"):
+            to, sms = await self._recipient(recipient_id)
+            if sms:
+                logger.warning("A WhatsApp template is not sent to an SMS conversation")
+                return
             payload = build_template(
-                to=recipient_id,
+                to=to,
                 from_=self._account,
                 content_sid=str(json_message["content_sid"]),
                 variables=json_message.get("content_variables"),
@@ -120,14 +156,16 @@ class TwilioWhatsAppOutput(OutputChannel):
             await self._sink(payload, "template", False)
         elif json_message.get("media_url"):
             urls = json_message["media_url"]
+            to, sms = await self._recipient(recipient_id)
             payload = build_media(
-                to=recipient_id,
+                to=to,
                 from_=self._account,
                 media_urls=[urls] if isinstance(urls, str) else list(urls),
                 caption=json_message.get("body"),
                 status_callback=self._status_callback,
+                sms=sms,
             )
-            await self._sink(payload, "media", True)
+            await self._sink(payload, "media", not sms)
         elif json_message.get("body"):
             await self.send_text_message(recipient_id, str(json_message["body"]))
         else:
@@ -147,7 +185,8 @@ def enqueue_sink(delivery: Delivery, account: str) -> Sink:
     """A sink for proactive messages (no inbound message; random idempotency keys)."""
 
     async def enqueue(payload: Mapping[str, Any], kind: str, free_form: bool) -> None:
-        customer = str(payload["To"]).split(":", 1)[-1]
+        to = str(payload["To"])
+        customer = to[len(WHATSAPP_PREFIX):] if to.startswith(WHATSAPP_PREFIX) else f"{SMS_KEY_PREFIX}{to}"
         await delivery.enqueue(
             OutboundMessage(
                 channel=CHANNEL_NAME,
@@ -199,11 +238,13 @@ class TwilioWhatsAppInput(InputChannel):
         self._session: Optional[aiohttp.ClientSession] = None
         self.delivery: Optional[Delivery] = None
         self.entry_sources: Optional[EntrySourceStore] = None
+        self.contacts: Optional[ContactBook] = None
 
     def _build_delivery(self) -> Delivery:
         if self._store is None:
             self._store = DeliveryStore(get_engine())
         self.entry_sources = EntrySourceStore(self._store.engine, run=self._store.run_blocking)
+        self.contacts = ContactBook(self._store.engine, run=self._store.run_blocking)
         client = Client(self.settings.account_sid, self.settings.auth_token.reveal(), http_client=self._http)
         sender = TwilioSender(client, template=self.settings.template, status_callback=self.settings.status_callback_url)
         return Delivery(channel=self.name(), store=self._store, sender=sender, retry=self._retry)
@@ -215,10 +256,15 @@ class TwilioWhatsAppInput(InputChannel):
             auth_token=self.settings.auth_token.reveal(),
             delivery=delivery,
             max_body_bytes=self.settings.max_body_bytes,
+            sms_numbers=self.settings.sms_numbers,
         )
 
         async def handle(item: InboundItem, outbox: Outbox) -> None:
-            message = self._user_message(item, outbox)
+            inbound = self._parse(item)
+            if self.contacts is not None:
+                await self.contacts.remember(self.name(), item.account, item.customer, inbound.transport.value,
+                                             inbound.number, delivery.clock())
+            message = self._user_message(item, outbox, inbound)
             entry = (message.metadata or {}).get(METADATA_KEY)
             if entry and self.entry_sources is not None:
                 await self.entry_sources.record(self.name(), item.customer, EntrySource(**entry), delivery.clock())
@@ -279,11 +325,16 @@ class TwilioWhatsAppInput(InputChannel):
             url=url,
         )
 
-    def _user_message(self, item: InboundItem, outbox: Outbox) -> UserMessage:
+    @staticmethod
+    def _parse(item: InboundItem) -> TwilioInbound:
         message = parse_event({name: [str(value)] for name, value in item.payload.items()})
         assert isinstance(message, TwilioInbound), "only inbound messages are stored in the inbox"
+        return message
+
+    def _user_message(self, item: InboundItem, outbox: Outbox, message: TwilioInbound) -> UserMessage:
         output = TwilioWhatsAppOutput(
-            outbox_sink(outbox), account=item.account, status_callback=self.settings.status_callback_url
+            outbox_sink(outbox), account=item.account, status_callback=self.settings.status_callback_url,
+            to=message.number, sms=message.transport is Transport.SMS,
         )
         metadata = metadata_for(message)
         # A wa.me entry link prefills "[ref:snap-ramadan] …": the ref is recorded, not classified.
@@ -294,9 +345,8 @@ class TwilioWhatsAppInput(InputChannel):
             text=text,
             output_channel=output,
             sender_id=item.customer,
-            # The payload picks the intent while the transcript keeps the label. The
-            # helper only reads ``.payload`` and ``.text``, which TwilioInbound has too.
-            parse_data=payload_parse_data(message),  # type: ignore[arg-type]
+            # The payload picks the intent while the transcript keeps the label.
+            parse_data=parse_data_for(message.payload, message.text),
             input_channel=self.name(),
             message_id=item.message_id,
             metadata=metadata,
@@ -310,7 +360,13 @@ class TwilioWhatsAppInput(InputChannel):
             enqueue_sink(self.delivery, self.settings.sender_account),
             account=self.settings.sender_account,
             status_callback=self.settings.status_callback_url,
+            contacts=self.contacts,
         )
+
+    def handoff_output(self, outbox: Any) -> OutputChannel:
+        """Agent replies from the desk, on the transport the conversation uses (SMS stays SMS)."""
+        return TwilioWhatsAppOutput(outbox_sink(outbox), account=outbox.account, status_callback=self.settings.status_callback_url,
+                                    contacts=self.contacts)
 
     def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
         """Metadata is built from the stored message in the handler, not the request."""

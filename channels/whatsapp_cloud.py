@@ -23,9 +23,6 @@ from functools import partial
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
-from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
-from rasa.shared.nlu.training_data.message import Message
 from sanic import Blueprint, response
 from sanic.request import Request
 
@@ -35,9 +32,14 @@ from bot.entry_links import METADATA_KEY, EntrySourceStore, split_ref
 from bot.gateway.notice import SECRET_HEADER as NOTICE_SECRET_HEADER, handle_notice, inbox_secret
 from bot.gateway.sweep import DEFAULT_INTERVAL_S as DEFAULT_SWEEP_INTERVAL_S, InboxSweep
 from bot.storage import get_engine
+from channels._contacts import ContactBook
 from channels._meta import SIGNATURE_HEADER, GraphClient, verify_handshake
+from channels._reactions import Reaction, ReactionRecorder, Reactions
+from channels._structured import parse_data_for
+from channels._whatsapp_address import Address, address_of_payload
 from channels._whatsapp_parse import InboundMessage
 from channels._whatsapp_payloads import (
+    To,
     build_buttons_payloads,
     build_custom_payload,
     build_media_payload,
@@ -57,14 +59,34 @@ class WhatsAppCloudOutput(OutputChannel):
 
     Bound to one inbound message's :class:`bot.delivery.Outbox`, so each reply
     gets the idempotency key ``<wamid>:<position>`` and is sent at most once.
+
+    Args:
+        outbox: where the payloads are stored.
+        address: how the customer is addressed (``to`` a phone, ``recipient`` a
+            BSUID), known from the message being answered.
+        contacts: for messages outside a turn (agent replies, proactive sends): the
+            address stored with the conversation.  With neither, Rasa's recipient id
+            is a phone ``wa_id`` (every conversation before BSUIDs existed).
     """
 
     @classmethod
     def name(cls) -> str:
         return CHANNEL_NAME
 
-    def __init__(self, outbox: "Outbox | ProactiveOutbox") -> None:
+    def __init__(self, outbox: "Outbox | ProactiveOutbox", *, address: Optional[Address] = None,
+                 contacts: Optional[ContactBook] = None) -> None:
         self.outbox = outbox
+        self.address = address
+        self.contacts = contacts
+
+    async def _to(self, recipient_id: str) -> To:
+        if self.address is not None:
+            return self.address
+        if self.contacts is not None:
+            stored = await self.contacts.lookup(CHANNEL_NAME, recipient_id, getattr(self.outbox, "account", None))
+            if stored is not None:
+                return Address.from_stored(stored)
+        return recipient_id
 
     async def _add(self, payloads: Iterable[Mapping[str, Any]]) -> None:
         for payload in payloads:
@@ -89,12 +111,12 @@ class WhatsAppCloudOutput(OutputChannel):
             await self.send_elements(recipient_id, message["elements"])
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self._add(build_text_payloads(recipient_id, text))
+        await self._add(build_text_payloads(await self._to(recipient_id), text))
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
     ) -> None:
-        await self._add(build_buttons_payloads(recipient_id, text, buttons))
+        await self._add(build_buttons_payloads(await self._to(recipient_id), text, buttons))
 
     async def send_quick_replies(
         self, recipient_id: str, text: str, quick_replies: List[Dict[str, Any]], **kwargs: Any
@@ -102,18 +124,19 @@ class WhatsAppCloudOutput(OutputChannel):
         await self.send_text_with_buttons(recipient_id, text, quick_replies)
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        await self._add([build_media_payload(recipient_id, "image", link=image)])
+        await self._add([build_media_payload(await self._to(recipient_id), "image", link=image)])
 
     async def send_attachment(self, recipient_id: str, attachment: Any, **kwargs: Any) -> None:
         """A URL string is sent as a document; a dict may name type, link/id, caption, filename."""
+        to = await self._to(recipient_id)
         if isinstance(attachment, str):
-            await self._add([build_media_payload(recipient_id, "document", link=attachment)])
+            await self._add([build_media_payload(to, "document", link=attachment)])
             return
         if isinstance(attachment, Mapping):
             kind = str(attachment.get("type") or "document")
             await self._add([
                 build_media_payload(
-                    recipient_id,
+                    to,
                     kind if kind in ("image", "video", "audio", "document", "sticker") else "document",
                     link=attachment.get("link") or attachment.get("url"),
                     media_id=attachment.get("id"),
@@ -125,7 +148,7 @@ class WhatsAppCloudOutput(OutputChannel):
         logger.warning("Attachment of type %s not sent", type(attachment).__name__)
 
     async def send_custom_json(self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any) -> None:
-        payload = build_custom_payload(recipient_id, json_message)
+        payload = build_custom_payload(await self._to(recipient_id), json_message)
         if payload is None:
             logger.warning("Custom response without a WhatsApp 'type' not sent")
             return
@@ -143,24 +166,9 @@ class WhatsAppCloudOutput(OutputChannel):
 
 
 def payload_parse_data(message: InboundMessage) -> Optional[Dict[str, Any]]:
-    """Rasa parse data for a tapped button whose id is a Rasa payload (``/affirm``).
-
-    The intent comes from the payload; the text stays the title the customer saw,
-    so the transcript shows "Yes" rather than "/affirm".  None when the message
-    carries no valid payload (then NLU reads the text).
-    """
-    if not message.payload:
-        return None
-    parsed = YAMLStoryReader.unpack_regex_message(Message(data={TEXT: message.payload}))
-    intent = parsed.get(INTENT)
-    if not intent:
-        return None
-    return {
-        TEXT: message.text,
-        INTENT: intent,
-        INTENT_RANKING_KEY: parsed.get(INTENT_RANKING_KEY) or [intent],
-        ENTITIES: parsed.get(ENTITIES) or [],
-    }
+    """Rasa parse data for a message whose payload picks the intent (a tapped button whose id
+    is a Rasa payload, or what a message without text carried); None: NLU reads the text."""
+    return parse_data_for(message.payload, message.text)
 
 
 class ProactiveOutbox:
@@ -178,7 +186,8 @@ class ProactiveOutbox:
     async def add(
         self, payload: Mapping[str, Any], *, kind: str = "message", free_form: bool = True, key: Optional[str] = None
     ) -> Optional[OutboundMessage]:
-        customer = str(payload.get("to", ""))
+        address = address_of_payload(payload)
+        customer = address.value if address else ""
         account = await self.delivery.store.last_account(CHANNEL_NAME, customer) or self.default_account
         return await self.delivery.enqueue(
             OutboundMessage(
@@ -229,10 +238,21 @@ class WhatsAppCloudInput(InputChannel):
             retention=settings.retention,
         )
         self.entry_sources = EntrySourceStore(store.engine, run=store.run_blocking)
+        self.contacts = ContactBook(store.engine, run=store.run_blocking)
+        self.reactions = Reactions()
 
     def get_output_channel(self) -> OutputChannel:
         """An output channel for messages Rasa sends without an inbound message."""
-        return WhatsAppCloudOutput(ProactiveOutbox(self.delivery, next(iter(self.settings.numbers))))  # type: ignore[arg-type]
+        return WhatsAppCloudOutput(ProactiveOutbox(self.delivery, next(iter(self.settings.numbers))),  # type: ignore[arg-type]
+                                   contacts=self.contacts)
+
+    def handoff_output(self, outbox: Any) -> OutputChannel:
+        """Agent replies and notices from the desk, addressed as the conversation's last message was."""
+        return WhatsAppCloudOutput(outbox, contacts=self.contacts)
+
+    def attach_reactions(self, recorder: ReactionRecorder) -> None:
+        """The desk shows reactions in handed-off conversations (see :mod:`channels._reactions`)."""
+        self.reactions.attach(recorder)
 
     # -- transport ---------------------------------------------------------
 
@@ -303,6 +323,14 @@ class WhatsAppCloudInput(InputChannel):
         if message is None:
             logger.warning("Stored message %s could not be parsed again; skipped", item.id)
             return
+        await self.contacts.remember(CHANNEL_NAME, message.phone_number_id, item.customer,
+                                     message.address.kind.value, message.address.value, self.delivery.clock())
+        if message.type == "reaction":
+            reaction = message.details.get("reaction") or {}
+            await self.reactions.record(Reaction(
+                channel=CHANNEL_NAME, account=message.phone_number_id, customer=item.customer,
+                emoji=str(reaction.get("emoji") or ""), message_id=reaction.get("message_id")))
+            return
         if message.silent:
             logger.debug("Message %s of type %s recorded without waking the bot", item.id, message.type)
             return
@@ -319,7 +347,7 @@ class WhatsAppCloudInput(InputChannel):
         await on_new_message(
             UserMessage(
                 text=text,
-                output_channel=WhatsAppCloudOutput(outbox),
+                output_channel=WhatsAppCloudOutput(outbox, address=message.address),
                 sender_id=item.customer,
                 parse_data=payload_parse_data(message),
                 input_channel=CHANNEL_NAME,

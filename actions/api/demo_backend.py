@@ -32,6 +32,7 @@ from actions.api.care_backend import (
     RoamingOffer,
     Store,
 )
+from actions.api.geo import Centre, nearest_area
 from actions.parsing import find_alias, place_aliases
 from bot.config import Config, config, data_dir
 
@@ -94,6 +95,7 @@ class DemoCareBackend:
             for a in seed.get("areas", [])
         ]
         self._aliases = place_aliases((area.name, area.aliases) for area in self._areas)
+        self._centres = [Centre.from_seed(a["name"], a["centre"]) for a in seed.get("areas", []) if a.get("centre")]
         self._bundles = sorted(
             (
                 Bundle(code=b["code"], name_en=b["name_en"], name_ar=b["name_ar"], price=Decimal(b["price"]),
@@ -155,6 +157,11 @@ class DemoCareBackend:
     async def find_area(self, text: str) -> Optional[Area]:
         canonical = find_alias(text, self._aliases)
         return self._area(canonical) if canonical else None
+
+    async def area_at(self, latitude: float, longitude: float) -> Optional[Area]:
+        """The area a location pin lies in (nearest seeded centre within its radius), or ``None``."""
+        name = nearest_area(latitude, longitude, self._centres)
+        return self._area(name) if name else None
 
     def _area(self, name: str) -> Optional[Area]:
         return next((area for area in self._areas if area.name == name), None)

@@ -200,6 +200,14 @@ class ChannelRegistry:
             if attach is not None:
                 attach(listener)
 
+    def attach_reactions(self, recorder: Callable[..., Any]) -> None:
+        """Offer ``recorder(reaction)`` to channels that record customer reactions (``attach_reactions``),
+        so an agent sees them in a handed-off conversation (see ``channels._reactions``)."""
+        for channel in self._channels.values():
+            attach = getattr(channel, "attach_reactions", None)
+            if attach is not None:
+                attach(recorder)
+
     async def states(self, name: str, customer: str, keys: Mapping[Any, str]) -> Dict[Any, Delivered]:
         """The delivery state of each proactive message, by the key prefix it was stored under."""
         delivery = self.delivery(name)

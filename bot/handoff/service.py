@@ -81,6 +81,7 @@ class HandoffService:
         await self.store.setup()
         self._last_event_id = await self.store.last_event_id()
         self.registry.attach(self.taken_over)
+        self.registry.attach_reactions(self.customer_reaction)
         for record in await self.store.list(states=[OwnerState.CLOSED]):
             try:
                 await self.complete_handback(record)
@@ -231,6 +232,20 @@ class HandoffService:
         await self.store.update(record.public_id, last_customer_at=now)
         logger.debug("Customer message recorded for handoff %s", record.public_id)
         await self.flush_events()
+
+    async def customer_reaction(self, reaction: Any) -> bool:
+        """A reaction or like (``channels._reactions.Reaction``) while a person owns the conversation:
+        a transcript line and a live event for the desk.  False when the bot owns it (nothing to show)."""
+        record = await self.open_for(reaction.channel, reaction.customer)
+        if record is None or record.state not in (OwnerState.QUEUED, OwnerState.ASSIGNED):
+            return False
+        now = self.clock()
+        await self.store.add_message(record, kind="reaction", text=reaction.emoji or "∅", now=now,
+                                     event={"emoji": reaction.emoji, "removed": reaction.removed,
+                                            "reacted_to": reaction.message_id})
+        await self.store.update(record.public_id, last_customer_at=now)
+        await self.flush_events()
+        return True
 
     async def take_rating(self, channel: str, tracker: "DialogueStateTracker", output: "OutputChannel") -> bool:
         """The answer to "rate 1–5" after a hand-back; True when the message was a rating."""

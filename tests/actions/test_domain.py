@@ -20,8 +20,10 @@ DESIGN_INTENTS = {
     "talk_to_human", "complain", "check_bill", "dispute_charge", "buy_data_bundle", "roaming",
     "report_network_outage", "sim_or_esim", "order_status", "store_locator", "request_compensation", "inform",
     "chitchat_how_are_you", "chitchat_ask_name", "chitchat_compliment", "chitchat_insult",
+    # Messages without text, also set by the channels (docs/channels/*.md, channels/_structured.py).
+    "send_media", "voice_note", "share_location", "get_started",
 }
-DESIGN_ENTITIES = {"order_number", "area", "bundle_size", "amount", "date"}
+DESIGN_ENTITIES = {"order_number", "area", "bundle_size", "amount", "date", "media_kind", "latitude", "longitude"}
 DESIGN_SLOTS = {"order_number", "area", "bundle_size", "amount", "complaint_details", "case_id", "language",
                 "requested_human"}
 

@@ -169,7 +169,10 @@ async def test_quick_replies_image_and_payload_tap(fake_instagram_graph: FakeIns
     with caplog.at_level(logging.WARNING):
         async with serve(channel, agent) as served:
             await served.deliver(webhook_body(tap))
-    assert agent.texts == ['/choose{"n": 3}']
+    # The payload picks the intent; the transcript keeps the title the customer tapped.
+    assert agent.texts == ["Option number 3 is…"]
+    assert agent.messages[0].parse_data["intent"]["name"] == "choose"
+    assert agent.messages[0].parse_data["entities"][0]["value"] == 3
     assert agent.messages[0].metadata["display_text"] == "Option number 3 is…"
     sent = fake_instagram_graph.sent()
     replies = next(b["message"]["quick_replies"] for b in sent if "quick_replies" in b["message"])
@@ -189,7 +192,8 @@ async def test_postback_triggers_its_payload(fake_instagram_graph: FakeInstagram
                 "postback": {"mid": "m-pb", "title": "فاتورتي", "payload": "/check_bill"}}
     async with serve(channel, agent) as served:
         await served.deliver(webhook_body(postback))
-    assert agent.texts == ["/check_bill"]
+    assert agent.texts == ["فاتورتي"]
+    assert agent.messages[0].parse_data["intent"]["name"] == "check_bill"
     assert agent.messages[0].metadata["display_text"] == "فاتورتي"
 
 

@@ -50,3 +50,31 @@ async def test_arabic_comment_private_reply_then_dm_with_the_bot(
     texts = sent_texts(replies)
     assert texts and arabic(texts[0]), texts
     assert source is not None and (source[0].source, source[0].campaign) == ("instagram_comment", "ad-ramadan")
+
+
+async def test_get_started_gets_the_welcome_and_the_menu_in_the_account_language(
+    majlis_agent: Any, fake_instagram_graph: FakeInstagramGraph, monkeypatch,
+) -> None:
+    """A "Get started" tap (postback, Meta's ice-breakers page) on an account set to English, in a
+    deployment whose default is Arabic; then a voice message (an ``audio`` attachment)."""
+    monkeypatch.setenv("MAJLIS_DEFAULT_LANGUAGE", "ar")
+    customer = "igsid-e2e-starter"
+    channel = make_channel(settings(fake_instagram_graph.url, INSTAGRAM_ACCOUNT_ID=ACCOUNT,
+                                    INSTAGRAM_LANGUAGE=f"{ACCOUNT}:en"))
+    now_ms = int(time.time() * 1000)
+    start = {"sender": {"id": customer}, "recipient": {"id": ACCOUNT}, "timestamp": now_ms,
+             "postback": {"mid": "m-e2e-start", "title": "Get Started", "payload": "GET_STARTED"}}
+    voice = message_event(customer, mid="m-e2e-voice", at_ms=now_ms + 1000,
+                          attachments=[{"type": "audio", "payload": {"url": "https://lookaside.fbsbx.com/a.mp4"}}])
+    async with serve(channel, majlis_agent) as served:
+        await served.deliver(json.dumps({"object": "instagram", "entry": [
+            {"id": ACCOUNT, "time": now_ms, "messaging": [start]}]}).encode())
+        welcome = fake_instagram_graph.sent()
+        await served.deliver(json.dumps({"object": "instagram", "entry": [
+            {"id": ACCOUNT, "time": now_ms + 1000, "messaging": [voice]}]}).encode())
+        answer = fake_instagram_graph.sent()[len(welcome):]
+    [menu] = welcome
+    assert menu["message"]["text"].startswith("Welcome! I'm Majlis")
+    assert [reply["title"] for reply in menu["message"]["quick_replies"]][:2] == ["My bill", "Where's my order"]
+    assert menu["message"]["quick_replies"][0]["payload"] == "/check_bill"
+    assert sent_texts(answer)[0].startswith("Sorry, I can't listen to voice notes yet")

@@ -44,18 +44,20 @@ def fake(fake_twilio: FakeTwilio) -> FakeTwilio:  # noqa: F811
 
 FIXTURE_MESSAGES: Dict[str, Dict[str, Any]] = {
     "bbc_inbound_text.json": {
-        "text": "test", "message_id": "SM892512e202b34d4109b10a3893fa9640", "media": [], "location": None},
+        "text": "test", "message_id": "SM892512e202b34d4109b10a3893fa9640", "media": [], "location": None,
+        "intent": None},
     "bbc_inbound_image.json": {
         "text": "", "message_id": "MM21151abfaadc1fb79b782f8460862a52",
         "media": [{"url": "https://api.twilio.com/2010-04-01/Accounts/AC1a03647d811fab342c0ad608e382fab2/Messages/"
                           "MM21151abfaadc1fb79b782f8460862a52/Media/ME5f0afa2336bd0f73ca553fb5a2e3150bc",
                    "content_type": "image/jpeg"}],
-        "location": None},
+        "location": None, "intent": ("send_media", {"media_kind": "image"})},
     "bbc_inbound_location.json": {
         "text": "Microsoft Evert van de Beekstraat 354, Schiphol, North Holland 1118 CZ",
         "message_id": "SM9c871cd9649aa3829298e153ae6a8123", "media": [],
         "location": {"latitude": 52.303897857666016, "longitude": 4.750025749206543,
-                     "address": "Evert van de Beekstraat 354, Schiphol, North Holland 1118 CZ", "label": "Microsoft"}},
+                     "address": "Evert van de Beekstraat 354, Schiphol, North Holland 1118 CZ", "label": "Microsoft"},
+        "intent": ("share_location", {"latitude": 52.303897857666016, "longitude": 4.750025749206543})},
 }
 
 FIXTURE_STATUSES = {
@@ -77,7 +79,12 @@ async def test_inbound_fixtures_become_user_messages(name: str) -> None:
     assert (status, text, content_type) == (200, TWIML_EMPTY, "text/xml")
     [message] = agent.messages
     assert message.text == expected["text"]
-    assert message.parse_data is None  # NLU reads the text
+    if expected["intent"] is None:
+        assert message.parse_data is None  # NLU reads the text
+    else:  # no text: the channel says what arrived (channels._structured)
+        intent, entities = expected["intent"]
+        assert message.parse_data["intent"]["name"] == intent
+        assert {e["entity"]: e["value"] for e in message.parse_data["entities"]} == entities
     assert message.sender_id == "+31612345678"
     assert message.message_id == expected["message_id"]
     assert message.input_channel == CHANNEL
@@ -173,15 +180,21 @@ async def test_public_url_setting_behind_a_proxy() -> None:
     assert len(agent.messages) == 1
 
 
-async def test_forwarded_headers_rebuild_the_public_url() -> None:
-    agent = RecordingAgent()
-    channel = make_channel(settings())
-    async with running_channel(channel, agent) as served:
-        url = "https://majlis.example.com/webhooks/twilio_whatsapp/webhook"
-        headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "majlis.example.com"}
-        answer = await served.post_signed(inbound_body(), url=url, headers=headers)
-        await channel.delivery.drain()
-    assert answer[0] == 200 and len(agent.messages) == 1
+async def test_forwarded_headers_rebuild_the_public_url_only_behind_a_trusted_proxy() -> None:
+    """Issue 11: X-Forwarded-* come from the client unless our own proxy sets them."""
+    url = "https://majlis.example.com/webhooks/twilio_whatsapp/webhook"
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "majlis.example.com"}
+    answers = []
+    for env in ({"MAJLIS_TRUST_PROXY": "1"}, {}):
+        agent = RecordingAgent()
+        channel = make_channel(settings(**env))
+        async with running_channel(channel, agent) as served:
+            answers.append((await served.post_signed(inbound_body(), url=url, headers=headers))[0])
+            await channel.delivery.drain()
+        answers.append(len(agent.messages))
+    # Trusted: the signature over the public URL matches.  Not trusted: the request's own
+    # URL (http://127.0.0.1:<port>) is checked, so a signature for another URL is refused.
+    assert answers == [200, 1, 403, 0]
 
 
 # -- bad input ---------------------------------------------------------------------

@@ -231,10 +231,11 @@ def test_public_url_from_forwarded_headers() -> None:
     headers = {"X-Forwarded-Proto": "https, http", "X-Forwarded-Host": "bot.example.com, proxy.internal",
                "X-Forwarded-Port": "8443"}
     url = public_request_url(scheme="http", host="127.0.0.1:5005", path="/w", query_string="",
-                             headers=headers, policy=UrlPolicy())
+                             headers=headers, policy=UrlPolicy(trust_forwarded=True))
     assert url == "https://bot.example.com:8443/w"
+    # The default: a client's forwarded headers are not believed (issue 11).
     untrusted = public_request_url(scheme="http", host="127.0.0.1:5005", path="/w", query_string="",
-                                   headers=headers, policy=UrlPolicy(trust_forwarded=False))
+                                   headers=headers, policy=UrlPolicy())
     assert untrusted == "http://127.0.0.1:5005/w"
 
 
@@ -330,7 +331,7 @@ def test_settings_from_environment() -> None:
     assert settings.whatsapp_from == "whatsapp:+14155238886"
     assert settings.sender_account == "+14155238886"
     assert settings.status_callback_url == "https://bot.example.com/webhooks/twilio_whatsapp/status"
-    assert settings.url_policy == UrlPolicy(public_url="https://bot.example.com", trust_forwarded=True)
+    assert settings.url_policy == UrlPolicy(public_url="https://bot.example.com", trust_forwarded=False)
     assert settings.template == TemplateSettings(content_sid="HX" + "b" * 32, variables={"1": "Majlis"})
 
 

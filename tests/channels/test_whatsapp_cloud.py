@@ -59,34 +59,34 @@ MESSAGES: Dict[str, Dict[str, Any]] = {
     "flow_completion__without_flow_token.json": msg(
         "Sent", "wamid.wegrchytvwcggt==", **{"whatsapp.interactive.response.delivery_rating": "4"}),
     "message__animated_sticker.json": msg(
-        "", **{"whatsapp.media.kind": "sticker", "whatsapp.media.animated": True,
+        "", intent="send_media", **{"whatsapp.media.kind": "sticker", "whatsapp.media.animated": True,
                "whatsapp.media.id": "1234567890987654321", "whatsapp.media.mime_type": "image/webp"}),
     "message__audio.json": msg(
-        "", **{"whatsapp.media.kind": "audio", "whatsapp.media.voice": False,
+        "", intent="voice_note", **{"whatsapp.media.kind": "audio", "whatsapp.media.voice": False,
                "whatsapp.media.mime_type": "audio/ogg; codecs=opus", "whatsapp.context.forwarded": True}),
     "message__chosen_location.json": msg(
-        "Facebook HQ 1 Hacker Way, Menlo Park, CA 94025",
+        "Facebook HQ 1 Hacker Way, Menlo Park, CA 94025", intent="share_location",
         **{"whatsapp.location.latitude": 37.4611978, "whatsapp.location.longitude": -122.2164385}),
     "message__contacts.json": msg("", **{"whatsapp.contacts.0.name.formatted_name": "Chandler Bing"}),
-    "message__current_location.json": msg("", **{"whatsapp.location.latitude": 12.25089}),
+    "message__current_location.json": msg("", intent="share_location", **{"whatsapp.location.latitude": 12.25089}),
     "message__document.json": msg(
         "caption", **{"whatsapp.media.kind": "document", "whatsapp.media.filename": "filename.pdf",
                       "whatsapp.media.mime_type": "application/pdf"}),
     "message__forwarded.json": msg("forwarded text", **{"whatsapp.context.forwarded": True}),
     "message__forwarded_many_times.json": msg("text forwarded many times", **{"whatsapp.context.frequently_forwarded": True}),
-    "message__image.json": msg("", **{"whatsapp.media.id": "65463453", "whatsapp.media.mime_type": "image/jpeg",
+    "message__image.json": msg("", intent="send_media", **{"whatsapp.media.id": "65463453", "whatsapp.media.mime_type": "image/jpeg",
                                       "whatsapp.media.sha256": "4654+8g="}),
     "message__interactive_message_with_err.json": msg(
         "", "wamid.wegrchytvwcggt=", intent="out_of_scope", **{"whatsapp.unsupported.type": "interactive:None"}),
     "message__media_with_url.json": msg(
-        "", **{"whatsapp.media.url": "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=65463453&source=webhook&ext=487r9re&hash=heiwchueowbcew-dnedcw"}),
+        "", intent="send_media", **{"whatsapp.media.url": "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=65463453&source=webhook&ext=487r9re&hash=heiwchueowbcew-dnedcw"}),
     "message__order.json": msg(
         "", **{"whatsapp.order.catalog_id": "354160437058781", "whatsapp.order.product_items.0.product_retailer_id": "HAMBURGER"}),
     "message__referral.json": msg(
         "BODY", "wamid.ID", **{"referral.ctwa_clid": "CTWA_CLID", "referral.source_type": "ad or post",
                                "referral.headline": "AD_TITLE"}),
     "message__reply.json": msg("replied text", **{"reply_to": "wamid.xyzxyz==", "whatsapp.context.from": "972123456789"}),
-    "message__static_sticker.json": msg("", **{"whatsapp.media.animated": False}),
+    "message__static_sticker.json": msg("", intent="send_media", **{"whatsapp.media.animated": False}),
     "message__text.json": msg(
         "Body Text", **{"whatsapp.profile_name": "Test Name", "whatsapp.wa_id": CUSTOMER, "whatsapp.user_id": BSUID,
                         "whatsapp.parent_user_id": "US.ENT.11815799212886844830", "whatsapp.phone_number_id": "1122334455667",
@@ -96,7 +96,7 @@ MESSAGES: Dict[str, Dict[str, Any]] = {
         "", intent="out_of_scope", **{"whatsapp.errors.0.code": 131051, "whatsapp.unsupported.type": "unsupported"}),
     "message__unsupported_with_type.json": msg("", intent="out_of_scope", **{"whatsapp.unsupported.type": "pool"}),
     "message__video.json": msg("caption", **{"whatsapp.media.kind": "video", "whatsapp.media.id": "765756756"}),
-    "message__voice.json": msg("", **{"whatsapp.media.voice": True}),
+    "message__voice.json": msg("", intent="voice_note", **{"whatsapp.media.voice": True}),
 }
 
 #: fixture → inbound message recorded without waking the bot.

@@ -194,7 +194,8 @@ async def test_customer_known_only_by_business_scoped_id(served, fake_graph, age
     assert (await served.post_signed(encode(body)))[0] == 200
     [sent] = await eventually_sent(fake_graph)
     assert agent.messages[0].sender_id == "US.13491208655302741918"
-    assert sent.json["to"] == "US.13491208655302741918"
+    # A BSUID goes in "recipient", never in "to" (see tests/channels/test_whatsapp_bsuid.py).
+    assert sent.json["recipient"] == "US.13491208655302741918" and "to" not in sent.json
 
 
 @pytest.mark.parametrize("text", ["", "   ", "😀👍🏽👨‍👩‍👧", "a\x00b\x07c\u202e", "<script>alert(1)</script><b>hi</b>"])

@@ -42,6 +42,10 @@ PHONE_NUMBER_ID = "1122334455667"
 
 #: Backoff small enough for tests, same shape as production.
 FAST_RETRY_ENV = {"DELIVERY_MAX_ATTEMPTS": "4", "DELIVERY_BACKOFF_BASE": "0.05", "DELIVERY_BACKOFF_MAX": "0.2"}
+#: The recorded fixtures were sent in 2023-2025: messages older than the dedupe retention are
+#: refused as replays (channels._replay), so the harness keeps records for a century.  The
+#: replay tests pass ``DELIVERY_RETENTION_DAYS`` themselves.
+FIXTURE_RETENTION_ENV = {"DELIVERY_RETENTION_DAYS": "36500"}
 FAST_RETRY = RetryPolicy(max_attempts=4, base_delay=0.05, max_delay=0.2, min_delay=0.01)
 
 
@@ -68,6 +72,7 @@ def settings(graph_url: str = "http://127.0.0.1:9/v21.0", **env: str) -> WhatsAp
         "WHATSAPP_GRAPH_URL": graph_url,
         "WHATSAPP_TIMEOUT": "1",
         **FAST_RETRY_ENV,
+        **FIXTURE_RETENTION_ENV,
         **env,
     }
     return WhatsAppSettings.from_config(Config(environ))

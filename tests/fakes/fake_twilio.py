@@ -223,6 +223,10 @@ class FakeTwilio:
             return 400, 21604, "A 'To' phone number is required."
         if not form.get("From") and not form.get("MessagingServiceSid"):
             return 400, 21603, "A 'From' phone number is required."
+        to, sender = (form.get("To") or ("",))[0], (form.get("From") or ("",))[0]
+        if sender and to.startswith("whatsapp:") != sender.startswith("whatsapp:"):
+            # https://www.twilio.com/docs/api/errors/21910: From and To must be on the same channel.
+            return 400, 21910, "Invalid 'From' and 'To' pair. 'From' and 'To' should be of the same channel"
         if not any(form.get(name) for name in ("Body", "MediaUrl", "ContentSid")):
             return 400, 21619, "A text message body or media urls must be specified."
         body = (form.get("Body") or ("",))[0]
