@@ -14,7 +14,8 @@ and plugins) with:
 - the address 127.0.0.1 (``--host`` for a container network of its own);
 - Sanic's request limit of 1 MiB, and ``deflate``/``gzip`` bodies inflated by us up
   to :data:`MAX_INFLATED_BYTES` (413 beyond), before rasa_sdk's handler sees them;
-- no CORS (only Rasa calls it, never a browser).
+- no CORS (only Rasa calls it, never a browser);
+- errors answered with their own status (413, 400) and without echoing the request.
 
 Run it (``./majlis start`` does)::
 
@@ -30,6 +31,7 @@ import zlib
 from typing import Optional
 
 from sanic import Sanic, response
+from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
@@ -89,6 +91,17 @@ def create_app(actions_package: str, secret: Secret) -> Sanic:
 
     app = rasa_sdk_app(actions_package, cors_origins=None)
     limit_requests(app)
+
+    # rasa_sdk answers *every* exception with 500 and the request body, Sanic's 413 and
+    # 400 included; these handlers take precedence (the most specific class wins).
+    @app.exception(SanicException)
+    async def http_error(_request: Request, exception: SanicException) -> HTTPResponse:
+        return response.json({"error": str(exception)}, status=getattr(exception, "status_code", 500) or 500)
+
+    @app.exception(Exception)
+    async def action_failed(request: Request, exception: Exception) -> HTTPResponse:
+        logger.error("Action server error on %s: %s", request.path, type(exception).__name__, exc_info=exception)
+        return response.json({"error": "the action failed"}, status=500)
 
     @app.middleware("request")
     async def guard(request: Request) -> Optional[HTTPResponse]:
