@@ -13,9 +13,8 @@ import json
 import os
 import subprocess
 import sys
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator, Iterator, List
+from typing import Iterator, List
 
 import psutil
 import pytest
@@ -26,6 +25,7 @@ from tests.channels.test_instagram_harness import RecordingAgent
 from tests.channels.whatsapp_harness import APP_SECRET, NUMBERS, VERIFY_TOKEN
 from tests.conftest import ROOT, free_port, wait_for_http
 from tests.huge_body import HUGE, post_huge_body
+from tests.rasa_server_app import served_rasa_app
 
 #: Memory a refused 90 MB body may cost a server at most (it held the whole body before: +174 MiB).
 MAX_GROWTH = 16 * 1024 * 1024
@@ -74,33 +74,10 @@ def test_a_90_mb_post_is_refused_by_each_process(servers: dict, server: str, chu
     assert psutil.Process(process.pid).memory_info().rss - before < MAX_GROWTH
 
 
-@asynccontextmanager
-async def rasa_server_app(agent: RecordingAgent) -> AsyncIterator[int]:
-    """Rasa's app as ``rasa run`` builds it (``rasa.core.run.configure_app``, fixes applied); its port."""
-    import rasa.core.run
-    from sanic import Sanic
-
-    from bot.rasa_fixes import apply
-
-    apply()  # as bot.rasa_cli does for ./majlis start
-    Sanic.test_mode = True
-    port = free_port()
-    app = rasa.core.run.configure_app([RestInput(Secret("t"))], enable_api=False, port=port)
-    app.ctx.agent = agent
-    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
-    await server.startup()
-    await server.after_start()
-    try:
-        yield port
-    finally:
-        server.close()
-        await server.wait_closed()
-
-
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
 async def test_the_rasa_server_app_refuses_a_90_mb_post(chunked: bool) -> None:
     agent = RecordingAgent(reply={"text": "ok"})
-    async with rasa_server_app(agent) as port:
+    async with served_rasa_app([RestInput(Secret("t"))], agent) as port:
         loop = asyncio.get_running_loop()
         status, sent = await loop.run_in_executor(None, lambda: post_huge_body(
             port, "/webhooks/rest/webhook", chunked=chunked, headers={"Authorization": "Bearer t"}))
