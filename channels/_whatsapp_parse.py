@@ -346,7 +346,7 @@ def _interactive(body: Dict[str, Any]) -> Tuple[str, Optional[str], Dict[str, An
         response: Any = reply.get("response_json")
         try:
             response = json.loads(response) if isinstance(response, str) else response
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
         return str(reply.get("body") or ""), None, {
             "interactive": {"type": kind, "name": reply.get("name"), "response": response}
