@@ -372,6 +372,7 @@ def _parse_status(raw: Dict[str, Any], phone_number_id: str) -> Optional[Status]
         phone_number_id=phone_number_id,
         timestamp=parse_timestamp(raw.get("timestamp")),
         recipient_id=_str(raw.get("recipient_id")) or _str(raw.get("recipient_user_id")),
-        error_code=code if isinstance(code, int) else None,
+        # Meta's codes are at most 6 digits; anything else (a bool, 10**30) is not one.
+        error_code=code if type(code) is int and 0 <= code < 2**31 else None,
         error_title=_str(error.get("title")),
     )
