@@ -52,10 +52,18 @@ class Failures(logging.Handler):
 
 
 class ThreadServer:
-    """An async server context (yielding a port) run in its own thread and loop."""
+    """An async server context run in its own thread and loop.
 
-    def __init__(self, make: Callable[[], AbstractAsyncContextManager]) -> None:
+    Args:
+        make: builds the context (called in the server's loop); it yields the port,
+            or something ``port_of`` reads it from (kept as :attr:`value`).
+    """
+
+    def __init__(self, make: Callable[[], AbstractAsyncContextManager],
+                 port_of: Callable[[Any], int] = int) -> None:
         self._make = make
+        self._port_of = port_of
+        self.value: Any = None
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="fuzz-server", daemon=True)
         self._context: Optional[AbstractAsyncContextManager] = None
@@ -67,11 +75,12 @@ class ThreadServer:
     def __enter__(self) -> "ThreadServer":
         self._thread.start()
 
-        async def start() -> int:
+        async def start() -> Any:
             self._context = self._make()
             return await self._context.__aenter__()
 
-        self.port = self._run(start())
+        self.value = self._run(start())
+        self.port = self._port_of(self.value)
         return self
 
     def __exit__(self, *_: Any) -> None:
