@@ -26,6 +26,7 @@ import pytest
 from tests.conftest import ROOT, free_port, wait_for_http
 from tests.fakes.fake_customer import FakeCustomer
 from tests.fakes.fake_graph import FakeGraph, serving
+from tests.huge_body import HUGE, post_huge_body
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -99,6 +100,16 @@ async def test_majlis_start_serves_rest_and_whatsapp_and_stores_the_conversation
                  "--sender", "start-chat"], input="مرحبا\n", cwd=ROOT, env=env, capture_output=True, text=True,
                 timeout=120))
             assert "majlis> " in chat.stdout and has_arabic(chat.stdout.split("majlis> ", 1)[1]), chat.stdout
+
+            # A 90 MB POST to the Rasa server process: 413 before the body is read, no memory spent.
+            rasa_server = next(c for c in psutil.Process(process.pid).children(recursive=True)
+                               if "bot.rasa_cli" in c.cmdline())
+            before = rasa_server.memory_info().rss
+            for chunked in (False, True):
+                status, sent = await loop.run_in_executor(
+                    None, lambda: post_huge_body(port, "/webhooks/rest/webhook", chunked=chunked))
+                assert status == 413 and sent < HUGE // 4
+            assert rasa_server.memory_info().rss - before < 16 * 1024 * 1024
 
             # The action server: 127.0.0.1 only, and a forged call (no shared secret) runs nothing.
             assert listening_addresses(actions_port) == {"127.0.0.1"}
