@@ -43,7 +43,7 @@ _applied = False
 
 
 def apply() -> None:
-    """Install the fix (idempotent)."""
+    """Install the fixes (idempotent)."""
     global _applied
     if _applied:
         return

@@ -124,6 +124,8 @@ def main() -> int:
     # bot.rasa_cli is `rasa` with Majlis' fix to Rasa 3.6 (bot/rasa_fixes.py); the arguments are Rasa's.
     server_cmd = [sys.executable, "-m", "bot.rasa_cli", "run", "--model", str(model_path()), "--endpoints", env.get("MAJLIS_ENDPOINTS", "endpoints.yml"),
                   "--credentials", str(credentials), "--port", port, *cors_args(env)]
+    if env.get("MAJLIS_HOST"):  # e.g. 127.0.0.1 behind a reverse proxy on this machine (docs/security.md)
+        server_cmd += ["--interface", env["MAJLIS_HOST"]]
     if env.get("MAJLIS_ENABLE_API"):
         server_cmd += ["--enable-api", "--auth-token", env["MAJLIS_API_TOKEN"]]
     server = subprocess.Popen(server_cmd, cwd=ROOT, env=env, preexec_fn=model_priority)
@@ -144,12 +146,15 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     print(f"[majlis] loading the model (about 45 s) ...", file=sys.stderr)
+    rest_hint = "" if not env.get(REST_TOKEN_ENV) else (
+        f"  REST:                    POST http://localhost:{port}/webhooks/rest/webhook  {{\"sender\": \"me\", \"message\": \"مرحبا\"}}\n"
+        f"                           with  Authorization: Bearer "
+        f"{f'$(cat {rest_token_file})' if rest_token_file else '$MAJLIS_REST_TOKEN'}\n")
     if wait_until_up(f"http://127.0.0.1:{port}/", server, timeout=300):
         print(
             f"\n[majlis] Majlis is up.\n"
             f"  chat in this terminal:   ./majlis chat\n"
-            f"  REST:                    POST http://localhost:{port}/webhooks/rest/webhook  {{\"sender\": \"me\", \"message\": \"مرحبا\"}}\n"
-            f"                           with  Authorization: Bearer $(cat {rest_token_file or '$MAJLIS_REST_TOKEN'})\n"
+            f"{rest_hint}"
             f"  WhatsApp Cloud webhook:  {whatsapp_url}\n"
             f"  Twilio WhatsApp webhook: http://localhost:{port}/webhooks/twilio_whatsapp/webhook\n"
             f"  Web chat:                http://localhost:{port}/webhooks/webchat/\n"
