@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import argparse
 import hmac
+import json
 import logging
 import os
 import zlib
-from typing import Optional
+from typing import Any, Dict, Optional, Tuple
 
 from sanic import Sanic, response
 from sanic.exceptions import SanicException
@@ -83,6 +84,19 @@ def inflate(body: bytes, encoding: str, limit: int = MAX_INFLATED_BYTES) -> byte
     return out
 
 
+def read_action_call(raw: bytes) -> Tuple[Optional[Dict[str, Any]], Optional[str]]:
+    """``(call, None)`` for a well-formed action call, else ``(None, reason)`` (a 400, not a 500)."""
+    try:
+        call = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None, "body is not JSON"
+    if not isinstance(call, dict) or not isinstance(call.get("next_action"), str):
+        return None, 'an action call is a JSON object with "next_action"'
+    if not isinstance(call.get("tracker"), dict) or not isinstance(call.get("domain", {}), (dict, type(None))):
+        return None, 'an action call has a "tracker" object (and a "domain" object, if any)'
+    return call, None
+
+
 def create_app(actions_package: str, secret: Secret) -> Sanic:
     """rasa_sdk's action server application with Majlis' guards in front of it."""
     if not secret:
@@ -121,6 +135,11 @@ def create_app(actions_package: str, secret: Secret) -> Sanic:
                 return response.json({"error": str(exc)}, status=400)
             # rasa_sdk's handler would inflate "deflate" again, without a limit: it is done.
             del request.headers["Content-Encoding"]
+        if request.path == "/webhook":
+            call, reason = read_action_call(request.body or b"")
+            if call is None:
+                return response.json({"error": reason}, status=400)
+            request.parsed_json = call  # rasa_sdk's handler reads request.json: parsed once, here
         return None
 
     return app

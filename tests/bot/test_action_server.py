@@ -142,3 +142,9 @@ def test_inflate_stops_at_the_limit() -> None:
         inflate(zlib.compress(b"abc")[:-3], "deflate")
     with pytest.raises(ValueError):
         inflate(b"x", "br")
+
+
+@pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000, b"not json", b"[]"], ids=["nested", "text", "list"])
+def test_malformed_calls_get_a_400_not_a_500(action_server: ActionServer, body: bytes) -> None:
+    status, answer = action_server.post(body, {SECRET_HEADER: SECRET})
+    assert status == 400 and answer, answer

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from bot.config import Secret
 from bot.delivery import DeliveryStore
 from bot.storage import create_engine
+from bot.gateway.notice import SECRET_HEADER as NOTICE_SECRET_HEADER
 from channels._meta import SIGNATURE_HEADER, sign
 from tests.channels import test_instagram_harness as instagram
 from tests.channels import whatsapp_harness as whatsapp
@@ -51,9 +52,14 @@ def recorded_bodies(directory: Path) -> List[Any]:
             if isinstance(json.loads(p.read_text(encoding="utf-8")), dict)]
 
 
+INBOX_SECRET = "fuzz-inbox-secret"
+
+
 @pytest.fixture(scope="module", params=CHANNELS)
 def served(request: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     database = tmp_path_factory.mktemp("fuzz-meta") / "majlis.sqlite"
+    patch = pytest.MonkeyPatch()
+    patch.setenv("MAJLIS_INBOX_SECRET", INBOX_SECRET)  # the receiver -> Rasa notice route, fuzzed too
     store = DeliveryStore(create_engine(f"sqlite:///{database}"))
     if request.param == "whatsapp":
         channel: Any = whatsapp.make_channel(whatsapp.settings(WHATSAPP_MARK_READ="false"), store=store)
@@ -64,6 +70,7 @@ def served(request: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     agent = RecordingAgent(reply={"text": "شكراً", "buttons": [{"title": "نعم", "payload": "/affirm"}]})
     with Failures() as failures, ThreadServer(lambda: served_rasa_app([channel], agent)) as server:
         yield Served(server, channel, path, secret, failures)
+    patch.undo()
 
 
 def recorded(served: Served) -> List[Any]:
@@ -107,5 +114,17 @@ def test_verification_handshake(served: Served, query: dict) -> None:
     from urllib.parse import urlencode
 
     status, body = served.server.request("GET", f"{served.path}?{urlencode(query)}")
+    assert_answered(status, body)
+    served.failures.check()
+
+
+@FUZZ
+@given(raw=st.one_of(st.binary(max_size=500), json_values.map(encode),
+                     st.integers(min_value=900, max_value=50_000).map(deeply_nested)))
+def test_inbox_notices_with_the_secret(served: Served, raw: bytes) -> None:
+    if served.path != whatsapp.WEBHOOK_PATH:
+        return  # WhatsApp only
+    status, body = served.server.request("POST", "/webhooks/whatsapp_cloud/inbox", raw,
+                                         {NOTICE_SECRET_HEADER: INBOX_SECRET, "Content-Type": "application/json"})
     assert_answered(status, body)
     served.failures.check()
