@@ -117,6 +117,12 @@ def create_app(actions_package: str, secret: Secret) -> Sanic:
         logger.error("Action server error on %s: %s", request.path, type(exception).__name__, exc_info=exception)
         return response.json({"error": "the action failed"}, status=500)
 
+    @app.signal("http.lifecycle.exception")
+    async def failed(request: Request, exception: BaseException) -> None:
+        # Sanic 21.12 runs request middleware again before answering an error (a 413 while
+        # reading the body): the guard must then leave the answer to the error handlers.
+        request.ctx.failed = True
+
     @app.middleware("request")
     async def guard(request: Request) -> Optional[HTTPResponse]:
         if request.path in _OPEN_PATHS:
@@ -125,6 +131,8 @@ def create_app(actions_package: str, secret: Secret) -> Sanic:
             logger.warning("Action server call without the shared secret refused (%s %s)", request.method,
                            request.path)
             return response.json({"error": f"missing or wrong {SECRET_HEADER}"}, status=401)
+        if getattr(request.ctx, "failed", False):
+            return None
         encoding = request.headers.get("Content-Encoding")
         if encoding and encoding.strip().lower() != "identity":
             try:

@@ -5,7 +5,7 @@ page could read a signed-in agent's queue, transcripts and CSRF token.
 """
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Dict, Optional
+from typing import Any, Dict, Optional
 
 import aiohttp
 import pytest

@@ -14,7 +14,7 @@ import json
 import logging
 import threading
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, List, Mapping, Optional, Tuple
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
