@@ -131,6 +131,7 @@ class Stack:
             MAJLIS_DATA_DIR=str(self.data_dir),
             MAJLIS_TRACKER_DB=str(self.data_dir / "tracker.sqlite"),
             MAJLIS_ACTION_ENDPOINT=f"http://127.0.0.1:{self.actions_port}/webhook",
+            MAJLIS_ACTION_SECRET=secrets.token_hex(16),
         )
         if self.spec.channel == "whatsapp":
             env.update({
@@ -173,7 +174,7 @@ class Stack:
         # As ./majlis start does: with the receiver, the model processes run a few nice levels lower.
         model_priority = lower_priority(model_nice(env) if self.with_receiver else 0)
         self.actions = subprocess.Popen(
-            [rasa_bin(), "run", "actions", "--actions", "actions", "--port", str(self.actions_port)],
+            [sys.executable, "-m", "bot.action_server", "--actions", "actions", "--port", str(self.actions_port)],
             cwd=ROOT, env=env, stdout=actions_log, stderr=subprocess.STDOUT, preexec_fn=model_priority)
         # Majlis as shipped runs Rasa through bot.rasa_cli (./majlis start does); the baseline is plain `rasa`.
         rasa = [sys.executable, "-m", "bot.rasa_cli"] if self.spec.endpoints == MAJLIS_ENDPOINTS else [rasa_bin()]

@@ -172,7 +172,7 @@ def decode_body(body: bytes) -> Mapping[str, Any]:
     """
     try:
         value = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: nested too deep
         raise PayloadError("body is not JSON") from None
     if not isinstance(value, dict):
         raise PayloadError("body is not a JSON object")

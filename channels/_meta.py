@@ -86,7 +86,7 @@ def verify_handshake(args: Mapping[str, str], verify_token: Secret) -> Tuple[str
 
     Returns:
         ``(body, status)``: the challenge and 200 when mode is ``subscribe`` and the
-        token matches (constant-time compare), otherwise ``("", 403)``.
+        token matches (constant-time compare), otherwise 403 with the reason.
     """
     mode = args.get("hub.mode", "")
     token = args.get("hub.verify_token", "")
@@ -95,7 +95,7 @@ def verify_handshake(args: Mapping[str, str], verify_token: Secret) -> Tuple[str
     if mode == "subscribe" and token_ok and challenge and verify_token:
         return challenge, 200
     logger.warning("Webhook verification refused (mode ok: %s, token ok: %s)", mode == "subscribe", token_ok)
-    return "", 403
+    return "webhook verification refused: wrong hub.mode, hub.verify_token or no hub.challenge", 403
 
 
 def graph_error(status: int, body: Any) -> ProviderAPIError:

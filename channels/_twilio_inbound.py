@@ -238,9 +238,12 @@ def _parse_error_code(raw: Optional[str]) -> Optional[int]:
     if raw is None or not raw.strip():
         return None
     try:
-        return int(raw.strip())
+        code = int(raw.strip())
     except ValueError:
         raise MalformedWebhook("ErrorCode is not a number") from None
+    if not 0 <= code < 2**31:  # Twilio's codes are 5 digits; the column is a 32-bit integer
+        raise MalformedWebhook("ErrorCode out of range")
+    return code
 
 
 def _parse_inbound(form: Mapping[str, str]) -> TwilioInbound:

@@ -379,7 +379,7 @@ def _interactive(body: Dict[str, Any]) -> Tuple[str, Optional[str], Dict[str, An
         response: Any = reply.get("response_json")
         try:
             response = json.loads(response) if isinstance(response, str) else response
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
         return str(reply.get("body") or ""), None, {
             "interactive": {"type": kind, "name": reply.get("name"), "response": response}
@@ -405,6 +405,7 @@ def _parse_status(raw: Dict[str, Any], phone_number_id: str) -> Optional[Status]
         phone_number_id=phone_number_id,
         timestamp=parse_timestamp(raw.get("timestamp")),
         recipient_id=_str(raw.get("recipient_id")) or _str(raw.get("recipient_user_id")),
-        error_code=code if isinstance(code, int) else None,
+        # Meta's codes are at most 6 digits; anything else (a bool, 10**30) is not one.
+        error_code=code if type(code) is int and 0 <= code < 2**31 else None,
         error_title=_str(error.get("title")),
     )

@@ -186,7 +186,7 @@ def decode_body(raw: bytes, content_type: Optional[str]) -> Dict[str, Any]:
         raise PayloadError("content type must be application/json", status=415)
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         raise PayloadError("malformed JSON") from None
     if not isinstance(body, dict):
         raise PayloadError("JSON body must be an object")

@@ -34,6 +34,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.button_payloads import mark_button
 from bot.delivery import (
     Delivery, DeliveryStore, InboundItem, OutboundMessage, Outbox, OutboxState, RetryPolicy, utcnow,
 )
@@ -186,6 +187,8 @@ def metadata_for(event: InstagramEvent, entry: Optional[EntrySource]) -> Dict[st
         metadata["referral"] = dict(event.referral)
     if entry is not None:
         metadata[METADATA_KEY] = entry.as_metadata()
+    if event.quick_reply_payload or event.postback_payload:
+        mark_button(metadata)  # Meta signed the tap: its /intent payload may pick the intent
     return metadata
 
 

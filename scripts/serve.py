@@ -6,6 +6,13 @@ default 5006) that acknowledges Meta without waiting for the model, and tells th
 Rasa server about new messages over 127.0.0.1 with a shared secret
 (``MAJLIS_INBOX_SECRET``, generated for this run unless set).
 ``MAJLIS_WHATSAPP_RECEIVER=0`` serves the webhook from ``rasa run`` instead.
+
+Exposure (docs/security.md): the action server (``bot.action_server``) listens on
+127.0.0.1 and runs actions only for Rasa, which sends the shared secret
+``MAJLIS_ACTION_SECRET`` (generated for this run unless set); the REST channel needs
+the bearer token ``MAJLIS_REST_TOKEN``, generated once into ``$MAJLIS_DATA_DIR/rest-token``
+(mode 0600, where ``./majlis chat`` finds it) unless set, or left out with
+``MAJLIS_REST=off``; CORS is off unless ``MAJLIS_CORS`` names the allowed origins.
 """
 from __future__ import annotations
 
@@ -18,7 +25,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import yaml
 
@@ -27,6 +34,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from ensure_model import model_path  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
+from bot.local_secrets import REST_TOKEN_ENV, REST_TOKEN_FILE, stored_secret  # noqa: E402
 from bot.priority import lower_priority, model_nice  # noqa: E402
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -68,13 +76,37 @@ def receiver_wanted(credentials: Path, environ: Dict[str, str]) -> bool:
     return WHATSAPP_CHANNEL in kept and not opted_out
 
 
+def cors_args(environ: Dict[str, str]) -> List[str]:
+    """``--cors <origin> ...`` only when ``MAJLIS_CORS`` is set (space- or comma-separated)."""
+    origins = [o for o in re.split(r"[\s,]+", environ.get("MAJLIS_CORS", "")) if o]
+    return ["--cors", *origins] if origins else []
+
+
+def provide_rest_token(env: Dict[str, str], data_dir: Path) -> Optional[Path]:
+    """Put the REST channel's token in ``env`` (stored one, else a new one); the file it is in.
+
+    Nothing is done with ``MAJLIS_REST=off``: the channel is then left out.
+    """
+    if env.get("MAJLIS_REST", "on").strip().lower() in {"0", "false", "no", "off"}:
+        env.pop(REST_TOKEN_ENV, None)
+        return None
+    token, path = stored_secret(env, REST_TOKEN_ENV, data_dir, REST_TOKEN_FILE, create=True)
+    env[REST_TOKEN_ENV] = token or ""
+    return path
+
+
 def main() -> int:
     env = dict(os.environ)
-    rasa = str(Path(sys.executable).with_name("rasa"))
     data_dir = Path(env["MAJLIS_DATA_DIR"])
     port = env.get("MAJLIS_PORT", "5005")
     actions_port = env.get("MAJLIS_ACTIONS_PORT", "5055")
     credentials = data_dir / "credentials.effective.yml"
+    rest_token_file = provide_rest_token(env, data_dir)
+    if rest_token_file is not None:
+        print(f"[majlis] REST channel token: {rest_token_file} (readable only by you; MAJLIS_REST_TOKEN overrides)",
+              file=sys.stderr)
+    if not env.get("MAJLIS_ACTION_SECRET"):
+        env["MAJLIS_ACTION_SECRET"] = secrets.token_hex(32)  # Rasa sends it to the action server; this run only
     skipped = effective_credentials(ROOT / "credentials.yml", credentials, env)
     for channel in skipped:
         print(f"[majlis] channel not configured, left out: {channel}", file=sys.stderr)
@@ -86,11 +118,14 @@ def main() -> int:
 
     # With the receiver, the model processes run a few nice levels lower (bot/priority.py).
     model_priority = lower_priority(model_nice(env) if with_receiver else 0)
-    actions = subprocess.Popen([rasa, "run", "actions", "--actions", "actions", "--port", actions_port], cwd=ROOT,
-                               env=env, preexec_fn=model_priority)
+    # rasa_sdk's app on 127.0.0.1, answering only calls that carry MAJLIS_ACTION_SECRET.
+    actions = subprocess.Popen([sys.executable, "-m", "bot.action_server", "--actions", "actions",
+                                "--port", actions_port], cwd=ROOT, env=env, preexec_fn=model_priority)
     # bot.rasa_cli is `rasa` with Majlis' fix to Rasa 3.6 (bot/rasa_fixes.py); the arguments are Rasa's.
     server_cmd = [sys.executable, "-m", "bot.rasa_cli", "run", "--model", str(model_path()), "--endpoints", env.get("MAJLIS_ENDPOINTS", "endpoints.yml"),
-                  "--credentials", str(credentials), "--port", port, "--cors", env.get("MAJLIS_CORS", "*")]
+                  "--credentials", str(credentials), "--port", port, *cors_args(env)]
+    if env.get("MAJLIS_HOST"):  # e.g. 127.0.0.1 behind a reverse proxy on this machine (docs/security.md)
+        server_cmd += ["--interface", env["MAJLIS_HOST"]]
     if env.get("MAJLIS_ENABLE_API"):
         server_cmd += ["--enable-api", "--auth-token", env["MAJLIS_API_TOKEN"]]
     server = subprocess.Popen(server_cmd, cwd=ROOT, env=env, preexec_fn=model_priority)
@@ -111,11 +146,15 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     print(f"[majlis] loading the model (about 45 s) ...", file=sys.stderr)
+    rest_hint = "" if not env.get(REST_TOKEN_ENV) else (
+        f"  REST:                    POST http://localhost:{port}/webhooks/rest/webhook  {{\"sender\": \"me\", \"message\": \"مرحبا\"}}\n"
+        f"                           with  Authorization: Bearer "
+        f"{f'$(cat {rest_token_file})' if rest_token_file else '$MAJLIS_REST_TOKEN'}\n")
     if wait_until_up(f"http://127.0.0.1:{port}/", server, timeout=300):
         print(
             f"\n[majlis] Majlis is up.\n"
             f"  chat in this terminal:   ./majlis chat\n"
-            f"  REST:                    POST http://localhost:{port}/webhooks/rest/webhook  {{\"sender\": \"me\", \"message\": \"مرحبا\"}}\n"
+            f"{rest_hint}"
             f"  WhatsApp Cloud webhook:  {whatsapp_url}\n"
             f"  Twilio WhatsApp webhook: http://localhost:{port}/webhooks/twilio_whatsapp/webhook\n"
             f"  Web chat:                http://localhost:{port}/webhooks/webchat/\n"

@@ -6,13 +6,14 @@ every end-to-end test shares the agent (each test uses its own sender ids).
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Dict, Iterator
 
 import pytest
 
@@ -63,14 +64,24 @@ def session_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def action_endpoint(url: str) -> Dict[str, Any]:
+    """An ``action_endpoint`` config for the session's action server: its URL and shared secret."""
+    from bot.action_server import SECRET_ENV, SECRET_HEADER
+
+    return {"url": url, "headers": {SECRET_HEADER: os.environ[SECRET_ENV]}}
+
+
 @pytest.fixture(scope="session")
 def action_server_url(session_data_dir: Path) -> Iterator[str]:
-    """A real rasa_sdk action server running this repo's actions."""
+    """This repo's actions on a real action server, as ./majlis start runs it (bot/action_server.py):
+    127.0.0.1, and a shared secret Rasa sends (set in the environment for endpoints.yml)."""
+    from bot.action_server import SECRET_ENV
+
+    os.environ.setdefault(SECRET_ENV, secrets.token_hex(32))
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MAJLIS_DATA_DIR": str(session_data_dir)}
-    rasa = str(Path(sys.executable).with_name("rasa"))
     log = open(session_data_dir / "action-server.log", "w")
-    process = subprocess.Popen([rasa, "run", "actions", "--actions", "actions", "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "bot.action_server", "--actions", "actions", "--port", str(port)],
                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for_http(f"http://127.0.0.1:{port}/health", timeout=120, process=process)

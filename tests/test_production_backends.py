@@ -22,6 +22,7 @@ from rasa.core.utils import AvailableEndpoints
 from rasa.shared.core.domain import Domain
 
 from bot.storage.tracker_store import WindowedSQLTrackerStore
+from tests.conftest import action_endpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 PG = dict(host="127.0.0.1", port=5432, user="postgres", dbname="test")
@@ -125,7 +126,7 @@ async def test_a_conversation_is_stored_in_postgres_and_published_to_rabbitmq(
         generator=EndpointConfig(type="bot.nlg.BilingualNLG"),
         tracker_store=tracker_store,
         lock_store=LockStore.create(endpoints.lock_store),
-        action_endpoint=EndpointConfig(url=action_server_url),
+        action_endpoint=EndpointConfig(**action_endpoint(action_server_url)),
     )
     sender = f"prod-{uuid.uuid4().hex[:8]}"
     replies = await agent.handle_text("مرحبا", sender_id=sender)

@@ -18,6 +18,8 @@ import pytest
 import yaml
 from rasa.shared.nlu.training_data.loading import load_data
 
+from tests.conftest import action_endpoint
+
 ROOT = Path(__file__).resolve().parents[1]
 RASA = str(Path(sys.executable).with_name("rasa"))
 DATA = ["data/nlu", "data/rules", "data/stories"]
@@ -47,7 +49,7 @@ def test_every_intent_has_enough_examples_in_each_language(language):
 @pytest.mark.e2e
 def test_end_to_end_stories_pass(trained_model, action_server_url, tmp_path):
     endpoints = tmp_path / "endpoints.yml"
-    endpoints.write_text(yaml.safe_dump({"action_endpoint": {"url": action_server_url},
+    endpoints.write_text(yaml.safe_dump({"action_endpoint": action_endpoint(action_server_url),
                                          "nlg": {"type": "bot.nlg.BilingualNLG"}}))
     result = run_rasa("test", "core", "--model", str(trained_model), "--stories", "tests/test_stories.yml",
                       "--endpoints", str(endpoints), "--fail-on-prediction-errors", "--out", str(tmp_path / "results"))

@@ -104,7 +104,7 @@ def handle_notice(
         return {"error": "notice too large"}, 413
     try:
         conversations = decode_notice(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
         logger.warning("Inbox notice refused: %s", type(exc).__name__)
         return {"error": "malformed notice"}, 400
     if not ready:

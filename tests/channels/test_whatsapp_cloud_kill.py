@@ -18,9 +18,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.channels.whatsapp_harness import APP_SECRET, NUMBERS, PHONE_NUMBER_ID, VERIFY_TOKEN
-from tests.conftest import ROOT, free_port, wait_for_http
+from tests.conftest import ROOT, action_endpoint, free_port, wait_for_http
 from tests.fakes.fake_customer import FakeCustomer
 from tests.fakes.fake_graph import fake_graph  # noqa: F401 - fixture
 
@@ -37,7 +38,7 @@ channels.whatsapp_cloud.WhatsAppCloudInput:
 def write_config(tmp: Path, action_server_url: str) -> None:
     (tmp / "credentials.yml").write_text(CREDENTIALS, encoding="utf-8")
     (tmp / "endpoints.yml").write_text(
-        f"action_endpoint:\n  url: {action_server_url}\n"
+        yaml.safe_dump({"action_endpoint": action_endpoint(action_server_url)}) +
         "nlg:\n  type: bot.nlg.BilingualNLG\n"
         f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {tmp / 'tracker.sqlite'}\n",
         encoding="utf-8",

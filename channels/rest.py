@@ -1,0 +1,130 @@
+"""The REST channel, for ``./majlis chat``, scripts and integrations: authenticated.
+
+credentials.yml::
+
+    channels.rest.RestInput:
+      token: ${MAJLIS_REST_TOKEN}
+
+``POST /webhooks/rest/webhook`` with ``Authorization: Bearer <token>`` and
+``{"sender": "<id>", "message": "<text>"}``; the answer is the list of bot messages
+(``[{"recipient_id": …, "text": …, "buttons": […]}, …]``), as Rasa's own REST channel
+answers, so existing clients only add the header.  ``GET /webhooks/rest/`` is a
+health check.
+
+What differs from Rasa's ``rest`` channel, and why (docs/security.md):
+
+- the bearer token is required and compared in constant time; without a token in
+  the credentials the channel refuses to start, so ``./majlis start`` leaves it out
+  (``scripts/serve.py`` generates one for a local install);
+- whoever holds the token is an integration, not a customer: the sender it names is
+  namespaced (``rest:<sender>``), so it can never be a WhatsApp, Instagram or web
+  chat customer's conversation or care-backend account;
+- the channel name is pinned (``rest``) and client ``metadata`` / ``input_channel``
+  are ignored: a client cannot pose as another channel nor put data in the desk;
+- bad input gets a 4xx with a reason (401 no or wrong token, 400 malformed, 413 too
+  large), never a 500.
+"""
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from typing import Any, Awaitable, Callable, Dict, Optional, Text, Tuple
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.config import Secret
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_NAME = "rest"
+MAX_BODY_BYTES = 64 * 1024
+MAX_SENDER_CHARS = 128
+MAX_MESSAGE_CHARS = 4096
+_BEARER = "bearer "
+
+
+def namespaced(sender: str) -> str:
+    """The conversation id Rasa gets for a REST ``sender`` (``rest:<sender>``)."""
+    return f"{CHANNEL_NAME}:{sender}"
+
+
+def token_matches(header: Optional[str], token: Secret) -> bool:
+    """Whether an ``Authorization`` header carries ``token`` (constant-time compare)."""
+    if not header or header[: len(_BEARER)].lower() != _BEARER:
+        return False
+    offered = header[len(_BEARER):].strip().encode("utf-8", "surrogatepass")
+    return hmac.compare_digest(offered, token.reveal().encode("utf-8"))
+
+
+def read_request(raw: bytes) -> Tuple[Optional[Tuple[str, str]], Optional[str]]:
+    """``((sender, text), None)`` from a request body, or ``(None, reason)`` when unusable."""
+    if len(raw) > MAX_BODY_BYTES:
+        return None, f"body larger than {MAX_BODY_BYTES} bytes"
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None, "body is not JSON"
+    if not isinstance(body, dict):
+        return None, 'body must be a JSON object {"sender": ..., "message": ...}'
+    sender, text = body.get("sender"), body.get("message")
+    if isinstance(sender, int) and not isinstance(sender, bool):
+        sender = str(sender)
+    if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS:
+        return None, f'"sender" must be a non-empty string of at most {MAX_SENDER_CHARS} characters'
+    if not sender.isprintable():
+        return None, '"sender" must not contain control characters'
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_MESSAGE_CHARS:
+        return None, f'"message" must be a non-empty string of at most {MAX_MESSAGE_CHARS} characters'
+    return (sender.strip(), text), None
+
+
+class RestInput(InputChannel):
+    """Authenticated REST channel (see the module docstring).
+
+    Args:
+        token: the bearer secret clients must send; required.
+    """
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL_NAME
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "RestInput":
+        token = str((credentials or {}).get("token") or "").strip()
+        return cls(Secret(token))
+
+    def __init__(self, token: Secret) -> None:
+        if not token:
+            raise ValueError("the REST channel needs a bearer token (MAJLIS_REST_TOKEN); it is not served without one")
+        self.token = token
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        hook = Blueprint("majlis_rest", __name__)
+
+        @hook.route("/", methods=["GET"])
+        async def health(_request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @hook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            if not token_matches(request.headers.get("Authorization"), self.token):
+                return response.json({"error": "missing or wrong bearer token"}, status=401,
+                                     headers={"WWW-Authenticate": 'Bearer realm="majlis-rest"'})
+            if len(request.body or b"") > MAX_BODY_BYTES:
+                return response.json({"error": f"body larger than {MAX_BODY_BYTES} bytes"}, status=413)
+            parsed, reason = read_request(request.body or b"")
+            if parsed is None:
+                return response.json({"error": reason}, status=400)
+            sender, text = parsed
+            collector = CollectingOutputChannel()
+            # Channel pinned, metadata empty: nothing the client sends picks either.
+            await on_new_message(UserMessage(text, collector, namespaced(sender), input_channel=CHANNEL_NAME,
+                                             metadata={}))
+            return response.json(collector.messages)
+
+        return hook
