@@ -34,6 +34,7 @@ from twilio.rest import Client
 
 from bot.delivery import Delivery, DeliveryStore, InboundItem, OutboundMessage, Outbox, RetryPolicy
 from bot.entry_links import METADATA_KEY, EntrySource, EntrySourceStore, split_ref
+from bot.identity import provider_id, sender_id
 from bot.storage import get_engine
 from channels._settings import settings_from_credentials
 from channels._twilio_http import AiohttpTwilioClient
@@ -48,6 +49,11 @@ from channels.whatsapp_cloud import payload_parse_data
 logger = logging.getLogger(__name__)
 
 CHANNEL_NAME = "twilio_whatsapp"
+
+
+def _to(recipient_id: str) -> str:
+    """The customer's number in Rasa's recipient id (``twilio_whatsapp:+9715…`` → ``+9715…``)."""
+    return provider_id(CHANNEL_NAME, recipient_id)
 
 #: Stores one outgoing payload: ``(payload, kind, free_form)``.
 Sink = Callable[[Mapping[str, Any], str, bool], Awaitable[Any]]
@@ -83,12 +89,12 @@ class TwilioWhatsAppOutput(OutputChannel):
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         """One Twilio message per 1,600-character part (Rasa's ``\\n\\n`` split is not applied)."""
         for part in split_body(text):
-            payload = build_text(to=recipient_id, from_=self._account, body=part, status_callback=self._status_callback)
+            payload = build_text(to=_to(recipient_id), from_=self._account, body=part, status_callback=self._status_callback)
             await self._sink(payload, "text", True)
 
     async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
         payload = build_media(
-            to=recipient_id, from_=self._account, media_urls=[image], status_callback=self._status_callback
+            to=_to(recipient_id), from_=self._account, media_urls=[image], status_callback=self._status_callback
         )
         await self._sink(payload, "media", True)
 
@@ -111,7 +117,7 @@ class TwilioWhatsAppOutput(OutputChannel):
         ``{"media_url": [...], "body": "…"}`` media; anything else is dropped with a warning."""
         if json_message.get("content_sid"):
             payload = build_template(
-                to=recipient_id,
+                to=_to(recipient_id),
                 from_=self._account,
                 content_sid=str(json_message["content_sid"]),
                 variables=json_message.get("content_variables"),
@@ -121,7 +127,7 @@ class TwilioWhatsAppOutput(OutputChannel):
         elif json_message.get("media_url"):
             urls = json_message["media_url"]
             payload = build_media(
-                to=recipient_id,
+                to=_to(recipient_id),
                 from_=self._account,
                 media_urls=[urls] if isinstance(urls, str) else list(urls),
                 caption=json_message.get("body"),
@@ -293,7 +299,7 @@ class TwilioWhatsAppInput(InputChannel):
         return UserMessage(
             text=text,
             output_channel=output,
-            sender_id=item.customer,
+            sender_id=sender_id(CHANNEL_NAME, item.customer),
             # The payload picks the intent while the transcript keeps the label. The
             # helper only reads ``.payload`` and ``.text``, which TwilioInbound has too.
             parse_data=payload_parse_data(message),  # type: ignore[arg-type]

@@ -34,6 +34,7 @@ from bot.delivery import Delivery, DeliveryStore, InboundItem, OutboundMessage, 
 from bot.entry_links import METADATA_KEY, EntrySourceStore, split_ref
 from bot.gateway.notice import SECRET_HEADER as NOTICE_SECRET_HEADER, handle_notice, inbox_secret
 from bot.gateway.sweep import DEFAULT_INTERVAL_S as DEFAULT_SWEEP_INTERVAL_S, InboxSweep
+from bot.identity import provider_id, sender_id
 from bot.storage import get_engine
 from channels._meta import SIGNATURE_HEADER, GraphClient, verify_handshake
 from channels._whatsapp_parse import InboundMessage
@@ -50,6 +51,11 @@ from channels._whatsapp_webhook import CHANNEL_NAME, record_webhook
 logger = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+def _to(recipient_id: str) -> str:
+    """The WhatsApp number in Rasa's recipient id (``whatsapp_cloud:9715…`` → ``9715…``)."""
+    return provider_id(CHANNEL_NAME, recipient_id)
 
 
 class WhatsAppCloudOutput(OutputChannel):
@@ -89,12 +95,12 @@ class WhatsAppCloudOutput(OutputChannel):
             await self.send_elements(recipient_id, message["elements"])
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self._add(build_text_payloads(recipient_id, text))
+        await self._add(build_text_payloads(_to(recipient_id), text))
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
     ) -> None:
-        await self._add(build_buttons_payloads(recipient_id, text, buttons))
+        await self._add(build_buttons_payloads(_to(recipient_id), text, buttons))
 
     async def send_quick_replies(
         self, recipient_id: str, text: str, quick_replies: List[Dict[str, Any]], **kwargs: Any
@@ -102,18 +108,18 @@ class WhatsAppCloudOutput(OutputChannel):
         await self.send_text_with_buttons(recipient_id, text, quick_replies)
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        await self._add([build_media_payload(recipient_id, "image", link=image)])
+        await self._add([build_media_payload(_to(recipient_id), "image", link=image)])
 
     async def send_attachment(self, recipient_id: str, attachment: Any, **kwargs: Any) -> None:
         """A URL string is sent as a document; a dict may name type, link/id, caption, filename."""
         if isinstance(attachment, str):
-            await self._add([build_media_payload(recipient_id, "document", link=attachment)])
+            await self._add([build_media_payload(_to(recipient_id), "document", link=attachment)])
             return
         if isinstance(attachment, Mapping):
             kind = str(attachment.get("type") or "document")
             await self._add([
                 build_media_payload(
-                    recipient_id,
+                    _to(recipient_id),
                     kind if kind in ("image", "video", "audio", "document", "sticker") else "document",
                     link=attachment.get("link") or attachment.get("url"),
                     media_id=attachment.get("id"),
@@ -125,7 +131,7 @@ class WhatsAppCloudOutput(OutputChannel):
         logger.warning("Attachment of type %s not sent", type(attachment).__name__)
 
     async def send_custom_json(self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any) -> None:
-        payload = build_custom_payload(recipient_id, json_message)
+        payload = build_custom_payload(_to(recipient_id), json_message)
         if payload is None:
             logger.warning("Custom response without a WhatsApp 'type' not sent")
             return
@@ -320,7 +326,7 @@ class WhatsAppCloudInput(InputChannel):
             UserMessage(
                 text=text,
                 output_channel=WhatsAppCloudOutput(outbox),
-                sender_id=item.customer,
+                sender_id=sender_id(CHANNEL_NAME, item.customer),
                 parse_data=payload_parse_data(message),
                 input_channel=CHANNEL_NAME,
                 message_id=message.id,

@@ -23,6 +23,7 @@ from bot.handoff.context import (
     Media,
     Turn,
 )
+from bot.handoff.outbound import address
 from bot.handoff.records import HandoffRecord, MessageRecord
 from bot.handoff.summary import summarise
 from bot.handoff.triggers import session_events, slot_values, user_turns
@@ -201,7 +202,8 @@ def build_context(record: HandoffRecord, inputs: PacketInputs, settings: Handoff
         handoff_id=record.public_id, state=record.state.value, reason=record.reason, priority=record.priority,
         queue=record.queue, created_at=record.created_at,
         customer=Customer(sender_id=record.customer, display_name=name, language=language, form=form,
-                          identities=identities or (Identity(channel=record.channel, id=record.customer),),
+                          identities=identities or (Identity(channel=record.channel, id=address(record.channel, record.customer)
+                                                                    or record.customer),),
                           earlier_conversations=sum(1 for e in events if e.get("event") == "session_started") - 1
                           if any(e.get("event") == "session_started" for e in events) else 0,
                           earlier_handoffs=_earlier(inputs.history, record.public_id)),

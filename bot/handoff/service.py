@@ -22,7 +22,7 @@ from bot.handoff.hub import Hub
 from bot.handoff.outbound import ChannelRegistry
 from bot.handoff.packet import latest_language
 from bot.handoff.records import HandoffRecord
-from bot.handoff.store import HandoffStore
+from bot.handoff.store import HandoffStore, conversation_of
 from bot.handoff.summary import summarise
 from bot.handoff.tracker import TrackerAccess, handoff_utterance, pause_events, resume_events
 from bot.handoff.triggers import Decision, evaluate, slot_values
@@ -198,6 +198,7 @@ class HandoffService:
         person is already talking to them.
         """
         now = self.clock()
+        customer = conversation_of(channel, customer)  # the channel names the customer by its provider id
         events = await self.trackers.events(customer)
         language = self.language_of(events)
         _code, form = latest_language(events, language)

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.handoff.context import OPEN_STATES, OwnerState
 from bot.handoff.records import EventRecord, HandoffRecord, MessageRecord, to_db
+from bot.identity import IdentityError, sender_id
 from bot.storage import is_sqlite, migrate
 from bot.storage.schema import handoff, handoff_event, handoff_message, webhook_delivery
 
@@ -29,9 +30,21 @@ T = TypeVar("T")
 Q, A, C, B = (OwnerState.QUEUED.value, OwnerState.ASSIGNED.value, OwnerState.CLOSED.value, OwnerState.BOT.value)
 
 
+def conversation_of(channel: str, customer: str) -> str:
+    """How a handoff row names its customer: Rasa's sender id (``whatsapp_cloud:9715…``).
+
+    Callers may pass the sender id or the channel's bare provider id (an Instagram
+    takeover knows only the IGSID); both name the same conversation.
+    """
+    try:
+        return sender_id(channel, customer)
+    except IdentityError:
+        return customer
+
+
 def active_key(channel: str, customer: str) -> str:
     """The value of the one-open-handoff-per-conversation constraint."""
-    return f"{channel} {customer}"
+    return f"{channel} {conversation_of(channel, customer)}"
 
 
 class SqlStore:
@@ -148,7 +161,8 @@ class HandoffStore(SqlStore):
             try:
                 with self.engine.begin() as conn:
                     new_id = conn.execute(handoff.insert().values(
-                        public_id=str(uuid.uuid4()), channel=channel, account=account, customer=customer,
+                        public_id=str(uuid.uuid4()), channel=channel, account=account,
+                        customer=conversation_of(channel, customer),
                         active_key=key, state=Q, queue=queue, language=language, priority=priority, reason=reason,
                         version=1, context=json.dumps(context, ensure_ascii=False), created_at=to_db(now),
                         last_customer_at=to_db(now))).inserted_primary_key[0]
@@ -256,7 +270,8 @@ class HandoffStore(SqlStore):
     async def history(self, channel: str, customer: str, limit: int = 20) -> List[HandoffRecord]:
         """Earlier handoffs of a conversation, newest first."""
         def run() -> List[HandoffRecord]:
-            query = sa.select(handoff).where(handoff.c.channel == channel, handoff.c.customer == customer)
+            query = sa.select(handoff).where(handoff.c.channel == channel,
+                                             handoff.c.customer == conversation_of(channel, customer))
             with self.engine.connect() as conn:
                 rows = conn.execute(query.order_by(handoff.c.id.desc()).limit(limit))
                 return [HandoffRecord.from_row(r) for r in rows]
