@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Text
 from rasa_sdk.events import FollowupAction, SlotSet
 
 from actions.api.care_backend import CareBackend
-from bot.identity import PHONE_CHANNELS, CustomerIdentity, IdentityError, channel_of, normalise_line, parse, unseal
+from bot.identity import PHONE_CHANNELS, PROOF_METADATA_KEY, CustomerIdentity, IdentityError, channel_of, normalise_line, parse, unseal
 
 if TYPE_CHECKING:
     from rasa_sdk import Tracker
@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 PROOF_SLOT = "verified_identity"
 #: The account action to run once the customer is verified.
 PENDING_SLOT = "pending_account_action"
-#: Key of a sealed proof in a message's metadata (set by the web chat server, never by the page).
-PROOF_METADATA_KEY = "identity_proof"
 VERIFICATION_FORM = "verification_form"
 LINE_SLOT = "verification_line"
 CODE_SLOT = "verification_code"

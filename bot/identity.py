@@ -45,6 +45,8 @@ PHONE_CHANNELS = frozenset({"whatsapp_cloud", "twilio_whatsapp"})
 SEPARATOR = ":"
 IDENTITY_SECRET_ENV = "MAJLIS_IDENTITY_SECRET"
 IDENTITY_SECRET_FILE = "identity.secret"
+#: Key of a sealed proof in a message's metadata (written by the web chat server, never by the page).
+PROOF_METADATA_KEY = "identity_proof"
 #: How long a verification holds (seconds): a working day; a new conversation verifies again.
 PROOF_TTL_S = 12 * 3600
 _PROOF_VERSION = "v1"
@@ -229,5 +231,6 @@ def unseal(value: object, sender: str, *, secret: Optional[Secret] = None,
 
 
 __all__ = ["CustomerIdentity", "IdentityError", "IdentityProof", "NAMESPACED_CHANNELS", "PHONE_CHANNELS",
+           "PROOF_METADATA_KEY",
            "channel_of", "identity_secret", "normalise_line", "parse", "provider_id", "sender_id",
            "server_secret", "unseal"]
