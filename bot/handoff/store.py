@@ -267,6 +267,17 @@ class HandoffStore(SqlStore):
                 return int(conn.execute(ahead).scalar() or 0) + 1
         return await self._run(run)
 
+    async def created_since(self, channel: str, since: datetime, customer: Optional[str] = None) -> int:
+        """How many handoffs of ``channel`` (of one conversation, if ``customer``) were created since ``since``."""
+        def run() -> int:
+            query = sa.select(sa.func.count()).select_from(handoff).where(
+                handoff.c.channel == channel, handoff.c.created_at >= to_db(since))
+            if customer is not None:
+                query = query.where(handoff.c.customer == conversation_of(channel, customer))
+            with self.engine.connect() as conn:
+                return int(conn.execute(query).scalar() or 0)
+        return await self._run(run)
+
     async def history(self, channel: str, customer: str, limit: int = 20) -> List[HandoffRecord]:
         """Earlier handoffs of a conversation, newest first."""
         def run() -> List[HandoffRecord]:
