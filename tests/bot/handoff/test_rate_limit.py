@@ -60,6 +60,8 @@ async def test_one_customer_cannot_open_handoff_after_handoff(majlis_agent, fake
     customer = "971503330077"
     async with served_majlis(majlis_agent, engine, fake_graph.url, free_port(),
                              handoff=limited(per_customer=1)) as majlis:
+        majlis.desk.desk.accounts.create_agent(email="sup@example.com", password="sup-pass-12345",
+                                               role="supervisor", languages=["ar", "en"])
         say = majlis.customer(customer).say
         await say("أبي أكلم موظف")
         await majlis.settle()
