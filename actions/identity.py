@@ -22,7 +22,16 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Text
 from rasa_sdk.events import FollowupAction, SlotSet
 
 from actions.api.care_backend import CareBackend
-from bot.identity import PHONE_CHANNELS, PROOF_METADATA_KEY, CustomerIdentity, IdentityError, channel_of, normalise_line, parse, unseal
+from bot.identity import (
+    PHONE_CHANNELS,
+    PROOF_METADATA_KEY,
+    CustomerIdentity,
+    IdentityError,
+    channel_of,
+    normalise_line,
+    parse,
+    unseal,
+)
 
 if TYPE_CHECKING:
     from rasa_sdk import Tracker
@@ -66,7 +75,8 @@ async def resolve_identity(tracker: "Tracker", backend: CareBackend) -> Customer
         proof = unseal(value, tracker.sender_id)
         if proof is not None:
             return replace(identity, verified_customer_id=proof.customer_id)
-    return replace(identity, verified_customer_id=await _vouched_customer(tracker.sender_id, identity, came_in_on, backend))
+    vouched = await _vouched_customer(tracker.sender_id, identity, came_in_on, backend)
+    return replace(identity, verified_customer_id=vouched)
 
 
 async def verified_customer(tracker: "Tracker", backend: CareBackend) -> Optional[str]:

@@ -140,7 +140,8 @@ def normalise_line(text: Optional[str], country_code: str = "971") -> Optional[s
         value = value[2:]
     elif value.startswith("0"):
         value = country_code + value[1:]
-    return value if value.isdigit() and 8 <= len(value) <= 15 else None
+    # Gulf mobile numbers are 11-12 digits with the country code; 10 is the shortest accepted.
+    return value if value.isdigit() and 10 <= len(value) <= 15 else None
 
 
 # -- sealed proofs ---------------------------------------------------------------

@@ -321,7 +321,8 @@ class InstagramInput(InputChannel):
             return
         assert self._on_new_message is not None, "blueprint() was not called"
         await self._on_new_message(UserMessage(
-            text=event.intent_text, output_channel=InstagramOutput(sink), sender_id=sender_id(CHANNEL_NAME, item.customer),
+            text=event.intent_text, output_channel=InstagramOutput(sink),
+            sender_id=sender_id(CHANNEL_NAME, item.customer),
             input_channel=CHANNEL_NAME, message_id=item.message_id, metadata=metadata_for(event, entry),
         ))
 

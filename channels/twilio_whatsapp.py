@@ -89,7 +89,8 @@ class TwilioWhatsAppOutput(OutputChannel):
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         """One Twilio message per 1,600-character part (Rasa's ``\\n\\n`` split is not applied)."""
         for part in split_body(text):
-            payload = build_text(to=_to(recipient_id), from_=self._account, body=part, status_callback=self._status_callback)
+            payload = build_text(to=_to(recipient_id), from_=self._account, body=part,
+                                 status_callback=self._status_callback)
             await self._sink(payload, "text", True)
 
     async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:

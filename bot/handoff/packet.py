@@ -194,6 +194,7 @@ def build_context(record: HandoffRecord, inputs: PacketInputs, settings: Handoff
     turns = user_turns(events)
     language, form = latest_language(events, record.language)
     name, identities = _customer_details(turns, record.channel)
+    reachable_at = address(record.channel, record.customer) or record.customer  # the phone number, IGSID, ...
     slots = slot_values(events)
     window_left = None
     if inputs.window_expires_at is not None:
@@ -202,8 +203,7 @@ def build_context(record: HandoffRecord, inputs: PacketInputs, settings: Handoff
         handoff_id=record.public_id, state=record.state.value, reason=record.reason, priority=record.priority,
         queue=record.queue, created_at=record.created_at,
         customer=Customer(sender_id=record.customer, display_name=name, language=language, form=form,
-                          identities=identities or (Identity(channel=record.channel, id=address(record.channel, record.customer)
-                                                                    or record.customer),),
+                          identities=identities or (Identity(channel=record.channel, id=reachable_at),),
                           earlier_conversations=sum(1 for e in events if e.get("event") == "session_started") - 1
                           if any(e.get("event") == "session_started" for e in events) else 0,
                           earlier_handoffs=_earlier(inputs.history, record.public_id)),
