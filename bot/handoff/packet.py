@@ -184,6 +184,10 @@ def _earlier(history: Iterable[HandoffRecord], current: str) -> Tuple[EarlierHan
                  for h in history if h.public_id != current)
 
 
+#: Slots the desk never shows: the sealed identity proof and the answer to the code question.
+PRIVATE_SLOTS = frozenset({"verified_identity", "verification_code"})
+
+
 def build_context(record: HandoffRecord, inputs: PacketInputs, settings: HandoffSettings,
                   signals: Sequence[str] = ()) -> HandoffContext:
     """The context packet of ``record`` as of ``inputs.now``."""
@@ -211,7 +215,7 @@ def build_context(record: HandoffRecord, inputs: PacketInputs, settings: Handoff
                             window_seconds_left=window_left),
         entry=entry_source(turns),
         transcript=transcript(inputs),
-        slots={k: v for k, v in slots.items() if v is not None},
+        slots={k: v for k, v in slots.items() if v is not None and k not in PRIVATE_SLOTS},
         summary=summarise(session or events, slots, record.reason, settings),
         agent=inputs.agent_names.get(record.agent_id) if record.agent_id else None,
         signals=tuple(signals or record.context.get("signals") or ()),
