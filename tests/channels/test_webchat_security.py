@@ -200,3 +200,20 @@ def test_sliding_window() -> None:
     assert window.retry_after("k") == 60
     now[0] = 60.5
     assert window.allow("k")
+
+
+def test_an_rs256_operator_jwt_is_checked_with_the_public_key() -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    checker = OperatorJWT(public, "RS256")
+    claims = {"sub": "971500000001", "exp": int(time.time()) + 600}
+    assert checker.customer_of(jwt.encode(claims, key, algorithm="RS256")) == "971500000001"
+    # An HS256 token "signed" with the public key (algorithm confusion) is refused.
+    assert checker.customer_of(jwt.encode(claims, "x" * 32, algorithm="HS256")) is None
+    assert checker.customer_of(jwt.encode({"exp": claims["exp"]}, key, algorithm="RS256")) is None  # no sub
+    assert checker.customer_of(jwt.encode({"sub": "971500000001"}, key, algorithm="RS256")) is None  # no exp
+    assert OperatorJWT(None).customer_of(jwt.encode(claims, key, algorithm="RS256")) is None  # not configured
