@@ -145,12 +145,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     from bot.identity import normalise_line
 
     parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("line", help="the mobile number given to the assistant, e.g. 0501234567")
+    parser.add_argument("line", nargs="+", help="the mobile number given to the assistant, e.g. 0501234567")
     parser.add_argument("--all", action="store_true", help="every SMS to the line, newest first")
     args = parser.parse_args(argv)
-    line = normalise_line(args.line)
+    written = " ".join(args.line)
+    line = normalise_line(written)
     if line is None:
-        print(f"not a mobile number: {args.line}", file=sys.stderr)
+        print(f"not a mobile number: {written}", file=sys.stderr)
         return 2
     messages = DemoCareBackend.from_config().verification.sent_messages(line)
     if not messages:

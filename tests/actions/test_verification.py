@@ -183,3 +183,14 @@ def test_find_line(text, line):
 ])
 def test_find_code(text, code):
     assert find_code(text) == code
+
+
+async def test_the_demo_shows_the_recorded_sms(backend, capsys):
+    from actions.api.demo_verification import main
+
+    assert main(["050", "765", "4300"]) == 1  # nothing sent yet
+    await backend.send_verification_code("971507654300")
+    assert main(["050", "765", "4300"]) == 0
+    printed = capsys.readouterr().out
+    assert latest_code(backend, "971507654300") in printed and "رمز التحقق" in printed
+    assert main(["not-a-number"]) == 2
