@@ -9,8 +9,10 @@ from rasa_sdk.forms import FormValidationAction
 
 from actions import formatting
 from actions.api.care_backend import BackendError, CareBackend, get_backend
-from actions.common import AskForSlot, CareAction, as_text, customer_id, user_messages
+from actions.common import AskForSlot, CareAction, account_of, as_text, user_messages
+from actions.identity import verified_customer
 from actions.parsing import is_valid_amount, parse_amount
+from bot.identity import CustomerIdentity
 
 if TYPE_CHECKING:
     from rasa_sdk import Tracker
@@ -23,12 +25,14 @@ logger = logging.getLogger(__name__)
 class ActionCheckBill(CareAction):
     """Tells the customer their latest bill: amount, period and due date (or that it is paid)."""
 
+    account_action = True
+
     def name(self) -> Text:
         return "action_check_bill"
 
     async def act(self, dispatcher: "CollectingDispatcher", tracker: "Tracker",
-                  backend: CareBackend) -> List[Dict[Text, Any]]:
-        bill = await backend.get_bill(customer_id(tracker))
+                  backend: CareBackend, identity: CustomerIdentity) -> List[Dict[Text, Any]]:
+        bill = await backend.get_bill(account_of(identity))
         if bill is None:
             dispatcher.utter_message(response="utter_no_bill")
             return []
@@ -58,7 +62,10 @@ class ValidateDisputeForm(FormValidationAction):
             dispatcher.utter_message(response="utter_invalid_dispute_amount")
             return {"amount": None}
         try:
-            bill = await get_backend().get_bill(customer_id(tracker))
+            backend = get_backend()
+            customer = await verified_customer(tracker, backend)
+            # Not verified yet: nothing to compare with (action_record_dispute verifies first).
+            bill = await backend.get_bill(customer) if customer else None
         except BackendError:
             logger.warning("Bill lookup failed during validation; accepting the amount unchecked.")
             bill = None
@@ -81,11 +88,13 @@ class ActionAskDisputeFormAmount(AskForSlot):
 class ActionRecordDispute(CareAction):
     """Records the dispute as a case and tells the customer what happens next."""
 
+    account_action = True
+
     def name(self) -> Text:
         return "action_record_dispute"
 
     async def act(self, dispatcher: "CollectingDispatcher", tracker: "Tracker",
-                  backend: CareBackend) -> List[Dict[Text, Any]]:
+                  backend: CareBackend, identity: CustomerIdentity) -> List[Dict[Text, Any]]:
         amount = parse_amount(as_text(tracker.get_slot("amount")))
         if amount is None:
             logger.warning("%s ran without a validated amount.", self.name())
@@ -100,7 +109,7 @@ class ActionRecordDispute(CareAction):
             if dates:
                 details.append(f"When: {dates[-1]}")
             details.append(f"Customer wrote: {latest.get('text') or ''}")
-        case_id = await backend.record_case(customer_id(tracker), "dispute", "\n".join(details), amount)
+        case_id = await backend.record_case(account_of(identity), "dispute", "\n".join(details), amount)
         dispatcher.utter_message(response="utter_dispute_recorded", amount=formatting.amount(amount),
                                  case_id=formatting.isolate(case_id))
         return [SlotSet("case_id", case_id), SlotSet("amount", None)]

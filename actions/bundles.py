@@ -8,8 +8,9 @@ from rasa_sdk.forms import FormValidationAction
 
 from actions import formatting
 from actions.api.care_backend import Bundle, CareBackend, get_backend
-from actions.common import AskForSlot, CareAction, as_text, customer_id
+from actions.common import AskForSlot, CareAction, account_of, as_text
 from actions.parsing import parse_bundle_size
+from bot.identity import CustomerIdentity
 
 if TYPE_CHECKING:
     from rasa_sdk import Tracker
@@ -97,17 +98,19 @@ class ActionAskBundleConfirmed(AskForSlot):
 class ActionBuyBundle(CareAction):
     """Adds the confirmed bundle, or confirms that nothing was added."""
 
+    account_action = True
+
     def name(self) -> Text:
         return "action_buy_bundle"
 
     async def act(self, dispatcher: "CollectingDispatcher", tracker: "Tracker",
-                  backend: CareBackend) -> List[Dict[Text, Any]]:
+                  backend: CareBackend, identity: CustomerIdentity) -> List[Dict[Text, Any]]:
         reset = [SlotSet("bundle_size", None), SlotSet("bundle_confirmed", None)]
         size = as_text(tracker.get_slot("bundle_size"))
         if tracker.get_slot("bundle_confirmed") is not True or not size:
             dispatcher.utter_message(response="utter_bundle_cancelled")
             return reset
-        purchase = await backend.buy_bundle(customer_id(tracker), size)
+        purchase = await backend.buy_bundle(account_of(identity), size)
         dispatcher.utter_message(response="utter_bundle_added", reference=formatting.isolate(purchase.reference),
                                  **bundle_values(purchase.bundle))
         return reset

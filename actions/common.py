@@ -26,6 +26,8 @@ from rasa_sdk import Action
 
 from actions.api.care_backend import BackendError, CareBackend, get_backend
 from actions.formatting import isolate
+from actions.identity import resolve_identity, start_verification
+from bot.identity import CustomerIdentity
 
 if TYPE_CHECKING:
     from rasa_sdk import Tracker
@@ -37,7 +39,24 @@ logger = logging.getLogger(__name__)
 
 
 class CareAction(Action, ABC):
-    """An action that uses the care backend; a backend failure becomes an apology, not silence."""
+    """An action that uses the care backend; a backend failure becomes an apology, not silence.
+
+    Subclasses that read or change a customer's account set :attr:`account_action`:
+    they run only for a verified customer (``identity.verified_customer_id`` is then
+    set); otherwise the customer is asked to verify first, and the action runs after
+    the code is accepted (``action_after_verification``).
+    """
+
+    #: True for actions that read or change an account (bill, bundle, order, dispute, compensation).
+    account_action: bool = False
+    #: Account actions by name, for ``action_after_verification``.
+    registry: Dict[str, "CareAction"] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.account_action and not getattr(cls, "__abstractmethods__", None):
+            action = cls()
+            CareAction.registry[action.name()] = action
 
     @abstractmethod
     def name(self) -> Text:
@@ -45,22 +64,28 @@ class CareAction(Action, ABC):
 
     @abstractmethod
     async def act(self, dispatcher: "CollectingDispatcher", tracker: "Tracker",
-                  backend: CareBackend) -> List[Dict[Text, Any]]:
+                  backend: CareBackend, identity: CustomerIdentity) -> List[Dict[Text, Any]]:
         """Do the work; return the events."""
 
     async def run(self, dispatcher: "CollectingDispatcher", tracker: "Tracker",
                   domain: "DomainDict") -> List[Dict[Text, Any]]:
         try:
-            return await self.act(dispatcher, tracker, get_backend())
+            backend = get_backend()
+            identity = await resolve_identity(tracker, backend)
+            if self.account_action and not identity.is_verified:
+                return start_verification(dispatcher, self.name())
+            return await self.act(dispatcher, tracker, backend, identity)
         except BackendError:
             logger.exception("%s: the care backend failed.", self.name())
             dispatcher.utter_message(response="utter_something_went_wrong")
             return []
 
 
-def customer_id(tracker: "Tracker") -> str:
-    """Who the backend should look up: the channel's sender id (a phone number on WhatsApp)."""
-    return tracker.sender_id
+def account_of(identity: CustomerIdentity) -> str:
+    """The verified customer id of an account action (``CareAction.run`` checked it)."""
+    if not identity.verified_customer_id:
+        raise BackendError("an account action ran without a verified customer")
+    return identity.verified_customer_id
 
 
 def as_text(value: Any) -> Optional[str]:
@@ -132,7 +157,7 @@ class AskForSlot(CareAction, ABC):
         return {}
 
     async def act(self, dispatcher: "CollectingDispatcher", tracker: "Tracker",
-                  backend: CareBackend) -> List[Dict[Text, Any]]:
+                  backend: CareBackend, identity: CustomerIdentity) -> List[Dict[Text, Any]]:
         if rejected_this_turn(tracker, self.slot):
             return []
         dispatcher.utter_message(response=self.response, **await self.values(tracker, backend))

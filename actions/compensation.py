@@ -16,8 +16,9 @@ from rasa_sdk.forms import FormValidationAction
 
 from actions import formatting
 from actions.api.care_backend import CareBackend
-from actions.common import AskForSlot, CareAction, as_text, customer_id, latest_text
+from actions.common import AskForSlot, CareAction, account_of, as_text, latest_text
 from actions.parsing import is_valid_amount, parse_amount, to_western_digits
+from bot.identity import CustomerIdentity
 from bot.config import Config, config
 
 if TYPE_CHECKING:
@@ -86,14 +87,16 @@ class ActionAskCompensationFormAmount(AskForSlot):
 class ActionRecordCompensation(CareAction):
     """Records the compensation request and explains the review (and the specialist above the limit)."""
 
+    account_action = True
+
     def name(self) -> Text:
         return "action_record_compensation"
 
     async def act(self, dispatcher: "CollectingDispatcher", tracker: "Tracker",
-                  backend: CareBackend) -> List[Dict[Text, Any]]:
+                  backend: CareBackend, identity: CustomerIdentity) -> List[Dict[Text, Any]]:
         details = str(tracker.get_slot("complaint_details") or "")
         amount = parse_amount(as_text(tracker.get_slot("amount")))
-        case_id = await backend.record_case(customer_id(tracker), "compensation", details, amount)
+        case_id = await backend.record_case(account_of(identity), "compensation", details, amount)
         limit = auto_limit()
         values = {
             "case_id": formatting.isolate(case_id),
@@ -114,7 +117,7 @@ class ActionRecordComplaint(CareAction):
         return "action_record_complaint"
 
     async def act(self, dispatcher: "CollectingDispatcher", tracker: "Tracker",
-                  backend: CareBackend) -> List[Dict[Text, Any]]:
-        case_id = await backend.record_case(customer_id(tracker), "complaint", latest_text(tracker), None)
+                  backend: CareBackend, identity: CustomerIdentity) -> List[Dict[Text, Any]]:
+        case_id = await backend.record_case(identity.verified_customer_id, "complaint", latest_text(tracker), None)
         dispatcher.utter_message(response="utter_complaint_recorded", case_id=formatting.isolate(case_id))
         return [SlotSet("case_id", case_id)]

@@ -17,7 +17,8 @@ from rasa_sdk.events import SlotSet
 
 from actions import formatting
 from actions.api.care_backend import CareBackend
-from actions.common import CareAction, customer_id, user_messages
+from actions.common import CareAction, user_messages
+from bot.identity import CustomerIdentity
 from bot.language import reply_language
 
 if TYPE_CHECKING:
@@ -43,10 +44,10 @@ class ActionRequestHuman(CareAction):
         return "action_request_human"
 
     async def act(self, dispatcher: "CollectingDispatcher", tracker: "Tracker",
-                  backend: CareBackend) -> List[Dict[Text, Any]]:
+                  backend: CareBackend, identity: CustomerIdentity) -> List[Dict[Text, Any]]:
         if tracker.get_slot("requested_human") is True:
             dispatcher.utter_message(response="utter_handoff_already")
             return []
-        case_id = await backend.record_case(customer_id(tracker), "handoff", handoff_details(tracker), None)
+        case_id = await backend.record_case(identity.verified_customer_id, "handoff", handoff_details(tracker), None)
         dispatcher.utter_message(response="utter_handoff", case_id=formatting.isolate(case_id))
         return [SlotSet("requested_human", True), SlotSet("case_id", case_id)]

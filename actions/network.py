@@ -10,8 +10,9 @@ from rasa_sdk.forms import FormValidationAction
 
 from actions import formatting
 from actions.api.care_backend import CareBackend, get_backend
-from actions.common import AskForSlot, CareAction, area_names, customer_id, user_messages, validate_area
 from actions.media import AreaFromPin
+from actions.common import AskForSlot, CareAction, area_names, user_messages, validate_area
+from bot.identity import CustomerIdentity
 
 if TYPE_CHECKING:
     from rasa_sdk import Tracker
@@ -50,7 +51,7 @@ class ActionCheckOutage(CareAction):
         return "action_check_outage"
 
     async def act(self, dispatcher: "CollectingDispatcher", tracker: "Tracker",
-                  backend: CareBackend) -> List[Dict[Text, Any]]:
+                  backend: CareBackend, identity: CustomerIdentity) -> List[Dict[Text, Any]]:
         area = str(tracker.get_slot("area") or "")
         area_en, area_ar = await area_names(area, backend)
         outages = await backend.outages_in(area)
@@ -65,7 +66,7 @@ class ActionCheckOutage(CareAction):
         reports = user_messages(tracker, intents=["report_network_outage"])
         if reports:
             details.append(f"Customer wrote: {reports[-1].get('text') or ''}")
-        case_id = await backend.record_case(customer_id(tracker), "network", "\n".join(details), None)
+        case_id = await backend.record_case(identity.verified_customer_id, "network", "\n".join(details), None)
         dispatcher.utter_message(response="utter_no_outage_found", area_en=area_en, area_ar=area_ar,
                                  case_id=formatting.isolate(case_id))
         return [SlotSet("case_id", case_id), SlotSet("area", None)]

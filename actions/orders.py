@@ -9,8 +9,10 @@ from rasa_sdk.forms import FormValidationAction
 
 from actions import formatting
 from actions.api.care_backend import BackendError, CareBackend, Order, get_backend
-from actions.common import AskForSlot, CareAction, as_text
+from actions.common import AskForSlot, CareAction, account_of, as_text
+from actions.identity import verified_customer
 from actions.parsing import parse_order_number
+from bot.identity import CustomerIdentity
 
 if TYPE_CHECKING:
     from rasa_sdk import Tracker
@@ -55,7 +57,10 @@ class ValidateOrderStatusForm(FormValidationAction):
             dispatcher.utter_message(response="utter_invalid_order_number")
             return {"order_number": None}
         try:
-            found = await get_backend().find_order(number) is not None
+            backend = get_backend()
+            customer = await verified_customer(tracker, backend)
+            # Not verified yet: the number is checked after verification (action_order_status).
+            found = customer is None or await backend.find_order(customer, number) is not None
         except BackendError:
             # Cannot check now: take the number; action_order_status apologises if the lookup still fails.
             logger.warning("Order lookup failed during validation; accepting the number unchecked.")
@@ -75,15 +80,17 @@ class ActionAskOrderNumber(AskForSlot):
 
 
 class ActionOrderStatus(CareAction):
-    """Tells the customer where their order is, one response per status."""
+    """Tells the customer where their order is, one response per status; another customer's order is "not found"."""
+
+    account_action = True
 
     def name(self) -> Text:
         return "action_order_status"
 
     async def act(self, dispatcher: "CollectingDispatcher", tracker: "Tracker",
-                  backend: CareBackend) -> List[Dict[Text, Any]]:
+                  backend: CareBackend, identity: CustomerIdentity) -> List[Dict[Text, Any]]:
         number = parse_order_number(as_text(tracker.get_slot("order_number")))
-        order = await backend.find_order(number) if number else None
+        order = await backend.find_order(account_of(identity), number) if number else None
         if order is None:
             dispatcher.utter_message(response="utter_order_not_found",
                                      order_number=formatting.isolate(number or "?"))

@@ -8,6 +8,7 @@ from rasa_sdk.events import SlotSet
 from actions import formatting
 from actions.api.care_backend import Area, CareBackend
 from actions.common import CareAction
+from bot.identity import CustomerIdentity
 
 if TYPE_CHECKING:
     from rasa_sdk import Tracker
@@ -29,7 +30,7 @@ class ActionRoamingInfo(CareAction):
         return "action_roaming_info"
 
     async def act(self, dispatcher: "CollectingDispatcher", tracker: "Tracker",
-                  backend: CareBackend) -> List[Dict[Text, Any]]:
+                  backend: CareBackend, identity: CustomerIdentity) -> List[Dict[Text, Any]]:
         # The destination is not a form slot; clear it so that it does not pre-fill
         # the area of a later outage or store question.
         events: List[Dict[Text, Any]] = [SlotSet("area", None)] if tracker.get_slot("area") else []

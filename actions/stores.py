@@ -10,6 +10,7 @@ from actions import formatting
 from actions.api.care_backend import CareBackend, get_backend
 from actions.common import AskForSlot, CareAction, area_names, validate_area
 from actions.media import AreaFromPin
+from bot.identity import CustomerIdentity
 
 if TYPE_CHECKING:
     from rasa_sdk import Tracker
@@ -43,7 +44,7 @@ class ActionFindStores(CareAction):
         return "action_find_stores"
 
     async def act(self, dispatcher: "CollectingDispatcher", tracker: "Tracker",
-                  backend: CareBackend) -> List[Dict[Text, Any]]:
+                  backend: CareBackend, identity: CustomerIdentity) -> List[Dict[Text, Any]]:
         area = str(tracker.get_slot("area") or "")
         area_en, area_ar = await area_names(area, backend)
         stores = await backend.stores_in(area)

@@ -39,6 +39,7 @@ from bot.delivery import (
     Delivery, DeliveryStore, InboundItem, OutboundMessage, Outbox, OutboxState, RetryPolicy, utcnow,
 )
 from bot.entry_links import METADATA_KEY, EntrySource, EntrySourceStore, parse_ref
+from bot.identity import provider_id, sender_id
 from bot.language.reply import default_language, reply_language
 from channels._settings import settings_from_credentials
 from channels._instagram_comments import decide
@@ -67,6 +68,11 @@ Sink = Callable[[Mapping[str, Any], str], Awaitable[Any]]
 TakeoverListener = Callable[[str, str, str, str], Awaitable[Any]]
 
 
+def _to(recipient_id: str) -> str:
+    """The IGSID in Rasa's recipient id (``instagram:<IGSID>`` → ``<IGSID>``)."""
+    return provider_id(CHANNEL_NAME, recipient_id)
+
+
 class InstagramOutput(OutputChannel):
     """Turns Rasa responses into Send API payloads stored through a sink (never sent directly)."""
 
@@ -83,20 +89,20 @@ class InstagramOutput(OutputChannel):
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         """One message per 1,000-byte part (Rasa's ``\\n\\n`` split is not applied)."""
-        await self._store(build_text_payloads(recipient_id, text), "text")
+        await self._store(build_text_payloads(_to(recipient_id), text), "text")
 
     async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]],
                                      **kwargs: Any) -> None:
         """Buttons become quick replies (the tap comes back as ``quick_reply.payload``)."""
-        await self._store(build_quick_replies(recipient_id, text, buttons), "quick_replies")
+        await self._store(build_quick_replies(_to(recipient_id), text, buttons), "quick_replies")
 
     async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
-        await self._sink(build_attachment(recipient_id, "image", image), "media")
+        await self._sink(build_attachment(_to(recipient_id), "image", image), "media")
 
     async def send_attachment(self, recipient_id: Text, attachment: Any, **kwargs: Any) -> None:
         """``{"type": "video", "url": …}`` or a plain URL (sent as an image)."""
         if isinstance(attachment, Mapping) and attachment.get("url"):
-            await self._sink(build_attachment(recipient_id, str(attachment.get("type", "file")),
+            await self._sink(build_attachment(_to(recipient_id), str(attachment.get("type", "file")),
                                               str(attachment["url"])), "media")
         elif isinstance(attachment, str) and attachment.startswith(("https://", "http://")):
             await self.send_image_url(recipient_id, attachment)
@@ -137,7 +143,7 @@ class InstagramAgentOutput(InstagramOutput):
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         """Raises :class:`MessagingWindowClosed` past 7 days (nothing queued)."""
-        await self._channel.send_agent_reply(customer=recipient_id, text=text, reply_id=self._key,
+        await self._channel.send_agent_reply(customer=_to(recipient_id), text=text, reply_id=self._key,
                                              account=self._account, key=self._next_key())
 
 
@@ -349,7 +355,7 @@ class InstagramInput(InputChannel):
         parse_data = self._parse_data(event, item.account)
         await self._on_new_message(UserMessage(
             text=event.display_text if parse_data else event.intent_text, output_channel=InstagramOutput(sink),
-            sender_id=item.customer, parse_data=parse_data,
+            sender_id=sender_id(CHANNEL_NAME, item.customer), parse_data=parse_data,
             input_channel=CHANNEL_NAME, message_id=item.message_id, metadata=metadata_for(event, entry),
         ))
 
@@ -383,7 +389,7 @@ class InstagramInput(InputChannel):
         store = getattr(self.agent, "tracker_store", None)
         if store is None:
             return default_language()
-        tracker = await store.retrieve(customer)
+        tracker = await store.retrieve(sender_id(CHANNEL_NAME, customer))
         return reply_language(tracker.events if tracker is not None else [])
 
     async def _echo(self, event: InstagramEvent, item: InboundItem) -> None:

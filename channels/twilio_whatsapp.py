@@ -34,6 +34,7 @@ from twilio.rest import Client
 
 from bot.delivery import Delivery, DeliveryStore, InboundItem, OutboundMessage, Outbox, RetryPolicy
 from bot.entry_links import METADATA_KEY, EntrySource, EntrySourceStore, split_ref
+from bot.identity import provider_id, sender_id
 from bot.storage import get_engine
 from channels._contacts import ContactBook
 from channels._settings import settings_from_credentials
@@ -58,6 +59,11 @@ from channels._twilio_webhook import SMS_KEY_PREFIX, TwilioWebhook, WebhookReque
 logger = logging.getLogger(__name__)
 
 CHANNEL_NAME = "twilio_whatsapp"
+
+
+def _to(recipient_id: str) -> str:
+    """The customer's number in Rasa's recipient id (``twilio_whatsapp:+9715…`` → ``+9715…``)."""
+    return provider_id(CHANNEL_NAME, recipient_id)
 
 #: Stores one outgoing payload: ``(payload, kind, free_form)``.
 Sink = Callable[[Mapping[str, Any], str, bool], Awaitable[Any]]
@@ -102,11 +108,12 @@ class TwilioWhatsAppOutput(OutputChannel):
         """(number, by SMS) of the customer."""
         if self._to is not None:
             return self._to, self._sms
+        customer = _to(recipient_id)
         if self._contacts is not None:
-            stored = await self._contacts.lookup(CHANNEL_NAME, recipient_id, self._account)
+            stored = await self._contacts.lookup(CHANNEL_NAME, customer, self._account)
             if stored is not None:
                 return stored["value"], stored["kind"] == Transport.SMS.value
-        return recipient_id, False
+        return customer, False
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         """One message per 1,600-character part (SMS: per 10 segments); Rasa's ``\\n\\n`` split is not applied."""
@@ -344,7 +351,7 @@ class TwilioWhatsAppInput(InputChannel):
         return UserMessage(
             text=text,
             output_channel=output,
-            sender_id=item.customer,
+            sender_id=sender_id(CHANNEL_NAME, item.customer),
             # The payload picks the intent while the transcript keeps the label.
             parse_data=parse_data_for(message.payload, message.text),
             input_channel=self.name(),

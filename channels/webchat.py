@@ -10,8 +10,19 @@ records where the customer came from; ``?lang=en`` starts the page in English),
 ``GET /static/<file>`` its script and style, ``GET /health``.  The socket.io
 server listens on ``socketio_path``.
 
+Sessions are issued by the server (docs/security.md#web-chat): ``session_request``
+``{"token": <kept token>|absent, "identity": <operator JWT>|absent}`` is answered with
+``session_confirm`` ``{"session_id", "token", "verified"}`` (a new session when no token
+is given) or ``session_refused`` ``{"error": "invalid_session"}`` (a token that is not
+ours, or a session id without its token: the socket joins nothing and receives
+nothing).  Only sockets holding a session's token receive its messages, agent
+replies included.  The sender id is ``webchat:<session id>``.  Socket.io connections
+are refused (``connect_error``) from another origin (unless in
+``MAJLIS_WEBCHAT_ORIGINS``) or above the connection rate; messages above the rate
+get ``rate_limited`` ``{"retry_after": s}`` and a refused acknowledgement.
+
 Differences from Rasa's :class:`~rasa.core.channels.socketio.SocketIOInput`, whose
-events and message shapes it keeps (so socket.io widgets work unchanged):
+events and message shapes it otherwise keeps:
 
 - every message goes through :mod:`bot.delivery`: stored before it is acknowledged,
   deduplicated on the client's ``message_id`` (a re-sent message after a reconnect is
@@ -21,7 +32,9 @@ events and message shapes it keeps (so socket.io widgets work unchanged):
   python-socketio 5, so its persistent sessions never receive replies);
 - ``bot_typing`` events (``{"typing": true|false}``) around each bot turn;
 - client metadata is not trusted: only ``entry_source`` (validated) and
-  ``display_text`` (a tapped button's title) are read;
+  ``display_text`` (a tapped button's title) are read; ``input_channel`` is always
+  ``webchat``; a customer vouched for by the operator's JWT gets a sealed
+  :class:`bot.identity.IdentityProof` in the message metadata, written here;
 - a bot message ``{"custom": {"majlis": "agent_joined", "agent": {"name": …}}}`` (and
   ``agent_left``) shows a notice that a person joined (docs/channels/webchat.md).
 """
@@ -32,10 +45,11 @@ import logging
 import re
 import uuid
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Text
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage, decode_bearer_token
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput
+from socketio.exceptions import ConnectionRefusedError as SocketRefused
 from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -44,6 +58,16 @@ from socketio import AsyncServer
 from bot.delivery import Delivery, DeliveryStore, InboundItem, OutboundMessage, Outbox, RetryPolicy, SendResult
 from bot.entry_links import METADATA_KEY, EntrySourceStore, from_metadata
 from bot.errors import ProviderAPIError
+from bot.identity import PROOF_METADATA_KEY, IdentityProof, provider_id, sender_id
+from channels._webchat_session import (
+    Limits,
+    OperatorJWT,
+    SessionTokens,
+    SlidingWindow,
+    allowed_origins,
+    client_ip,
+    origin_allowed,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +85,7 @@ AGENT_JOINED = "agent_joined"
 AGENT_LEFT = "agent_left"
 #: Replies wait for a disconnected page: ~1 s … 30 s apart, for about 8 minutes.
 WEBCHAT_RETRY = RetryPolicy(max_attempts=20, base_delay=1.0, max_delay=30.0, min_delay=0.2)
-_SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+_CLIENT_MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 #: The page may only talk to its own origin; no inline script, so injected text cannot run.
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
        "connect-src 'self' ws: wss:; base-uri 'none'; form-action 'none'")
@@ -128,7 +152,7 @@ class WebChatSender:
 
 
 def read_message(data: Any) -> Optional[Dict[str, Any]]:
-    """The stored form of a ``user_uttered`` payload, or None if it is unusable."""
+    """The stored form of a ``user_uttered`` payload (only the fields we define), or None if unusable."""
     if not isinstance(data, Mapping) or not isinstance(data.get("message"), str):
         return None
     text = data["message"].strip()
@@ -151,6 +175,10 @@ class WebChatInput(SocketIOInput):
         store: the delivery store; default: the shared engine (``MAJLIS_DATABASE_URL``).
         retry: backoff while a page is disconnected.
         title: the page title.
+        tokens: session tokens (default: ``MAJLIS_WEBCHAT_SECRET`` or the data dir's secret).
+        operator_jwt: the operator's identity JWT check (default: ``MAJLIS_WEBCHAT_JWT_*``).
+        origins: origins allowed besides the page's own (default: ``MAJLIS_WEBCHAT_ORIGINS``).
+        limits: per-minute rates (default: ``MAJLIS_WEBCHAT_*_PER_MINUTE``).
         (other arguments: as :class:`~rasa.core.channels.socketio.SocketIOInput`)
     """
 
@@ -174,7 +202,9 @@ class WebChatInput(SocketIOInput):
     def __init__(self, user_message_evt: Text = "user_uttered", bot_message_evt: Text = "bot_uttered",
                  namespace: Optional[Text] = None, socketio_path: Text = "/webchat/socket.io",
                  jwt_key: Optional[Text] = None, jwt_method: Text = "HS256", *, title: Text = "Majlis",
-                 store: Optional[DeliveryStore] = None, retry: RetryPolicy = WEBCHAT_RETRY) -> None:
+                 store: Optional[DeliveryStore] = None, retry: RetryPolicy = WEBCHAT_RETRY,
+                 tokens: Optional[SessionTokens] = None, operator_jwt: Optional[OperatorJWT] = None,
+                 origins: Optional[Iterable[str]] = None, limits: Optional[Limits] = None) -> None:
         super().__init__(user_message_evt, bot_message_evt, namespace, True, socketio_path, jwt_key, jwt_method)
         if store is None:
             from bot.storage import get_engine
@@ -186,6 +216,13 @@ class WebChatInput(SocketIOInput):
         # Share the delivery store's thread pool (see channels.instagram): one SQLite thread.
         self.entry_sources = EntrySourceStore(store.engine, run=store.run_blocking)
         self.delivery: Optional[Delivery] = None
+        self.tokens = tokens or SessionTokens.from_config()
+        self.operator_jwt = operator_jwt or OperatorJWT.from_config()
+        self.origins = allowed_origins() if origins is None else frozenset(origins)
+        limits = limits or Limits.from_config()
+        self.socket_rate = SlidingWindow(limits.messages_per_socket)
+        self.ip_rate = SlidingWindow(limits.messages_per_ip)
+        self.connection_rate = SlidingWindow(limits.connections_per_ip)
 
     def page(self) -> str:
         """The chat page with this server's settings in data attributes (no inline script)."""
@@ -236,36 +273,89 @@ class WebChatInput(SocketIOInput):
         return bp
 
     def _socket_events(self, sio: AsyncServer, delivery: Delivery) -> None:
-        @sio.on("connect", namespace=self.namespace)
-        async def connect(sid: Text, environ: Dict, auth: Optional[Dict] = None) -> bool:
-            if not self.jwt_key:
-                return True
-            token = auth.get("token") if isinstance(auth, dict) else None
-            return bool(token and decode_bearer_token(token, self.jwt_key, self.jwt_algorithm))
+        namespace = self.namespace
 
-        @sio.on("session_request", namespace=self.namespace)
+        @sio.on("connect", namespace=namespace)
+        async def connect(sid: Text, environ: Dict, auth: Optional[Dict] = None) -> bool:
+            if self.jwt_key:
+                token = auth.get("token") if isinstance(auth, dict) else None
+                if not (token and decode_bearer_token(token, self.jwt_key, self.jwt_algorithm)):
+                    raise SocketRefused("unauthorized")
+            if not origin_allowed(environ.get("HTTP_ORIGIN"), environ.get("HTTP_HOST"), self.origins):
+                logger.info("Web-chat connection refused: origin not allowed")
+                raise SocketRefused("origin_not_allowed")
+            ip = client_ip(environ)
+            if not self.connection_rate.allow(ip):
+                logger.info("Web-chat connection refused: too many connections from one address")
+                raise SocketRefused("rate_limited", {"retry_after": self.connection_rate.retry_after(ip)})
+            await sio.save_session(sid, {"ip": ip}, namespace=namespace)
+            return True
+
+        @sio.on("disconnect", namespace=namespace)
+        async def disconnect(sid: Text) -> None:
+            self.socket_rate.forget(sid)
+
+        @sio.on("session_request", namespace=namespace)
         async def session_request(sid: Text, data: Optional[Dict] = None) -> None:
-            session_id = data.get("session_id") if isinstance(data, dict) else None
-            if not isinstance(session_id, str) or not _SESSION_ID.match(session_id):
-                session_id = uuid.uuid4().hex
-            await sio.enter_room(sid, session_id, namespace=self.namespace)
-            await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+            data = data if isinstance(data, dict) else {}
+            if "token" in data or "session_id" in data:
+                session_id = self.tokens.session_of(data.get("token"))
+                token = data.get("token")
+                if session_id is None:  # not our token, or a session id chosen by the browser
+                    logger.info("Web-chat session refused: no valid session token")
+                    await sio.emit("session_refused", {"error": "invalid_session"}, room=sid, namespace=namespace)
+                    return
+            else:
+                session_id, token = self.tokens.issue()
+            customer = self.operator_jwt.customer_of(data.get("identity")) if data.get("identity") else None
+            session = await sio.get_session(sid, namespace=namespace)
+            previous = session.get("session_id")
+            if previous and previous != session_id:
+                await sio.leave_room(sid, previous, namespace=namespace)
+            session.update(session_id=session_id, customer=customer)
+            await sio.save_session(sid, session, namespace=namespace)
+            await sio.enter_room(sid, session_id, namespace=namespace)
+            await sio.emit("session_confirm", {"session_id": session_id, "token": token, "verified": bool(customer)},
+                           room=sid, namespace=namespace)
             delivery.kick((ACCOUNT, session_id))  # replies that waited for this page
 
-        @sio.on(self.user_message_evt, namespace=self.namespace)
+        @sio.on(self.user_message_evt, namespace=namespace)
         async def user_message(sid: Text, data: Any = None) -> Dict[str, Any]:
+            session = await sio.get_session(sid, namespace=namespace)
+            session_id = session.get("session_id")
+            if not session_id:
+                return {"accepted": False, "error": "no_session"}
+            if isinstance(data, Mapping) and data.get("session_id") not in (None, session_id):
+                logger.info("Web-chat message refused: it names another session")
+                return {"accepted": False, "error": "invalid_session"}
+            refused = await self._rate_limited(sio, sid, str(session.get("ip")))
+            if refused is not None:
+                return refused
             stored = read_message(data)
-            session_id = data.get("session_id") if isinstance(data, dict) else None
-            if stored is None or not isinstance(session_id, str) or not _SESSION_ID.match(session_id):
-                logger.info("Web-chat message refused: empty, too long or without a valid session")
-                return {"accepted": False}
-            if session_id not in sio.rooms(sid, namespace=self.namespace):
-                await sio.enter_room(sid, session_id, namespace=self.namespace)
+            if stored is None:
+                logger.info("Web-chat message refused: empty, too long or malformed")
+                return {"accepted": False, "error": "invalid_message", "max_chars": MAX_TEXT_CHARS}
+            if session.get("customer"):
+                stored[PROOF_METADATA_KEY] = IdentityProof.issue(
+                    sender_id(CHANNEL_NAME, session_id), str(session["customer"]), "operator_jwt").seal()
             client_id = data.get("message_id") if isinstance(data.get("message_id"), str) else ""
-            message_id = f"{session_id}:{client_id[:64]}" if client_id else f"{session_id}:{uuid.uuid4().hex}"
+            client_id = client_id if _CLIENT_MESSAGE_ID.match(client_id) else ""
+            # A re-sent message (same client id in the same session) is stored once: bot.delivery dedupes.
+            message_id = f"{session_id}:{client_id or uuid.uuid4().hex}"
             await delivery.accept([InboundItem(channel=CHANNEL_NAME, message_id=message_id, account=ACCOUNT,
                                                customer=session_id, payload=stored)])
             return {"accepted": True, "message_id": client_id}
+
+    async def _rate_limited(self, sio: AsyncServer, sid: str, ip: str) -> Optional[Dict[str, Any]]:
+        """None when the message is within both budgets; else the refusal (and a ``rate_limited`` event)."""
+        for window, key in ((self.socket_rate, sid), (self.ip_rate, ip)):
+            if not window.allow(key):
+                answer = {"accepted": False, "error": "rate_limited", "retry_after": window.retry_after(key)}
+                logger.info("Web-chat message refused: rate limit")
+                await sio.emit("rate_limited", {"error": "rate_limited", "retry_after": answer["retry_after"]},
+                               room=sid, namespace=self.namespace)
+                return answer
+        return None
 
     async def _process(self, item: InboundItem, outbox: Outbox,
                        on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
@@ -275,6 +365,8 @@ class WebChatInput(SocketIOInput):
             await self.entry_sources.record(CHANNEL_NAME, item.customer, entry, outbox.delivery.clock())
         metadata = {"channel": CHANNEL_NAME, "display_text": payload.get("display_text"),
                     METADATA_KEY: entry.as_metadata() if entry else None}
+        if payload.get(PROOF_METADATA_KEY):
+            metadata[PROOF_METADATA_KEY] = payload[PROOF_METADATA_KEY]
 
         async def add(_session: str, body: Mapping[str, Any], kind: str) -> None:
             await outbox.add(body, kind=kind)
@@ -282,7 +374,8 @@ class WebChatInput(SocketIOInput):
         await self._typing(item.customer, True)
         try:
             await on_new_message(UserMessage(
-                text=str(payload["text"]), output_channel=WebChatOutput(add), sender_id=item.customer,
+                text=str(payload["text"]), output_channel=WebChatOutput(add),
+                sender_id=sender_id(CHANNEL_NAME, item.customer),
                 input_channel=CHANNEL_NAME, message_id=item.message_id, metadata=metadata))
         finally:
             await self._typing(item.customer, False)
@@ -297,9 +390,9 @@ class WebChatInput(SocketIOInput):
         if delivery is None:
             return None
 
-        async def enqueue(session_id: str, body: Mapping[str, Any], kind: str) -> None:
+        async def enqueue(recipient_id: str, body: Mapping[str, Any], kind: str) -> None:
             await delivery.enqueue(OutboundMessage(
-                channel=CHANNEL_NAME, account=ACCOUNT, customer=session_id, payload=body,
+                channel=CHANNEL_NAME, account=ACCOUNT, customer=provider_id(CHANNEL_NAME, recipient_id), payload=body,
                 idempotency_key=f"proactive:{uuid.uuid4().hex}", kind=kind))
 
         return WebChatOutput(enqueue)

@@ -31,6 +31,7 @@ from bot.delivery import Delivery, DeliveryStore, InboundItem, OutboundMessage, 
 from bot.entry_links import METADATA_KEY, EntrySourceStore, split_ref
 from bot.gateway.notice import SECRET_HEADER as NOTICE_SECRET_HEADER, handle_notice, inbox_secret
 from bot.gateway.sweep import DEFAULT_INTERVAL_S as DEFAULT_SWEEP_INTERVAL_S, InboxSweep
+from bot.identity import provider_id, sender_id
 from bot.storage import get_engine
 from channels._contacts import ContactBook
 from channels._meta import SIGNATURE_HEADER, GraphClient, verify_handshake
@@ -52,6 +53,11 @@ from channels._whatsapp_webhook import CHANNEL_NAME, record_webhook
 logger = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+def _to(recipient_id: str) -> str:
+    """The WhatsApp number in Rasa's recipient id (``whatsapp_cloud:9715…`` → ``9715…``)."""
+    return provider_id(CHANNEL_NAME, recipient_id)
 
 
 class WhatsAppCloudOutput(OutputChannel):
@@ -80,13 +86,15 @@ class WhatsAppCloudOutput(OutputChannel):
         self.contacts = contacts
 
     async def _to(self, recipient_id: str) -> To:
+        """The address of Rasa's recipient (``whatsapp_cloud:<id>``): phone, user id or group."""
         if self.address is not None:
             return self.address
+        customer = _to(recipient_id)
         if self.contacts is not None:
-            stored = await self.contacts.lookup(CHANNEL_NAME, recipient_id, getattr(self.outbox, "account", None))
+            stored = await self.contacts.lookup(CHANNEL_NAME, customer, getattr(self.outbox, "account", None))
             if stored is not None:
                 return Address.from_stored(stored)
-        return recipient_id
+        return customer
 
     async def _add(self, payloads: Iterable[Mapping[str, Any]]) -> None:
         for payload in payloads:
@@ -348,7 +356,7 @@ class WhatsAppCloudInput(InputChannel):
             UserMessage(
                 text=text,
                 output_channel=WhatsAppCloudOutput(outbox, address=message.address),
-                sender_id=item.customer,
+                sender_id=sender_id(CHANNEL_NAME, item.customer),
                 parse_data=payload_parse_data(message),
                 input_channel=CHANNEL_NAME,
                 message_id=message.id,

@@ -144,4 +144,4 @@ async def test_majlis_start_serves_rest_and_whatsapp_and_stores_the_conversation
     with sqlite3.connect(tmp_path / "var" / "tracker.sqlite") as db:
         users = db.execute("SELECT sender_id, data FROM events WHERE type_name = 'user' ORDER BY id").fetchall()
     assert [(sender, json.loads(data)["text"]) for sender, data in users] == [
-        ("rest:start-rest", "مرحبا"), ("rest:start-chat", "مرحبا"), ("971501234567", "How much is my bill this month?")]
+        ("rest:start-rest", "مرحبا"), ("rest:start-chat", "مرحبا"), ("whatsapp_cloud:971501234567", "How much is my bill this month?")]

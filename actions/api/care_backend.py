@@ -26,6 +26,7 @@ DEFAULT_BACKEND = "actions.api.demo_backend:DemoCareBackend"
 """Used when ``MAJLIS_CARE_BACKEND`` is not set."""
 
 ORDER_STATUSES = ("shipped", "out_for_delivery", "delivered", "delayed")
+CODE_OUTCOMES = ("verified", "wrong", "expired", "locked")
 CASE_KINDS = ("complaint", "dispute", "compensation", "network", "handoff")
 
 
@@ -133,11 +134,24 @@ class Case:
     """A recorded care case (complaint, dispute, compensation, network report, handoff)."""
 
     case_id: str
-    customer_id: str
+    customer_id: Optional[str]
     kind: str
     details: str
     amount: Optional[Decimal]
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CodeCheck:
+    """The answer to a one-time code.
+
+    ``outcome`` is ``verified`` (then ``customer_id`` is set), ``wrong`` (try again),
+    ``expired`` (no valid code for this line: send a new one) or ``locked`` (too many
+    wrong tries: the code is void, send a new one).
+    """
+
+    outcome: str
+    customer_id: Optional[str] = None
 
 
 @runtime_checkable
@@ -147,8 +161,8 @@ class CareBackend(Protocol):
     async def get_bill(self, customer_id: str) -> Optional[Bill]:
         """The customer's latest bill, or ``None`` if there is none yet."""
 
-    async def find_order(self, order_number: str) -> Optional[Order]:
-        """The order with this 7-digit number, or ``None``."""
+    async def find_order(self, customer_id: str, order_number: str) -> Optional[Order]:
+        """The customer's order with this 7-digit number, or ``None`` (also when it is another customer's)."""
 
     async def find_area(self, text: str) -> Optional[Area]:
         """The known place ``text`` names (canonical name or any alias), or ``None``."""
@@ -178,11 +192,35 @@ class CareBackend(Protocol):
     async def is_home_area(self, area: str) -> bool:
         """True if ``area`` is on the home network (no roaming needed there)."""
 
-    async def record_case(self, customer_id: str, kind: str, details: str, amount: Optional[Decimal]) -> str:
-        """Record a care case and return its id (e.g. ``MJ-000042``)."""
+    async def record_case(self, customer_id: Optional[str], kind: str, details: str,
+                          amount: Optional[Decimal]) -> str:
+        """Record a care case and return its id (e.g. ``MJ-000042``); ``customer_id`` is
+        ``None`` for a contact not verified as a customer (a network report, a handoff)."""
 
     async def get_case(self, case_id: str) -> Optional[Case]:
         """A recorded case by id, or ``None``."""
+
+    # -- identity (docs/security.md#identities) --------------------------------------
+
+    async def customer_for_line(self, line: str) -> Optional[str]:
+        """The customer whose mobile line this is (international digits, ``971501234567``), or ``None``.
+
+        Called for numbers a provider's signature proves (WhatsApp ``wa_id``, Twilio
+        ``From``) and after a one-time code sent to the line was typed back.
+        """
+
+    async def linked_customer(self, channel: str, provider_id: str) -> Optional[str]:
+        """The customer an account on a social channel is linked to (Instagram IGSID), or ``None``."""
+
+    async def send_verification_code(self, line: str) -> bool:
+        """Send a one-time code to ``line`` (SMS); False when too many were sent recently.
+
+        Says nothing about whether the line is a customer's: a line that is none gets
+        no code, and the caller answers the same either way.
+        """
+
+    async def check_verification_code(self, line: str, code: str) -> CodeCheck:
+        """Check a code typed back; a verified code is used up."""
 
 
 def _import_backend_class(spec: str) -> type:

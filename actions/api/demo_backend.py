@@ -6,8 +6,13 @@ cases and bundle purchases it records to SQLite in ``MAJLIS_DATA_DIR``
 (``care_demo.sqlite``).  Dates in the seed are relative to today, so a demo
 bill is always due soon and a shipped order always arrives in two days.
 
-Any sender id the seed does not list gets the ``default_customer`` account, so
-every WhatsApp number that tries the demo sees a bill.
+Identity (docs/security.md#identities): a mobile line the seed lists belongs to
+that customer; any other line belongs to the ``default_customer`` account, so every
+WhatsApp number that tries the demo sees a bill (a real backend returns ``None``
+for a line that is not its customer's).  Instagram accounts are linked through the
+seed's ``linked_accounts``.  One-time codes: :mod:`actions.api.demo_verification`
+(the SMS it would send is recorded in the same SQLite file).  Orders belong to the
+customer named in their ``customer`` field (default: ``default_customer``).
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from typing import Any, Callable, List, Mapping, Optional
 
 from actions.api.care_backend import (
     Area,
+    CodeCheck,
     Bill,
     BackendError,
     Bundle,
@@ -33,6 +39,7 @@ from actions.api.care_backend import (
     Store,
 )
 from actions.api.geo import Centre, nearest_area
+from actions.api.demo_verification import SCHEMA as VERIFICATION_SCHEMA, DemoVerification
 from actions.parsing import find_alias, place_aliases
 from bot.config import Config, config, data_dir
 
@@ -57,7 +64,7 @@ CREATE TABLE IF NOT EXISTS purchases (
     price TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
-"""
+""" + VERIFICATION_SCHEMA
 
 
 def _utc_now() -> datetime:
@@ -105,6 +112,11 @@ class DemoCareBackend:
             key=lambda bundle: (bundle.price, bundle.code),
         )
         self._schema_ready = False
+        self.verification = DemoVerification(self._connect, now)
+
+    @property
+    def database(self) -> Path:
+        return self._database
 
     @classmethod
     def from_config(cls, cfg: Config = config) -> "DemoCareBackend":
@@ -121,9 +133,30 @@ class DemoCareBackend:
     def _today(self) -> date:
         return self._now().date()
 
+    def _default_customer(self) -> str:
+        return str(self._seed.get("default_customer", "demo"))
+
     def _account(self, customer_id: str) -> Mapping[str, Any]:
-        customers = self._seed.get("customers", {})
-        return customers.get(customer_id) or customers.get(self._seed.get("default_customer", "demo"), {})
+        return self._seed.get("customers", {}).get(customer_id) or {}
+
+    # -- identity ---------------------------------------------------------------------
+
+    async def customer_for_line(self, line: str) -> Optional[str]:
+        if not line.isdigit():
+            return None
+        return line if line in self._seed.get("customers", {}) else self._default_customer()
+
+    async def linked_customer(self, channel: str, provider_id: str) -> Optional[str]:
+        linked = self._seed.get("linked_accounts", {}).get(channel, {})
+        return linked.get(provider_id) if isinstance(linked, Mapping) else None
+
+    async def send_verification_code(self, line: str) -> bool:
+        if await self.customer_for_line(line) is None:
+            return True  # nothing sent, and the caller cannot tell: no probing for customers
+        return await self.verification.send(line)
+
+    async def check_verification_code(self, line: str, code: str) -> CodeCheck:
+        return await self.verification.check(line, code, await self.customer_for_line(line))
 
     async def get_bill(self, customer_id: str) -> Optional[Bill]:
         bills = self._account(customer_id).get("bills", [])
@@ -141,10 +174,10 @@ class DemoCareBackend:
             paid=bool(latest.get("paid", False)),
         )
 
-    async def find_order(self, order_number: str) -> Optional[Order]:
+    async def find_order(self, customer_id: str, order_number: str) -> Optional[Order]:
         today = self._today()
         for entry in self._seed.get("orders", []):
-            if entry["order_number"] != order_number:
+            if entry["order_number"] != order_number or entry.get("customer", self._default_customer()) != customer_id:
                 continue
             eta = today + timedelta(days=int(entry["eta_in_days"])) if "eta_in_days" in entry else None
             delivered = (
@@ -229,11 +262,13 @@ class DemoCareBackend:
         logger.info("Bundle purchase recorded (bundle=%s, row=%d).", bundle.code, row)
         return Purchase(reference=f"BN-{row:06d}", bundle=bundle)
 
-    async def record_case(self, customer_id: str, kind: str, details: str, amount: Optional[Decimal]) -> str:
+    async def record_case(self, customer_id: Optional[str], kind: str, details: str,
+                          amount: Optional[Decimal]) -> str:
+        # The column predates anonymous cases (NOT NULL): "" stands for "no verified customer".
         row = await asyncio.to_thread(
             self._insert,
             "INSERT INTO cases (customer_id, kind, details, amount, created_at) VALUES (?, ?, ?, ?, ?)",
-            (customer_id, kind, details, None if amount is None else str(amount), self._now().isoformat()),
+            (customer_id or "", kind, details, None if amount is None else str(amount), self._now().isoformat()),
         )
         case_id = f"MJ-{row:06d}"
         logger.info("Case %s recorded (kind=%s).", case_id, kind)
@@ -256,6 +291,6 @@ class DemoCareBackend:
         if row is None:
             return None
         _, customer_id, kind, details, amount, created_at = row
-        return Case(case_id=case_id, customer_id=customer_id, kind=kind, details=details,
+        return Case(case_id=case_id, customer_id=customer_id or None, kind=kind, details=details,
                     amount=None if amount is None else Decimal(amount),
                     created_at=datetime.fromisoformat(created_at))

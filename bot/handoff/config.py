@@ -28,7 +28,7 @@ from bot.handoff.hours import BusinessHours
 ROOT = Path(__file__).resolve().parents[2]
 CONDITIONS = ("always", "distress", "amount_above_limit")
 MESSAGE_KEYS = ("queued", "queue_position", "queued_update", "after_hours", "handback", "rating_request",
-                "rating_thanks")
+                "rating_thanks", "rate_limited")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -103,6 +103,19 @@ class WebhookTarget:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class HandoffLimits:
+    """How many handoffs may be created in any hour (0: no limit).
+
+    ``per_customer``: per conversation (channel + sender id);
+    ``per_channel``: per channel, for channels anyone can open anonymously (web chat),
+    so scripted sessions cannot flood the queue.
+    """
+
+    per_customer: int = 3
+    per_channel: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HandoffSettings:
     """Everything :mod:`bot.handoff` needs, validated."""
 
@@ -124,6 +137,7 @@ class HandoffSettings:
     canned: Tuple[CannedReply, ...]
     webhooks: Tuple[WebhookTarget, ...]
     intent_labels: Mapping[str, Bilingual]
+    limits: HandoffLimits = field(default_factory=HandoffLimits)
 
     def level(self, name: str) -> int:
         """The numeric priority of a level name (unknown names: normal)."""
@@ -229,7 +243,17 @@ def parse_settings(data: Mapping[str, Any], cfg: Config = config) -> HandoffSett
         webhooks=_webhooks(data.get("webhooks") or [], cfg),
         intent_labels={str(k): _bilingual(v, f"intent_labels.{k}") for k, v in
                        (data.get("intent_labels") or {}).items()},
+        limits=_limits(data.get("limits") or {}),
     )
+
+
+def _limits(data: Mapping[str, Any]) -> HandoffLimits:
+    try:
+        return HandoffLimits(per_customer=int(data.get("per_customer_per_hour", 3)),
+                             per_channel={str(k): int(v) for k, v in (data.get("per_channel_per_hour") or {}).items()})
+    except (TypeError, ValueError, AttributeError):
+        raise ConfigError("handoff.yml limits", "per_customer_per_hour is a number, per_channel_per_hour a "
+                                                "mapping of channel to number") from None
 
 
 def load_settings(cfg: Config = config, path: Optional[str] = None) -> HandoffSettings:

@@ -27,6 +27,7 @@ from rasa.shared.core.events import ConversationPaused
 from rasa.shared.data import TrainingType
 
 from bot.handoff.context import OwnerState
+from bot.identity import channel_of
 
 if TYPE_CHECKING:
     from rasa.core.agent import Agent
@@ -47,6 +48,12 @@ def _collected(message: UserMessage) -> Optional[List[Any]]:
     return None
 
 
+def poses_as_another_channel(message: UserMessage) -> bool:
+    """Whether the sender id is namespaced for another customer channel than the one it came in on."""
+    named = channel_of(str(message.sender_id or ""))
+    return named is not None and named != (message.input_channel or "")
+
+
 class HandoffGate:
     """Decides, per customer message, whether the bot or a person answers.
 
@@ -64,6 +71,12 @@ class HandoffGate:
         original = getattr(agent, "_majlis_original_handle_message", agent.handle_message)
 
         async def handle_message(message: UserMessage) -> Optional[List[Any]]:
+            if poses_as_another_channel(message):
+                # e.g. a REST caller naming "whatsapp_cloud:9715…": it would write into that
+                # customer's conversation. Refused before NLU, nothing stored.
+                logger.warning("Message refused: a %s sender id arrived on channel %s",
+                               channel_of(message.sender_id), message.input_channel)
+                return []
             processor = agent.processor
             if (not agent.is_ready() or processor is None or message.input_channel in UNGATED_CHANNELS
                     or processor.model_metadata.training_type == TrainingType.NLU):

@@ -24,6 +24,7 @@ from rasa.core.channels.channel import OutputChannel
 
 from bot.delivery import Delivery, OutboundMessage, OutboxRecord, OutboxState, STATUS_RANK
 from bot.errors import ChannelError
+from bot.identity import IdentityError, provider_id
 
 logger = logging.getLogger(__name__)
 
@@ -115,8 +116,24 @@ def combined_state(records: Iterable[OutboxRecord], statuses: Mapping[str, str])
     return Delivered(state="failed" if worst in ("failed", "undelivered") else worst)
 
 
+def address(name: str, customer: str) -> Optional[str]:
+    """The provider id a handoff's customer (a namespaced sender id) is reached at on ``name``.
+
+    None when the sender id names another channel: such a conversation is never sent to.
+    """
+    try:
+        return provider_id(name, customer)
+    except IdentityError:
+        logger.warning("A handoff's customer id does not belong to channel %s; nothing sent", name)
+        return None
+
+
 class ChannelRegistry:
-    """The customer channels of this process, found among Rasa's input channels."""
+    """The customer channels of this process, found among Rasa's input channels.
+
+    Handoffs name the customer by Rasa's sender id (``whatsapp_cloud:9715…``); the
+    delivery layer and the providers by the bare provider id: :func:`address` converts.
+    """
 
     def __init__(self) -> None:
         self._channels: Dict[str, Any] = {}
@@ -139,9 +156,10 @@ class ChannelRegistry:
     def output(self, name: str, *, account: str, customer: str, key: str) -> Optional[OutputChannel]:
         """An output channel whose messages are stored under ``key:<n>``; None if unsupported."""
         channel = self._channels.get(name)
-        if channel is None or not self.supports(name):
+        recipient = address(name, customer)
+        if channel is None or not self.supports(name) or recipient is None:
             return None
-        outbox = KeyedOutbox(channel.delivery, account=account, customer=customer, key=key)
+        outbox = KeyedOutbox(channel.delivery, account=account, customer=recipient, key=key)
         if hasattr(channel, "handoff_output"):
             return channel.handoff_output(outbox)
         return KNOWN_OUTPUTS[name](channel, outbox)
@@ -185,10 +203,11 @@ class ChannelRegistry:
         """Tell the channel a person no longer owns the conversation (Instagram inbox takeover)."""
         channel = self._channels.get(name)
         release = getattr(channel, "release_to_bot", None)
-        if release is None:
+        recipient = address(name, customer)
+        if release is None or recipient is None:
             return False
         try:
-            return bool(await release(customer, account))
+            return bool(await release(recipient, account))
         except ValueError:  # no account known to the channel: nothing was taken over there
             return False
 
@@ -211,9 +230,10 @@ class ChannelRegistry:
     async def states(self, name: str, customer: str, keys: Mapping[Any, str]) -> Dict[Any, Delivered]:
         """The delivery state of each proactive message, by the key prefix it was stored under."""
         delivery = self.delivery(name)
-        if delivery is None or not keys:
+        recipient = address(name, customer)
+        if delivery is None or not keys or recipient is None:
             return {}
-        records = await delivery.outbox_records(customer)
+        records = await delivery.outbox_records(recipient)
         statuses: Dict[str, str] = {}
         for record in records:
             if record.provider_message_id and record.state == OutboxState.SENT:
@@ -230,10 +250,11 @@ class ChannelRegistry:
     async def statuses_by_key(self, name: str, customer: str) -> Dict[str, str]:
         """Every outbox key of a customer → its current status (bot replies in transcripts)."""
         delivery = self.delivery(name)
-        if delivery is None:
+        recipient = address(name, customer)
+        if delivery is None or recipient is None:
             return {}
         found: Dict[str, str] = {}
-        for record in await delivery.outbox_records(customer):
+        for record in await delivery.outbox_records(recipient):
             status = record.state.value
             if record.provider_message_id and record.state == OutboxState.SENT:
                 current = await delivery.store.current_status(name, record.provider_message_id)
@@ -244,9 +265,10 @@ class ChannelRegistry:
     async def window_expires_at(self, name: str, account: Optional[str], customer: str) -> Optional[datetime]:
         """End of the customer-service window (None: the channel has no window or no data)."""
         delivery = self.delivery(name)
-        if delivery is None or delivery.window is None or not account:
+        recipient = address(name, customer)
+        if delivery is None or delivery.window is None or not account or recipient is None:
             return None
-        last = await delivery.store.last_inbound_at(name, account, customer)
+        last = await delivery.store.last_inbound_at(name, account, recipient)
         return last + delivery.window if last else None
 
     async def account_of(self, name: str, message_id: Optional[str]) -> Optional[str]:

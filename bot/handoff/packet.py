@@ -23,6 +23,7 @@ from bot.handoff.context import (
     Media,
     Turn,
 )
+from bot.handoff.outbound import address
 from bot.handoff.records import HandoffRecord, MessageRecord
 from bot.handoff.summary import summarise
 from bot.handoff.triggers import session_events, slot_values, user_turns
@@ -183,6 +184,10 @@ def _earlier(history: Iterable[HandoffRecord], current: str) -> Tuple[EarlierHan
                  for h in history if h.public_id != current)
 
 
+#: Slots the desk never shows: the sealed identity proof and the answer to the code question.
+PRIVATE_SLOTS = frozenset({"verified_identity", "verification_code"})
+
+
 def build_context(record: HandoffRecord, inputs: PacketInputs, settings: HandoffSettings,
                   signals: Sequence[str] = ()) -> HandoffContext:
     """The context packet of ``record`` as of ``inputs.now``."""
@@ -193,6 +198,7 @@ def build_context(record: HandoffRecord, inputs: PacketInputs, settings: Handoff
     turns = user_turns(events)
     language, form = latest_language(events, record.language)
     name, identities = _customer_details(turns, record.channel)
+    reachable_at = address(record.channel, record.customer) or record.customer  # the phone number, IGSID, ...
     slots = slot_values(events)
     window_left = None
     if inputs.window_expires_at is not None:
@@ -201,7 +207,7 @@ def build_context(record: HandoffRecord, inputs: PacketInputs, settings: Handoff
         handoff_id=record.public_id, state=record.state.value, reason=record.reason, priority=record.priority,
         queue=record.queue, created_at=record.created_at,
         customer=Customer(sender_id=record.customer, display_name=name, language=language, form=form,
-                          identities=identities or (Identity(channel=record.channel, id=record.customer),),
+                          identities=identities or (Identity(channel=record.channel, id=reachable_at),),
                           earlier_conversations=sum(1 for e in events if e.get("event") == "session_started") - 1
                           if any(e.get("event") == "session_started" for e in events) else 0,
                           earlier_handoffs=_earlier(inputs.history, record.public_id)),
@@ -209,7 +215,7 @@ def build_context(record: HandoffRecord, inputs: PacketInputs, settings: Handoff
                             window_seconds_left=window_left),
         entry=entry_source(turns),
         transcript=transcript(inputs),
-        slots={k: v for k, v in slots.items() if v is not None},
+        slots={k: v for k, v in slots.items() if v is not None and k not in PRIVATE_SLOTS},
         summary=summarise(session or events, slots, record.reason, settings),
         agent=inputs.agent_names.get(record.agent_id) if record.agent_id else None,
         signals=tuple(signals or record.context.get("signals") or ()),

@@ -22,7 +22,7 @@ from bot.handoff.hub import Hub
 from bot.handoff.outbound import ChannelRegistry
 from bot.handoff.packet import latest_language
 from bot.handoff.records import HandoffRecord
-from bot.handoff.store import HandoffStore
+from bot.handoff.store import HandoffStore, conversation_of
 from bot.handoff.summary import summarise
 from bot.handoff.tracker import TrackerAccess, handoff_utterance, pause_events, resume_events
 from bot.handoff.triggers import Decision, evaluate, slot_values
@@ -153,18 +153,48 @@ class HandoffService:
         wait = max(1, math.ceil(position * self.settings.minutes_per_position))
         return self.settings.messages[key].get(language).format(position=position, wait_minutes=wait)
 
+    async def over_limit(self, channel: str, customer: str, now: datetime) -> Optional[str]:
+        """Which hourly limit a new handoff of this conversation would break ("customer", "channel"), or None."""
+        limits, since = self.settings.limits, now - timedelta(hours=1)
+        if limits.per_customer > 0 and await self.store.created_since(channel, since, customer) >= limits.per_customer:
+            return "customer"
+        per_channel = limits.per_channel.get(channel, 0)
+        if per_channel > 0 and await self.store.created_since(channel, since) >= per_channel:
+            return "channel"
+        return None
+
+    async def _refuse(self, tracker: "DialogueStateTracker", message: "UserMessage", language: str,
+                      limit: str) -> None:
+        """Tell the customer the handoff was not opened; the bot keeps the conversation."""
+        from rasa.shared.core.events import ConversationResumed, SlotSet
+
+        text = self.settings.messages["rate_limited"].get(language)
+        await message.output_channel.send_text_message(message.sender_id, text)
+        tracker.update(handoff_utterance(text, "", "rate_limited"))
+        if tracker.get_slot("requested_human"):
+            tracker.update(SlotSet("requested_human", None))
+        if tracker.is_paused():
+            tracker.update(ConversationResumed())
+        logger.info("Handoff not created on %s: the per-%s hourly limit is reached", message.input_channel, limit)
+
     async def hand_off(self, tracker: "DialogueStateTracker", message: "UserMessage", decision: Decision,
-                       acknowledged: bool = False) -> HandoffRecord:
+                       acknowledged: bool = False) -> Optional[HandoffRecord]:
         """bot → queued: store the handoff, pause the bot, acknowledge in the customer's language.
 
         The caller holds the conversation lock and saves ``tracker`` afterwards.  When the
         dialogue already acknowledged the request (``acknowledged``), only the queue
-        position and expected wait are added.
+        position and expected wait are added.  Above the hourly limits (handoff.yml
+        ``limits``) nothing is created: the customer is told so and None returned.
         """
         now = self.clock()
         channel = message.input_channel or "rest"
         events = _event_dicts(tracker)
         language = self.language_of(events)
+        if await self.store.open_for(channel, message.sender_id) is None:
+            limit = await self.over_limit(channel, message.sender_id, now)
+            if limit is not None:
+                await self._refuse(tracker, message, language, limit)
+                return None
         _code, form = latest_language(events, language)
         history = await self.store.history(channel, message.sender_id, limit=5)
         returning = any(h.created_at > now - timedelta(days=self.settings.returning_days) for h in history)
@@ -199,6 +229,7 @@ class HandoffService:
         person is already talking to them.
         """
         now = self.clock()
+        customer = conversation_of(channel, customer)  # the channel names the customer by its provider id
         events = await self.trackers.events(customer)
         language = self.language_of(events)
         _code, form = latest_language(events, language)

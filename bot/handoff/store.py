@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.handoff.context import OPEN_STATES, OwnerState
 from bot.handoff.records import EventRecord, HandoffRecord, MessageRecord, to_db
+from bot.identity import IdentityError, sender_id
 from bot.storage import is_sqlite, migrate
 from bot.storage.schema import handoff, handoff_event, handoff_message, webhook_delivery
 
@@ -43,11 +44,21 @@ class QueueFilter:
                          handoff.c.queue.in_(list(self.queues)) if self.queues is not None else sa.true(),
                          handoff.c.language.in_(list(self.languages)) if self.languages is not None else sa.true())
         return serves if self.or_agent_id is None else sa.or_(serves, handoff.c.agent_id == self.or_agent_id)
+def conversation_of(channel: str, customer: str) -> str:
+    """How a handoff row names its customer: Rasa's sender id (``whatsapp_cloud:9715…``).
+
+    Callers may pass the sender id or the channel's bare provider id (an Instagram
+    takeover knows only the IGSID); both name the same conversation.
+    """
+    try:
+        return sender_id(channel, customer)
+    except IdentityError:
+        return customer
 
 
 def active_key(channel: str, customer: str) -> str:
     """The value of the one-open-handoff-per-conversation constraint."""
-    return f"{channel} {customer}"
+    return f"{channel} {conversation_of(channel, customer)}"
 
 
 class SqlStore:
@@ -164,7 +175,8 @@ class HandoffStore(SqlStore):
             try:
                 with self.engine.begin() as conn:
                     new_id = conn.execute(handoff.insert().values(
-                        public_id=str(uuid.uuid4()), channel=channel, account=account, customer=customer,
+                        public_id=str(uuid.uuid4()), channel=channel, account=account,
+                        customer=conversation_of(channel, customer),
                         active_key=key, state=Q, queue=queue, language=language, priority=priority, reason=reason,
                         version=1, context=json.dumps(context, ensure_ascii=False), created_at=to_db(now),
                         last_customer_at=to_db(now))).inserted_primary_key[0]
@@ -301,10 +313,22 @@ class HandoffStore(SqlStore):
                 return int(conn.execute(ahead).scalar() or 0) + 1
         return await self._run(run)
 
+    async def created_since(self, channel: str, since: datetime, customer: Optional[str] = None) -> int:
+        """How many handoffs of ``channel`` (of one conversation, if ``customer``) were created since ``since``."""
+        def run() -> int:
+            query = sa.select(sa.func.count()).select_from(handoff).where(
+                handoff.c.channel == channel, handoff.c.created_at >= to_db(since))
+            if customer is not None:
+                query = query.where(handoff.c.customer == conversation_of(channel, customer))
+            with self.engine.connect() as conn:
+                return int(conn.execute(query).scalar() or 0)
+        return await self._run(run)
+
     async def history(self, channel: str, customer: str, limit: int = 20) -> List[HandoffRecord]:
         """Earlier handoffs of a conversation, newest first."""
         def run() -> List[HandoffRecord]:
-            query = sa.select(handoff).where(handoff.c.channel == channel, handoff.c.customer == customer)
+            query = sa.select(handoff).where(handoff.c.channel == channel,
+                                             handoff.c.customer == conversation_of(channel, customer))
             with self.engine.connect() as conn:
                 rows = conn.execute(query.order_by(handoff.c.id.desc()).limit(limit))
                 return [HandoffRecord.from_row(r) for r in rows]

@@ -57,9 +57,36 @@ def _v2_handoff_tables(conn: Connection) -> None:
     )
 
 
+#: Channels whose sender ids became ``<channel>:<provider id>`` (bot/identity.py).
+_NAMESPACED_CHANNELS = ("whatsapp_cloud", "twilio_whatsapp", "instagram", "webchat")
+
+
+def _v3_namespaced_handoff_customers(conn: Connection) -> None:
+    """Handoffs name the customer by Rasa's sender id, now namespaced: prefix the older bare ids.
+
+    Only Majlis' handoff rows need it: the delivery, status, window and entry-source
+    tables keep the bare provider id beside their channel column.
+    """
+    handoff = schema.handoff
+    for channel in _NAMESPACED_CHANNELS:
+        prefix = f"{channel}:"
+        conn.execute(
+            handoff.update()
+            .where(handoff.c.channel == channel, ~handoff.c.customer.startswith(prefix, autoescape=True))
+            .values(customer=sa.literal(prefix) + handoff.c.customer)
+        )
+        # The one-open-handoff key is "<channel> <customer>": rebuild it from the new customer.
+        conn.execute(
+            handoff.update()
+            .where(handoff.c.channel == channel, handoff.c.active_key.isnot(None))
+            .values(active_key=sa.literal(f"{channel} ") + handoff.c.customer)
+        )
+
+
 MIGRATIONS: Sequence[Migration] = (
     Migration(version=1, name="delivery tables", apply=_v1_delivery_tables),
     Migration(version=2, name="handoff and agent desk tables", apply=_v2_handoff_tables),
+    Migration(version=3, name="namespaced customer ids in handoffs", apply=_v3_namespaced_handoff_customers),
 )
 
 

@@ -9,6 +9,12 @@
  *
  * Everything the customer or the bot writes is inserted with textContent, never
  * parsed as HTML; image URLs must be http(s).
+ *
+ * Sessions are issued by the server: the page keeps the session token it was given
+ * (localStorage "majlis.session_token") and presents it on every reconnect; a token
+ * the server refuses is dropped and a new session requested.  An operator site may
+ * open the page as ".../webchat/#identity=<JWT>": the JWT stays in memory (removed
+ * from the address bar) and is sent with each session request.
  */
 (function () {
   "use strict";
@@ -28,6 +34,8 @@
     agent_joined: "انضم إليك موظف خدمة العملاء · A customer-care agent has joined",
     agent_left: "عدت إلى المساعد الرقمي · You are back with the assistant",
     refused: "لم تُرسل الرسالة · Message not sent",
+    rate_limited: "رسائل كثيرة، سنعيد الإرسال بعد لحظات · Too many messages, sending again shortly",
+    origin_not_allowed: "لا يمكن فتح المحادثة من هذه الصفحة · The chat cannot be opened from this page",
   };
 
   if (params.get("lang") === "en") {
@@ -42,15 +50,29 @@
     return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
   }
 
-  function storedSession() {
-    try {
-      var id = window.localStorage.getItem("majlis.session");
-      if (!id) { id = newId(); window.localStorage.setItem("majlis.session", id); }
-      return id;
-    } catch (e) { return newId(); }  // storage disabled: one session per page load
+  var TOKEN_KEY = "majlis.session_token";
+  var memoryToken = null;  // storage disabled: the session lasts as long as the page
+
+  function storedToken() {
+    try { return window.localStorage.getItem(TOKEN_KEY) || memoryToken; } catch (e) { return memoryToken; }
   }
 
-  var sessionId = storedSession();
+  function keepToken(token) {
+    memoryToken = token;
+    try {
+      if (token) { window.localStorage.setItem(TOKEN_KEY, token); } else { window.localStorage.removeItem(TOKEN_KEY); }
+      window.localStorage.removeItem("majlis.session");  // older pages chose their own id
+    } catch (e) { /* storage disabled */ }
+  }
+
+  function takeIdentity() {
+    var match = /(?:^#|&)identity=([^&]+)/.exec(window.location.hash || "");
+    if (!match) { return null; }
+    try { window.history.replaceState(null, "", window.location.pathname + window.location.search); } catch (e) { /* ignore */ }
+    return decodeURIComponent(match[1]);
+  }
+
+  var identity = takeIdentity();
   var entrySource = null;
   if (params.get("src") || params.get("ref")) {
     entrySource = { source: params.get("src"), campaign: params.get("campaign"), ref: params.get("ref") };
@@ -176,6 +198,12 @@
     var rest = data.slice(2);
     if (rest.charAt(0) === "/") { rest = rest.slice(rest.indexOf(",") + 1); }  // namespaced packet
     if (type === "0") { this.ready = true; this.retry = 0; this.handlers.state(true); return; }
+    if (type === "4") {  // connect_error: origin refused or too many connections; the socket closes
+      var error = {};
+      try { error = JSON.parse(rest) || {}; } catch (e) { /* ignore */ }
+      this.handlers.refused(String(error.message || ""));
+      return;
+    }
     if (type !== "2" && type !== "3") { return; }
     var start = rest.indexOf("[");
     var id = rest.slice(0, start);
@@ -195,11 +223,16 @@
   };
 
   // -- sending: kept until the server acknowledges it (re-sent after a reconnect) ----
+  // The server stores a re-sent message once (same message_id in the same session).
   var unconfirmed = [];
   var confirmed = false;
 
   function transmit(item) {
     connection.emit(USER_EVENT, item, function (answer) {
+      if (answer && answer.error === "rate_limited") {
+        setTimeout(function () { if (confirmed) { transmit(item); } }, 1000 * Math.max(1, answer.retry_after || 1));
+        return;
+      }
       unconfirmed = unconfirmed.filter(function (other) { return other.message_id !== item.message_id; });
       if (!answer || !answer.accepted) { notice(NOTICES.refused); }
     });
@@ -211,22 +244,39 @@
     bubble("user", displayText || text);
     var metadata = { display_text: displayText || text };
     if (entrySource) { metadata.entry_source = entrySource; }
-    var item = { message: text, session_id: sessionId, message_id: newId(), metadata: metadata };
+    var item = { message: text, message_id: newId(), metadata: metadata };
     unconfirmed.push(item);
     if (confirmed) { transmit(item); }
     showTyping(true);
+  }
+
+  function requestSession() {
+    var request = {};
+    var token = storedToken();
+    if (token) { request.token = token; }
+    if (identity) { request.identity = identity; }
+    connection.emit("session_request", request);
   }
 
   var connection = new Connection(root.dataset.socketPath || "/socket.io", {
     state: function (online) {
       statusDot.classList.toggle("online", online);
       confirmed = false;
-      if (online) { connection.emit("session_request", { session_id: sessionId }); }
+      if (online) { requestSession(); }
+    },
+    refused: function (reason) {
+      if (NOTICES[reason]) { notice(NOTICES[reason]); }
     },
     event: function (name, data) {
       if (name === "session_confirm") {
+        if (data && typeof data.token === "string") { keepToken(data.token); }
         confirmed = true;
         unconfirmed.slice().forEach(transmit);
+      } else if (name === "session_refused") {
+        keepToken(null);  // not a session of this server (any more): start a new one
+        requestSession();
+      } else if (name === "rate_limited") {
+        notice(NOTICES.rate_limited);
       } else if (name === BOT_EVENT) {
         onBotMessage(data);
       } else if (name === "bot_typing") {

@@ -12,6 +12,7 @@ class FailingBackend:
 
     get_bill = find_order = find_area = outages_in = stores_in = store_areas = bundles = _fail
     buy_bundle = roaming_offer = is_home_area = record_case = get_case = _fail
+    customer_for_line = linked_customer = send_verification_code = check_verification_code = _fail
 
 
 class NotABackend:

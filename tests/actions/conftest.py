@@ -19,8 +19,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.api.care_backend import CareBackend, get_backend
 
 ROOT = Path(__file__).resolve().parents[2]
-SENDER = "971509999999"
-"""Not in the seed, so it gets the demo account."""
+CHANNEL = "whatsapp_cloud"
+SENDER = "whatsapp_cloud:971509999999"
+"""A WhatsApp number (proven by Meta's signature) the seed does not list, so it is the demo account."""
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +50,8 @@ def dispatcher() -> CollectingDispatcher:
 
 
 def user(text: str, intent: str = "inform", entities: Iterable[Dict[str, Any]] = (),
-         language: Optional[str] = None, clear: bool = True) -> Dict[str, Any]:
+         language: Optional[str] = None, clear: bool = True, input_channel: Optional[str] = CHANNEL,
+         metadata: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """A ``user`` event as the action server receives it."""
     parse_data: Dict[str, Any] = {
         "text": text,
@@ -58,7 +60,9 @@ def user(text: str, intent: str = "inform", entities: Iterable[Dict[str, Any]] =
     }
     if language:
         parse_data["language"] = {"code": language, "form": "x", "confidence": 1.0, "clear": clear}
-    return {"event": "user", "timestamp": None, "text": text, "parse_data": parse_data}
+    parse_data["metadata"] = dict(metadata or {})
+    return {"event": "user", "timestamp": None, "text": text, "parse_data": parse_data,
+            "input_channel": input_channel, "metadata": dict(metadata or {})}
 
 
 def entity(name: str, value: Any) -> Dict[str, Any]:
@@ -81,6 +85,9 @@ def make_tracker(events: Optional[List[Dict[str, Any]]] = None, slots: Optional[
         elif event.get("event") == "user":
             latest = dict(event["parse_data"], text=event["text"])
     state.update(slots or {})
+    if not any(event.get("event") == "user" for event in events):
+        # The conversation came in on the sender id's channel (actions trust a namespace only then).
+        events = [user("", input_channel=sender_id.split(":", 1)[0] if ":" in sender_id else None), *events]
     return Tracker(sender_id, state, latest, events, False, None,
                    {"name": active_loop} if active_loop else {}, "action_listen")
 

@@ -12,7 +12,7 @@ async def test_unpaid_bill(dispatcher, domain, backend):
     assert await ActionCheckBill().run(dispatcher, tracker, domain) == []
     assert responses(dispatcher) == ["utter_bill_summary"]
     message = dispatcher.messages[0]
-    bill = await backend.get_bill(tracker.sender_id)
+    bill = await backend.get_bill("demo")
     assert message["amount"] == "318.50"
     assert message["due_en"] == formatting.day_month_en(bill.due_date)
     assert message["due_ar"] == formatting.day_month_ar(bill.due_date)
@@ -21,7 +21,7 @@ async def test_unpaid_bill(dispatcher, domain, backend):
 
 
 async def test_paid_bill(dispatcher, domain):
-    tracker = make_tracker([user("كم فاتورتي", "check_bill", language="ar")], sender_id="971500000001")
+    tracker = make_tracker([user("كم فاتورتي", "check_bill", language="ar")], sender_id="whatsapp_cloud:971500000001")
     await ActionCheckBill().run(dispatcher, tracker, domain)
     assert responses(dispatcher) == ["utter_bill_paid"]
     assert dispatcher.messages[0]["amount"] == "149"
@@ -29,11 +29,11 @@ async def test_paid_bill(dispatcher, domain):
 
 
 async def test_no_bill_yet(dispatcher, domain):
-    await ActionCheckBill().run(dispatcher, make_tracker(sender_id="971500000002"), domain)
+    await ActionCheckBill().run(dispatcher, make_tracker(sender_id="whatsapp_cloud:971500000002"), domain)
     assert responses(dispatcher) == ["utter_no_bill"]
 
 
-def dispute_tracker(text, value, sender_id="971509999999"):
+def dispute_tracker(text, value, sender_id="whatsapp_cloud:971509999999"):
     return make_tracker([
         user("there's a wrong charge on my bill", "dispute_charge"),
         slot("requested_slot", "amount"),

@@ -64,7 +64,7 @@ def test_user_messages_filters_by_intent():
 async def test_no_customer_data_is_logged_at_info(dispatcher, domain, caplog):
     """Phone numbers, message text, amounts and details only ever appear below INFO."""
     secret_text = "my neighbour Fatima's internet 0501234567 is down"
-    tracker = make_tracker([user(secret_text, "complain", language="en")], sender_id="971501112233",
+    tracker = make_tracker([user(secret_text, "complain", language="en")], sender_id="whatsapp_cloud:971501112233",
                            slots={"complaint_details": secret_text, "amount": "77.77", "bundle_size": "10GB",
                                   "bundle_confirmed": True, "area": "Dubai"})
     with caplog.at_level(logging.INFO):

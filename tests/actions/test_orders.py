@@ -77,7 +77,7 @@ async def test_status_answer(dispatcher, domain, backend, number, response):
     assert responses(dispatcher) == [response]
     message = dispatcher.messages[0]
     assert_fills(domain, message)
-    order = await backend.find_order(number)
+    order = await backend.find_order("demo", number)
     assert message["order_number"] == "\u2068" + number + "\u2069"
     assert message["item_en"] == order.item_en
     if order.eta:

@@ -70,7 +70,7 @@ async def test_fixture_through_the_route(name: str, fake_instagram_graph: FakeIn
             assert agent.texts == [expected["text"]]
             message = agent.messages[0]
             assert message.input_channel == "instagram" and message.message_id == expected["event_id"]
-            assert message.sender_id in ("Sender-id-1", "12334")
+            assert message.sender_id in ("instagram:Sender-id-1", "instagram:12334")  # namespaced
             assert sent_texts(fake_instagram_graph.sent()) == ["got it"]
         if "attachment" in expected:
             kind, url = expected["attachment"]
@@ -156,7 +156,7 @@ async def test_batch_every_entry_and_event_in_order_and_duplicates_once(
         await served.deliver(body)
         await served.deliver(body)  # Meta retries: nothing twice
     assert sorted(agent.texts) == ["one", "three", "two"]
-    assert [m.text for m in agent.messages if m.sender_id == "cust-a"] == ["one", "two"]
+    assert [m.text for m in agent.messages if m.sender_id == "instagram:cust-a"] == ["one", "two"]
     assert len(fake_instagram_graph.sent()) == 3
     assert all(b["recipient"]["id"] in ("cust-a", "cust-b") for b in fake_instagram_graph.sent())
 

@@ -85,7 +85,7 @@ async def test_inbound_fixtures_become_user_messages(name: str) -> None:
         intent, entities = expected["intent"]
         assert message.parse_data["intent"]["name"] == intent
         assert {e["entity"]: e["value"] for e in message.parse_data["entities"]} == entities
-    assert message.sender_id == "+31612345678"
+    assert message.sender_id == "twilio_whatsapp:+31612345678"  # namespaced (bot/identity.py)
     assert message.message_id == expected["message_id"]
     assert message.input_channel == CHANNEL
     assert message.metadata["media"] == expected["media"]
@@ -142,7 +142,7 @@ async def test_button_tap_triggers_the_payload_and_shows_the_text() -> None:
     assert message.text == "My bill"  # the transcript shows the label
     assert message.parse_data["intent"]["name"] == "check_bill"  # the payload picks the intent
     assert message.metadata["button"] == {"payload": "/check_bill", "text": "My bill"}
-    assert message.sender_id == CUSTOMER
+    assert message.sender_id == "twilio_whatsapp:" + CUSTOMER
 
 
 # -- signatures and proxies --------------------------------------------------------

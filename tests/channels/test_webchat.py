@@ -5,7 +5,7 @@ import asyncio
 import json
 import logging
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Dict, List, Optional
+from typing import Any, AsyncIterator, Dict, List, Optional, Tuple
 
 import websockets
 
@@ -26,25 +26,56 @@ def make_channel() -> WebChatInput:
 class Page:
     """The chat page's side of the protocol, as webchat.js speaks it: Socket.IO v5 packets
     over the Engine.IO v4 WebSocket transport (``websockets``; python-socketio's client
-    needs a newer aiohttp for WebSockets)."""
+    needs a newer aiohttp for WebSockets).
 
-    def __init__(self, base_url: str, session_id: str) -> None:
+    ``token``: the session token the page kept (None: ask for a new session);
+    ``session_id``: a browser-chosen id sent instead (what a forger tries);
+    ``origin``: the Origin header (default: the served page's own).
+    """
+
+    def __init__(self, base_url: str, token: Optional[str] = None, *, session_id: Optional[str] = None,
+                 origin: Optional[str] = "same", identity: Optional[str] = None) -> None:
         self.url = base_url.replace("http://", "ws://") + SOCKET_PATH + "/?EIO=4&transport=websocket"
-        self.session_id = session_id
+        self.origin = base_url if origin == "same" else origin
+        self.token = token
+        self.forged_id = session_id
+        self.identity = identity
+        self.session_id: Optional[str] = None
+        self.verified = False
         self.received: List[Dict[str, Any]] = []
+        self.events: List[Tuple[str, Any]] = []
         self.typing: List[bool] = []
+        self.connect_error: Optional[Dict[str, Any]] = None
         self._acks: Dict[str, asyncio.Future] = {}
         self._next_ack = 0
         self._connected = asyncio.Event()
-        self._confirmed = asyncio.Event()
+        self._answered = asyncio.Event()
 
-    async def open(self) -> "Page":
-        self.ws = await websockets.connect(self.url)
+    async def connect(self) -> "Page":
+        """Open the socket.io connection (``connect_error`` is kept, not raised)."""
+        self.ws = await websockets.connect(self.url, origin=self.origin)
         self._reader = asyncio.get_running_loop().create_task(self._read())
         await asyncio.wait_for(self._connected.wait(), 5)
-        await self.emit("session_request", {"session_id": self.session_id})
-        await asyncio.wait_for(self._confirmed.wait(), 5)
         return self
+
+    async def open(self) -> "Page":
+        """Connect and ask for the session (confirmed or refused)."""
+        await self.connect()
+        assert self.connect_error is None, self.connect_error
+        request: Dict[str, Any] = {}
+        if self.token is not None:
+            request["token"] = self.token
+        if self.forged_id is not None:
+            request["session_id"] = self.forged_id
+        if self.identity is not None:
+            request["identity"] = self.identity
+        await self.emit("session_request", request)
+        await asyncio.wait_for(self._answered.wait(), 5)
+        return self
+
+    @property
+    def refused(self) -> bool:
+        return any(name == "session_refused" for name, _ in self.events)
 
     async def _read(self) -> None:
         async for frame in self.ws:
@@ -54,13 +85,22 @@ class Page:
                 await self.ws.send("40")
             elif frame.startswith("40"):
                 self._connected.set()
+            elif frame.startswith("44"):
+                self.connect_error = json.loads(frame[2:])
+                self._connected.set()
             elif frame.startswith(("42", "43")):
                 start = frame.index("[")
                 args = json.loads(frame[start:])
                 if frame.startswith("43"):
                     self._acks.pop(frame[2:start]).set_result(args[0])
-                elif args[0] == "session_confirm":
-                    self._confirmed.set()
+                    continue
+                self.events.append((args[0], args[1] if len(args) > 1 else None))
+                if args[0] == "session_confirm":
+                    self.session_id, self.token = args[1]["session_id"], args[1]["token"]
+                    self.verified = args[1]["verified"]
+                    self._answered.set()
+                elif args[0] == "session_refused":
+                    self._answered.set()
                 elif args[0] == "bot_uttered":
                     self.received.append(args[1])
                 elif args[0] == "bot_typing":
@@ -76,7 +116,7 @@ class Page:
         return await asyncio.wait_for(self._acks[ack_id], 5) if ack else None
 
     async def say(self, text: str, message_id: str, **metadata: Any) -> Optional[Dict[str, Any]]:
-        data = {"message": text, "session_id": self.session_id, "message_id": message_id, "metadata": metadata}
+        data = {"message": text, "message_id": message_id, "metadata": metadata}
         return await self.emit("user_uttered", data, ack=True)
 
     async def wait_for(self, count: int, timeout: float = 10) -> List[Dict[str, Any]]:
@@ -124,17 +164,17 @@ async def test_message_answered_once_with_buttons_typing_and_entry_source() -> N
     agent = RecordingAgent(reply={"text": "أهلاً! كيف أقدر أساعدك؟", "buttons": buttons})
     channel = make_channel()
     async with served(channel, agent) as base:
-        page = await Page(base, "session-aaaa-0001").open()
+        page = await Page(base).open()
         entry = {"source": "snapchat", "campaign": "ramadan"}
         assert await page.say("مرحبا", "client-1", entry_source=entry) == {"accepted": True, "message_id": "client-1"}
         assert await page.say("مرحبا", "client-1", entry_source=entry) == {"accepted": True, "message_id": "client-1"}
         await channel.delivery.drain()
         received = await page.wait_for(1)
-        source = await channel.entry_sources.get("webchat", "session-aaaa-0001")
+        source = await channel.entry_sources.get("webchat", page.session_id)
         await page.close()
     assert agent.texts == ["مرحبا"]
     message = agent.messages[0]
-    assert message.sender_id == "session-aaaa-0001" and message.input_channel == "webchat"
+    assert message.sender_id == f"webchat:{page.session_id}" and message.input_channel == "webchat"
     assert message.metadata["entry_source"] == {"ref": "snap-ramadan", "source": "snapchat", "campaign": "ramadan"}
     assert received == [{"text": "أهلاً! كيف أقدر أساعدك؟", "quick_replies": [
         {"content_type": "text", "title": "فاتورتي", "payload": "/check_bill"},
@@ -146,12 +186,13 @@ async def test_message_answered_once_with_buttons_typing_and_entry_source() -> N
 async def test_bad_messages_are_refused_and_never_reach_the_bot() -> None:
     agent = RecordingAgent(reply={"text": "no"})
     async with served(make_channel(), agent) as base:
-        page = await Page(base, "session-bbbb-0002").open()
+        page = await Page(base).open()
         assert (await page.say("   ", "c1"))["accepted"] is False
-        assert (await page.say("x" * (MAX_TEXT_CHARS + 1), "c2"))["accepted"] is False
+        too_long = await page.say("x" * (MAX_TEXT_CHARS + 1), "c2")
+        assert too_long == {"accepted": False, "error": "invalid_message", "max_chars": MAX_TEXT_CHARS}
         refused = await page.emit("user_uttered", {"message": "hi", "session_id": "../../etc"}, ack=True)
-        assert refused == {"accepted": False}
-        assert await page.emit("user_uttered", ["not", "a", "dict"], ack=True) == {"accepted": False}
+        assert refused == {"accepted": False, "error": "invalid_session"}
+        assert (await page.emit("user_uttered", ["not", "a", "dict"], ack=True))["accepted"] is False
         forged = await page.say("hello", "c3", entry_source={"source": "<script>", "campaign": "x y"})
         assert forged["accepted"] is True
         await asyncio.sleep(0.3)
@@ -166,10 +207,12 @@ async def test_reply_waits_for_a_closed_page_and_agent_joined_notice() -> None:
     async with served(channel, RecordingAgent()) as base:
         output = channel.get_output_channel()
         assert output is not None
-        await output.send_response("session-cccc-0003", {"custom": agent_joined("Sara")})
-        await output.send_response("session-cccc-0003", {"text": "Hi, Sara from customer care here."})
+        session_id, token = channel.tokens.issue()
+        await output.send_response(f"webchat:{session_id}", {"custom": agent_joined("Sara")})
+        await output.send_response(f"webchat:{session_id}", {"text": "Hi, Sara from customer care here."})
         await asyncio.sleep(0.3)  # attempts fail: nobody is connected
-        page = await Page(base, "session-cccc-0003").open()
+        page = await Page(base, token).open()
+        assert page.session_id == session_id
         received = await page.wait_for(2)
         await page.close()
     assert received == [{"custom": {"majlis": "agent_joined", "agent": {"name": "Sara"}}},
@@ -180,11 +223,11 @@ async def test_no_personal_data_logged_at_info(caplog) -> None:
     agent = RecordingAgent(reply={"text": "Thanks Fatima"})
     with caplog.at_level(logging.INFO):
         async with served(make_channel(), agent) as base:
-            page = await Page(base, "session-dddd-0004").open()
+            page = await Page(base).open()
             await page.say("I am Fatima, 0501234567", "c1")
             await page.say("", "c2")
             await page.wait_for(1)
             await page.close()
     info = "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.INFO)
-    for private in ("Fatima", "0501234567", "session-dddd-0004"):
+    for private in ("Fatima", "0501234567", page.session_id, page.token):
         assert private not in info

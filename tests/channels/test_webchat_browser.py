@@ -14,6 +14,7 @@ import pytest
 from playwright.async_api import Page, async_playwright
 
 from bot.delivery import DeliveryStore
+from bot.identity import provider_id
 from bot.storage import create_engine
 from channels.webchat import WebChatInput
 from tests.channels.test_instagram_harness import RecordingAgent
@@ -70,7 +71,7 @@ async def test_arabic_message_rtl_buttons_and_entry_source() -> None:
         assert await page.locator(".buttons button").first.is_disabled()
         ARTIFACTS.mkdir(exist_ok=True)
         await page.screenshot(path=str(ARTIFACTS / "webchat-scripted.png"))
-        source = await channel.entry_sources.get("webchat", agent.messages[0].sender_id)
+        source = await channel.entry_sources.get("webchat", provider_id("webchat", agent.messages[0].sender_id))
     assert agent.texts == [ARABIC_QUESTION, "/check_bill"]
     assert agent.messages[1].metadata["display_text"] == "فاتورتي"
     assert source is not None and source[0].ref == "snap-ramadan"
@@ -123,3 +124,54 @@ async def test_real_assistant_answers_arabic_right_to_left(majlis_agent: Any) ->
         await page.locator(".msg.bot").nth(bots_before).wait_for(timeout=60000)  # a new answer
         await page.screenshot(path=str(ARTIFACTS / "webchat-arabic.png"), full_page=True)
     assert (Path(ARTIFACTS) / "webchat-arabic.png").stat().st_size > 1000
+
+
+async def _token(page: Page) -> str:
+    return await page.evaluate("() => window.localStorage.getItem('majlis.session_token')")
+
+
+async def test_the_server_issued_session_survives_a_reload() -> None:
+    agent = RecordingAgent(reply={"text": "أهلاً"})
+    async with chat_page(agent) as (page, channel, _dialogs):
+        token = await _token(page)
+        assert token and channel.tokens.session_of(token)
+        await write(page, "مرحبا")
+        await page.locator(".msg.bot").first.wait_for(timeout=15000)
+        await page.reload()
+        await page.wait_for_selector("#majlis-status.online", timeout=15000)
+        assert await _token(page) == token
+        await write(page, "ثانية")
+        await page.locator(".msg.bot").first.wait_for(timeout=15000)
+    assert [m.sender_id for m in agent.messages] == [f"webchat:{channel.tokens.session_of(token)}"] * 2
+
+
+async def test_a_page_cannot_take_over_another_session() -> None:
+    """A second browser whose storage names the first one's session (a chosen id, a token without its
+    signature) gets a session of its own and never sees the first customer's messages."""
+    agent = RecordingAgent(reply={"text": "your bill is AED 149"})
+    async with chat_page(agent) as (owner, channel, _dialogs):
+        owner_session = channel.tokens.session_of(await _token(owner))
+        intruder = await owner.context.browser.new_page()
+        await intruder.goto(owner.url)
+        await intruder.wait_for_selector("#majlis-status.online", timeout=15000)
+        await intruder.evaluate("""session => {
+            localStorage.setItem('majlis.session', session);
+            localStorage.setItem('majlis.session_token', session + '.' + '0'.repeat(64));
+        }""", owner_session)
+        await intruder.reload()
+        await intruder.wait_for_selector("#majlis-status.online", timeout=15000)
+        await wait_until_token_changes(intruder, owner_session)
+        await write(owner, "how much is my bill")
+        await owner.locator(".msg.bot").first.wait_for(timeout=15000)
+        await intruder.wait_for_timeout(500)
+        assert await intruder.locator(".msg").count() == 0
+        intruder_session = channel.tokens.session_of(await _token(intruder))
+        assert intruder_session and intruder_session != owner_session
+    assert [m.sender_id for m in agent.messages] == [f"webchat:{owner_session}"]
+
+
+async def wait_until_token_changes(page: Page, refused_session: str) -> None:
+    """The page drops a refused token and keeps the new session's token instead."""
+    await page.wait_for_function(
+        "session => { const t = localStorage.getItem('majlis.session_token'); return t && !t.startsWith(session + '.'); }",
+        arg=refused_session, timeout=15000)

@@ -166,7 +166,7 @@ async def test_message_fixture_becomes_the_expected_user_message(served, name):
     expected = MESSAGES[name]
     [message] = agent.messages
     assert message.text == expected["text"]
-    assert message.sender_id == expected["sender"]
+    assert message.sender_id == "whatsapp_cloud:" + expected["sender"]  # namespaced (bot/identity.py)
     assert message.message_id == expected["message_id"]
     assert message.input_channel == "whatsapp_cloud"
     intent = (message.parse_data or {}).get("intent", {}).get("name")

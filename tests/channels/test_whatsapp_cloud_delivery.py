@@ -193,7 +193,7 @@ async def test_customer_known_only_by_business_scoped_id(served, fake_graph, age
         contacts=[{"profile": {"name": "x"}, "user_id": "US.13491208655302741918"}], messages=[message])
     assert (await served.post_signed(encode(body)))[0] == 200
     [sent] = await eventually_sent(fake_graph)
-    assert agent.messages[0].sender_id == "US.13491208655302741918"
+    assert agent.messages[0].sender_id == "whatsapp_cloud:US.13491208655302741918"
     # A BSUID goes in "recipient", never in "to" (see tests/channels/test_whatsapp_bsuid.py).
     assert sent.json["recipient"] == "US.13491208655302741918" and "to" not in sent.json
 

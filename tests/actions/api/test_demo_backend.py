@@ -22,8 +22,12 @@ def demo(seed, tmp_path):
     return DemoCareBackend(seed, tmp_path / DATABASE_NAME, now=lambda: NOW)
 
 
-async def test_unknown_customers_get_the_demo_account(demo):
-    bill = await demo.get_bill("someone-new")
+async def test_unknown_lines_belong_to_the_demo_account(demo):
+    assert await demo.customer_for_line("971509999999") == "demo"
+    assert await demo.customer_for_line("971500000001") == "971500000001"
+    assert await demo.customer_for_line("not-a-line") is None
+    assert await demo.get_bill("someone-new") is None  # a customer id, not a sender id: no fallback
+    bill = await demo.get_bill("demo")
     assert bill is not None
     assert bill.amount == Decimal("318.50")
     assert bill.paid is False
@@ -31,7 +35,7 @@ async def test_unknown_customers_get_the_demo_account(demo):
 
 
 async def test_the_latest_bill_is_due_on_the_next_due_day(demo):
-    bill = await demo.get_bill("someone-new")
+    bill = await demo.get_bill("demo")
     # Due day 15; on 20 June the next one is 15 July, for June.
     assert bill.due_date == date(2025, 7, 15)
     assert bill.period == date(2025, 6, 1)
@@ -39,12 +43,12 @@ async def test_the_latest_bill_is_due_on_the_next_due_day(demo):
 
 async def test_due_today_counts_as_due(seed, tmp_path):
     demo = DemoCareBackend(seed, tmp_path / DATABASE_NAME, now=lambda: datetime(2025, 6, 15, tzinfo=timezone.utc))
-    assert (await demo.get_bill("x")).due_date == date(2025, 6, 15)
+    assert (await demo.get_bill("demo")).due_date == date(2025, 6, 15)
 
 
 async def test_the_year_rolls_over(seed, tmp_path):
     demo = DemoCareBackend(seed, tmp_path / DATABASE_NAME, now=lambda: datetime(2025, 12, 20, tzinfo=timezone.utc))
-    bill = await demo.get_bill("x")
+    bill = await demo.get_bill("demo")
     assert bill.due_date == date(2026, 1, 15)
     assert bill.period == date(2025, 12, 1)
 
@@ -58,7 +62,7 @@ async def test_known_customers_and_customers_without_bills(demo):
     ("4821937", "shipped"), ("7301846", "out_for_delivery"), ("5512340", "delivered"), ("6624018", "delayed"),
 ])
 async def test_orders_in_every_status(demo, number, status):
-    order = await demo.find_order(number)
+    order = await demo.find_order("demo", number)
     assert order.status == status
     assert order.item_en and order.item_ar
     if status == "delivered":
@@ -69,7 +73,7 @@ async def test_orders_in_every_status(demo, number, status):
 
 
 async def test_unknown_order(demo):
-    assert await demo.find_order("1111111") is None
+    assert await demo.find_order("demo", "1111111") is None
 
 
 @pytest.mark.parametrize("text, name", [

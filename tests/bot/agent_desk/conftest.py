@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from bot.agent_desk.accounts import AccountStore
 from bot.config import Config
+from bot.identity import sender_id
 from bot.storage import create_engine, migrate
 from channels.agent_desk import AgentDeskInput
 from tests.conftest import free_port
@@ -86,7 +87,9 @@ class Desk:
 
     async def create_handoff(self, customer: str, *, queue: str = "general", language: str = "ar",
                              events: Optional[List[Dict[str, Any]]] = None, **context: Any):
-        self.trackers.events_by_sender[customer] = events or [user_event("أبي أكلم موظف", intent="talk_to_human")]
+        # The handoff names the customer by Rasa's (namespaced) sender id, as the tracker store does.
+        self.trackers.events_by_sender[sender_id("whatsapp_cloud", customer)] = \
+            events or [user_event("أبي أكلم موظف", intent="talk_to_human")]
         record, _ = await self.app.service.store.create(
             channel="whatsapp_cloud", account="1122334455667", customer=customer, queue=queue, language=language,
             priority=2, reason="customer_request", now=datetime.now(timezone.utc), event={},

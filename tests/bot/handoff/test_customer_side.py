@@ -78,3 +78,18 @@ def test_context_packet_to_dict_is_json_ready() -> None:
     assert [t["role"] for t in packet["transcript"]] == ["agent", "customer"] or \
         [t["role"] for t in packet["transcript"]] == ["customer", "agent"]
     assert next(t for t in packet["transcript"] if t["role"] == "agent")["status"] == "read"
+
+
+def test_the_desk_never_sees_the_identity_proof() -> None:
+    now = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+    record = HandoffRecord(id=2, public_id="h2", channel="whatsapp_cloud", account="1122",
+                           customer="whatsapp_cloud:971501234567", state=OwnerState.QUEUED, queue="billing",
+                           language="en", priority=2, reason="customer_request", agent_id=None, version=1,
+                           created_at=now, context={})
+    events = [user_event("my bill"), {"event": "slot", "name": "verified_identity", "value": "v1.secret.mac"},
+              {"event": "slot", "name": "verification_code", "value": "verified"},
+              {"event": "slot", "name": "order_number", "value": "4821937"}]
+    packet = build_context(record, PacketInputs(events=events, messages=[], now=now), SETTINGS).to_dict()
+    assert packet["slots"] == {"order_number": "4821937"}
+    assert "v1.secret.mac" not in str(packet)
+    assert packet["customer"]["sender_id"] == "whatsapp_cloud:971501234567"

@@ -114,7 +114,7 @@ async def test_queue_order_is_priority_then_waiting_time(store):
     later, _ = await create(store, "c", now=NOW + timedelta(minutes=1))
     other_queue, _ = await create(store, "d", now=NOW, queue="billing")
     listed = await store.list(queues=["general"])
-    assert [r.customer for r in listed] == ["b", "a", "c"]
+    assert [r.customer for r in listed] == ["whatsapp_cloud:b", "whatsapp_cloud:a", "whatsapp_cloud:c"]
     assert [await store.position(r) for r in (urgent, first, later, other_queue)] == [1, 2, 3, 1]
 
 
@@ -145,3 +145,14 @@ async def test_each_event_gets_a_webhook_delivery_per_target(store, engine, agen
     with engine.connect() as conn:
         rows = conn.execute(sa.select(webhook_delivery.c.target, webhook_delivery.c.state)).all()
     assert [tuple(r) for r in rows] == [("crm", "pending"), ("crm", "pending")]
+
+
+async def test_a_handoff_names_its_customer_by_the_namespaced_sender_id(store):
+    """The channel's bare provider id and Rasa's sender id find the same conversation."""
+    record, created = await create(store, "971500000009")
+    assert created and record.customer == "whatsapp_cloud:971500000009"
+    assert (await store.open_for("whatsapp_cloud", "whatsapp_cloud:971500000009")).public_id == record.public_id
+    assert (await store.open_for("whatsapp_cloud", "971500000009")).public_id == record.public_id
+    assert await store.open_for("instagram", "971500000009") is None
+    again, created_again = await create(store, "whatsapp_cloud:971500000009")
+    assert not created_again and again.public_id == record.public_id

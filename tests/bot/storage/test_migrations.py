@@ -51,3 +51,37 @@ def test_empty_database_has_no_versions(tmp_path):
     engine = create_engine(f"sqlite:///{tmp_path / 'empty.sqlite'}")
     assert applied_versions(engine) == []
     metadata.drop_all(engine)
+
+
+async def test_handoffs_stored_with_bare_sender_ids_are_namespaced(tmp_path):
+    """Migration 3: handoff rows of the customer channels name the customer by ``<channel>:<id>``,
+    so a conversation handed off before the upgrade stays attached to its handoff."""
+    from datetime import datetime
+
+    from bot.handoff.store import HandoffStore
+    from bot.storage import create_engine
+    from bot.storage.schema import handoff
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'legacy.sqlite'}")
+    migrate(engine, [m for m in MIGRATIONS if m.version <= 2])
+    now = datetime(2026, 11, 1, 12, 0)
+    rows = [("a1", "whatsapp_cloud", "971501234567", "whatsapp_cloud 971501234567"),
+            ("a2", "instagram", "1784000111", None),
+            ("a3", "rest", "me", "rest me"),
+            ("a4", "webchat", "webchat:already", "webchat webchat:already")]
+    with engine.begin() as conn:
+        for public_id, channel, customer, key in rows:
+            conn.execute(handoff.insert().values(
+                public_id=public_id, channel=channel, customer=customer, active_key=key,
+                state="queued" if key else "bot", queue="general", language="ar", priority=2, reason="x",
+                version=1, context="{}", created_at=now))
+    assert migrate(engine) == [m.version for m in MIGRATIONS if m.version > 2]
+    with engine.connect() as conn:
+        found = {r.public_id: (r.customer, r.active_key) for r in conn.execute(sa.select(handoff))}
+    assert found == {"a1": ("whatsapp_cloud:971501234567", "whatsapp_cloud whatsapp_cloud:971501234567"),
+                     "a2": ("instagram:1784000111", None),
+                     "a3": ("me", "rest me"),  # not a namespaced channel: untouched
+                     "a4": ("webchat:already", "webchat webchat:already")}
+    store = HandoffStore(engine)
+    assert (await store.open_for("whatsapp_cloud", "whatsapp_cloud:971501234567")).public_id == "a1"
+    engine.dispose()
