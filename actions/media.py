@@ -15,6 +15,7 @@ from rasa_sdk.events import SlotSet
 
 from actions.api.care_backend import Area, BackendError, CareBackend, get_backend
 from actions.common import CareAction
+from bot.identity import CustomerIdentity
 
 if TYPE_CHECKING:
     from rasa_sdk import Tracker
@@ -73,7 +74,7 @@ class ActionMediaReceived(CareAction):
         return "action_media_received"
 
     async def act(self, dispatcher: "CollectingDispatcher", tracker: "Tracker",
-                  backend: CareBackend) -> List[Dict[Text, Any]]:
+                  backend: CareBackend, identity: CustomerIdentity) -> List[Dict[Text, Any]]:
         kind = _entity_value(tracker, "media_kind")
         received_en, received_ar = MEDIA_WORDS.get(str(kind), ANY_MEDIA)
         dispatcher.utter_message(response="utter_media_received", received_en=received_en, received_ar=received_ar)
@@ -87,7 +88,7 @@ class ActionLocationReceived(CareAction):
         return "action_location_received"
 
     async def act(self, dispatcher: "CollectingDispatcher", tracker: "Tracker",
-                  backend: CareBackend) -> List[Dict[Text, Any]]:
+                  backend: CareBackend, identity: CustomerIdentity) -> List[Dict[Text, Any]]:
         area = await area_of_pin(tracker, backend)
         if area is None:
             dispatcher.utter_message(response="utter_location_unplaced")

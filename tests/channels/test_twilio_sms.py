@@ -62,7 +62,7 @@ async def test_an_sms_is_answered_by_sms_from_the_number_it_was_sent_to(fake: Fa
     assert {name: values[0] for name, values in sent.form.items()} == {
         "To": PERSON, "From": BUSINESS, "Body": ARABIC_REPLY}
     [message] = agent.messages
-    assert message.sender_id == f"sms:{PERSON}" and message.metadata["transport"] == "sms"
+    assert message.sender_id == f"twilio_whatsapp:sms:{PERSON}" and message.metadata["transport"] == "sms"
 
 
 async def test_sms_is_ignored_where_it_is_not_enabled_and_never_answered_on_whatsapp(fake: FakeTwilio, caplog) -> None:
@@ -106,7 +106,7 @@ async def test_sms_and_whatsapp_from_one_person_are_two_conversations(fake: Fake
         assert await registry.send_text("twilio_whatsapp", account=BUSINESS, customer=f"sms:{PERSON}",
                                         text="معك سارة", key="agent-reply:7:0")
         agent_reply = (await fake.wait_for_created(3))[2]
-    assert sorted(m.sender_id for m in agent.messages) == [PERSON, f"sms:{PERSON}"]
+    assert sorted(m.sender_id for m in agent.messages) == [f"twilio_whatsapp:{PERSON}", f"twilio_whatsapp:sms:{PERSON}"]
     assert {(r.field("From"), r.field("To")) for r in sent} == {
         (BUSINESS, PERSON), (f"whatsapp:{BUSINESS}", f"whatsapp:{PERSON}")}
     assert (agent_reply.field("From"), agent_reply.field("To"), agent_reply.field("Body")) == (BUSINESS, PERSON, "معك سارة")

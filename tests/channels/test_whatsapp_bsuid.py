@@ -86,7 +86,7 @@ async def test_every_reply_shape_reaches_a_username_customer_by_recipient(served
     assert sent[4].json["document"] == {"link": "https://example.com/bill.pdf", "filename": "bill.pdf"}
     # The conversation is keyed on the BSUID, and the kind of address travels with the message.
     [message] = agent.messages
-    assert message.sender_id == BSUID
+    assert message.sender_id == f"whatsapp_cloud:{BSUID}"
     assert message.metadata["whatsapp"]["address_kind"] == "user_id"
     assert message.metadata["whatsapp"]["username"] == "@sara.k"
 
@@ -155,4 +155,4 @@ async def test_with_group_support_the_answer_goes_to_the_group_never_one_to_one(
         [sent] = await fake_graph.wait_for(1)
     assert sent.json == {"messaging_product": "whatsapp", "recipient_type": "group", "to": GROUP, "type": "text",
                          "text": {"body": "أهلاً بالجميع", "preview_url": False}}
-    assert agent.messages[0].sender_id == GROUP
+    assert agent.messages[0].sender_id == f"whatsapp_cloud:{GROUP}"
