@@ -24,11 +24,13 @@ pytestmark = pytest.mark.e2e
 JWT_KEY = "operator-site-signing-key-0123456789abcdef"
 
 
-async def answers(page: Page, channel: WebChatInput, text: str, message_id: str) -> list:
+async def answers(page: Page, channel: WebChatInput, text: str, message_id: str, replies: int = 1) -> list:
+    """What the page received for ``text``: waits for ``replies`` messages (the outbox may still
+    be sending when the inbox is drained, so a count is the condition, not the drain)."""
     before = len(page.received)
     assert (await page.say(text, message_id))["accepted"]
     await channel.delivery.drain(timeout=60)
-    await page.wait_for(before + 1, timeout=60)
+    await page.wait_for(before + replies, timeout=60)
     return [m.get("text") or "" for m in page.received[before:]]
 
 
@@ -40,7 +42,7 @@ async def test_anonymous_web_chat_verifies_then_gets_the_bill(majlis_agent, sess
         assert any("mobile number" in text for text in first) and not any("AED" in t for t in first), first
         await answers(page, channel, "0507654399", "m2")
         code = latest_sms_code(session_data_dir, "971507654399")
-        last = await answers(page, channel, code, "m3")
+        last = await answers(page, channel, code, "m3", replies=2)  # "verified", then the bill
         await page.close()
     assert any("verified" in text for text in last) and any("318.50" in text for text in last), last
 
