@@ -7,6 +7,8 @@ database, as the receiver process does.
 from __future__ import annotations
 
 import asyncio
+import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -92,6 +94,72 @@ def test_the_journal_file_is_wal_fsynced_and_private(tmp_path):
     with sqlite3.connect(tmp_path / "journal.sqlite") as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert (tmp_path / "journal.sqlite").stat().st_mode & 0o077 == 0
+
+
+async def test_appends_commit_with_synchronous_full_also_after_a_removal(tmp_path):
+    """An append's transaction runs with ``synchronous=FULL`` (2): its commit fsyncs the WAL.
+
+    Read on the journal's own connection, inside an append transaction, before and after
+    a removal (which switches the connection to NORMAL for itself).
+    """
+    journal = Journal(str(tmp_path / "journal.sqlite"))
+    await journal.open()
+
+    async def setting_of_an_append() -> int:
+        return (await journal._call(lambda db: db.execute("PRAGMA synchronous").fetchone()[0], group=True))
+
+    assert await setting_of_an_append() == 2
+    await journal.append(b"a")
+    await journal.remove([(await journal.oldest(1))[0].id])
+    assert await setting_of_an_append() == 2
+    await journal.close()
+
+
+FSYNC_PROBE = """
+import asyncio, os, sys
+from bot.gateway.journal import Journal
+
+async def main(path, marks):
+    journal = Journal(path)
+    await journal.open()
+    os.path.exists(f"{marks}/returned-start")
+    for i in range(10):
+        await journal.append(b"body %d" % i)
+        os.path.exists(f"{marks}/returned-{i}")  # a marker system call, after append() returned
+        if i == 4:  # a removal between appends: it must not leave appends without their fsync
+            await journal.remove([(await journal.oldest(1))[0].id])
+    await journal.close()
+
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"""
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace to watch the fsync system calls")
+def test_every_append_is_fsynced_before_it_returns(tmp_path):
+    """Watched with strace: between two appends returning there is an fsync of the journal's WAL.
+
+    Only an fsync makes a body survive a power cut; ``synchronous=NORMAL`` would commit
+    to the WAL without one (a process crash would still not lose it, which is why the
+    other tests cannot tell).
+    """
+    trace = tmp_path / "trace.txt"
+    run = subprocess.run(
+        ["strace", "-f", "-y", "-e", "trace=fsync,fdatasync,%file", "-o", str(trace),
+         sys.executable, "-c", FSYNC_PROBE, str(tmp_path / "journal.sqlite"), str(tmp_path)],
+        capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    syncs_since_mark = None
+    synced = {}
+    for line in trace.read_text().splitlines():
+        mark = re.search(r"returned-(\w+)", line)
+        if mark:
+            if syncs_since_mark is not None:
+                synced[mark.group(1)] = syncs_since_mark
+            syncs_since_mark = 0
+        elif re.search(r"\b(fsync|fdatasync)\(\d+<[^>]*journal\.sqlite-wal>", line) and syncs_since_mark is not None:
+            syncs_since_mark += 1
+    assert sorted(synced, key=int) == [str(i) for i in range(10)], synced
+    assert all(count >= 1 for count in synced.values()), synced
 
 
 async def test_relay_moves_entries_into_the_delivery_database_once(tmp_path):
