@@ -442,6 +442,14 @@ async def test_the_process_records_then_stops_gracefully_on_sigterm(tmp_path):
         async with aiohttp.ClientSession() as session:
             async with session.post(f"http://127.0.0.1:{port}{WEBHOOK}", data=raw, headers=headers) as answer:
                 assert answer.status == 200
+            # Meta's verification handshake carries the verify token in the query string:
+            # send it (right and wrong), so the log check below has something to find.
+            for token, status in ((VERIFY_TOKEN, 200), (VERIFY_TOKEN + "-wrong", 403)):
+                query = {"hub.mode": "subscribe", "hub.verify_token": token, "hub.challenge": "1158201444"}
+                async with session.get(f"http://127.0.0.1:{port}{WEBHOOK}", params=query) as answer:
+                    assert answer.status == status
+                    if status == 200:
+                        assert await answer.text() == "1158201444"
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0
     finally:
@@ -454,7 +462,7 @@ async def test_the_process_records_then_stops_gracefully_on_sigterm(tmp_path):
     assert found is not None and found[1] is InboxState.PENDING
     text = (tmp_path / "receiver.log").read_text()
     assert "WhatsApp receiver stopped" in text
-    assert CUSTOMER not in text and NOTICE_SECRET not in text and VERIFY_TOKEN not in text
+    assert CUSTOMER not in text and NOTICE_SECRET not in text and VERIFY_TOKEN not in text, text
 
 
 
