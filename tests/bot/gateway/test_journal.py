@@ -23,6 +23,7 @@ from bot.storage import create_engine
 from channels._meta import GraphClient
 from channels._whatsapp_sender import WhatsAppSender
 from channels.whatsapp_receiver import CHANNEL_NAME, RecordOnlyDelivery, deliverer
+from tests.bot.delivery.helpers import eventually
 from tests.channels.whatsapp_harness import PHONE_NUMBER_ID, settings
 from tests.fakes.fake_customer import encode, envelope, text_message
 
@@ -177,10 +178,7 @@ async def test_relay_moves_entries_into_the_delivery_database_once(tmp_path):
     relay = JournalRelay(journal, deliverer(config, delivery), lambda convs: notified.extend(convs),
                          retry_on=(SQLAlchemyError,))
     relay.start()
-    for _ in range(500):
-        if len(journal) == 0:
-            break
-        await asyncio.sleep(0.01)
+    await eventually(lambda: len(journal) == 0)
     await relay.stop()
     await journal.close()
     await graph.close()
@@ -221,10 +219,7 @@ async def test_the_wal_is_checkpointed_and_stays_short(tmp_path):
         if before // CHECKPOINT_COMMITS < journal.commits // CHECKPOINT_COMMITS:
             # A checkpoint fell due: give it the gap before the next webhook, as real traffic
             # does (on a busy machine a few ms of sleep would not guarantee it).
-            for _ in range(500):
-                if journal.checkpoints > done:
-                    break
-                await asyncio.sleep(0.01)
+            await eventually(lambda: journal.checkpoints > done)
     wal = (tmp_path / "journal.sqlite-wal").stat().st_size
     await journal.close()
     assert journal.checkpoints >= 1 and len(journal) == 0
