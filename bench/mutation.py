@@ -56,7 +56,8 @@ class Target:
 #: Signature checks, dedupe, ownership and authorisation first (aim: no survivor), then the rest.
 TARGETS: Sequence[Target] = (
     Target("security", "bot/agent_desk/security.py", ["tests/bot/agent_desk/test_security.py"], conftest=False),
-    Target("meta", "channels/_meta.py", ["tests/channels/test_meta_signature.py"], conftest=False),
+    Target("meta", "channels/_meta.py", ["tests/channels/test_meta_signature.py",
+                                         "tests/channels/test_meta_graph_client.py"], conftest=False),
     Target("twilio_signature", "channels/_twilio_signature.py", ["tests/channels/test_twilio_signature.py"],
            conftest=False),
     Target("whatsapp_webhook", "channels/_whatsapp_webhook.py",
