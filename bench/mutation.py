@@ -72,6 +72,8 @@ TARGETS: Sequence[Target] = (
     Target("delivery_dispatch", "bot/delivery/dispatch.py", ["tests/bot/delivery"], SQLITE_ONLY),
     Target("delivery_service", "bot/delivery/service.py", ["tests/bot/delivery"], SQLITE_ONLY),
     Target("delivery_replay", "bot/delivery/replay.py", ["tests/bot/delivery/test_replay.py"], SQLITE_ONLY),
+    Target("delivery_killpoint", "bot/delivery/killpoint.py", ["tests/bot/delivery/test_killpoint.py"],
+           conftest=False),
     Target("gateway_journal", "bot/gateway/journal.py", ["tests/bot/gateway/test_journal.py"]),
     Target("gateway_relay", "bot/gateway/relay.py", ["tests/bot/gateway/test_journal.py"]),
     Target("gateway_notice", "bot/gateway/notice.py", ["tests/bot/gateway/test_notice.py"]),
