@@ -23,6 +23,7 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -148,9 +149,11 @@ def run_target(target: Target, scratch: Path) -> Outcome:
         cache.unlink()
     outcome = Outcome(target=target.name, module=target.module, runner=runner_for(target))
     started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "mutmut", "run", "--paths-to-mutate", target.module,
-                    "--runner", outcome.runner, "--tests-dir", "tests", "--simple-output", "--no-progress"],
-                   cwd=scratch, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [sys.executable, "-m", "mutmut", "run", "--paths-to-mutate", target.module,
+               "--runner", outcome.runner, "--tests-dir", "tests", "--simple-output", "--no-progress"]
+    for _attempt in range(RESTARTS + 1):
+        if run_watched(command, scratch, env, cache):
+            break
     outcome.seconds = round(time.monotonic() - started, 1)
     counts = parse_cache(cache)
     outcome.killed, outcome.timeout = counts["killed"], counts["timeout"]
@@ -166,6 +169,39 @@ def run_target(target: Target, scratch: Path) -> Outcome:
 #: while collecting, e.g. a mutated constant that breaks the module) would pass as a survivor.
 STATUSES = {"ok_killed": "killed", "bad_timeout": "timeout", "ok_suspicious": "suspicious",
             "bad_survived": "survived", "skipped": "skipped", "untested": "skipped"}
+
+
+#: mutmut 2.5's worker process can die and leave ``mutmut run`` waiting forever (seen on a
+#: loaded machine): with no mutant finished for this long, it is stopped and run again,
+#: which goes on with the mutants not tested yet (the cache keeps the others).
+STALL_S = 300.0
+RESTARTS = 3
+
+
+def tested(cache: Path) -> int:
+    try:
+        with sqlite3.connect(cache) as db:
+            return int(db.execute("SELECT COUNT(*) FROM Mutant WHERE status != 'untested'").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def run_watched(command: Sequence[str], cwd: Path, env: Dict[str, str], cache: Path) -> bool:
+    """Run mutmut; True when it ended by itself, False when it stalled and was stopped."""
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    done, since = tested(cache), time.monotonic()
+    while process.poll() is None:
+        time.sleep(5)
+        now_done = tested(cache)
+        if now_done != done:
+            done, since = now_done, time.monotonic()
+        elif time.monotonic() - since > STALL_S:
+            os.killpg(process.pid, signal.SIGKILL)  # mutmut, its worker and the test run it waits for
+            process.wait()
+            print(f"  mutmut stalled after {done} mutants; running it again", flush=True)
+            return False
+    return True
 
 
 def parse_cache(cache: Path) -> Dict:

@@ -79,3 +79,24 @@ def test_no_query_string_adds_no_question_mark() -> None:
     url = public_request_url(scheme="https", host="h", path="/p", query_string="", headers={}, policy=UrlPolicy())
     assert url == "https://h/p"
     assert UrlPolicy().trust_forwarded is True and UrlPolicy().public_url is None
+
+
+def test_a_public_url_keeps_its_own_last_letters() -> None:
+    # Only slashes are trimmed from the configured URL, never other trailing characters.
+    url = public_request_url(scheme="http", host="h", path="/webhook", query_string="",
+                             headers={}, policy=UrlPolicy(public_url="https://bot.example/BOX/"))
+    assert url == "https://bot.example/BOX/webhook"
+
+
+def test_the_header_name_and_the_policy_value() -> None:
+    import dataclasses
+
+    from channels._twilio_signature import SIGNATURE_HEADER
+
+    assert SIGNATURE_HEADER == "X-Twilio-Signature"
+    policy = UrlPolicy(public_url="https://bot.example")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        policy.public_url = "https://evil.example"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        UrlPolicy("https://bot.example")  # type: ignore[misc]  keyword-only: no silent mix-up of fields
+    assert not hasattr(policy, "__dict__")  # slotted: a misspelt attribute cannot be set on it
