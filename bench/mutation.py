@@ -87,6 +87,12 @@ _MAXMEM = ("scrypt's maxmem is only a ceiling on the memory it may use (it needs
            "a larger ceiling changes no hash and refuses no password.")
 EQUIVALENT: Dict[str, List[tuple]] = {
     "bot/agent_desk/security.py": [("maxmem=129 *", _MAXMEM), ("* 3, dklen", _MAXMEM)],
+    "channels/_meta.py": [
+        ('args.get("hub.mode", "XXXX")', "A missing hub.mode and the mutant's default are both not "
+                                          "'subscribe': refused and logged the same."),
+        ("self._owns_session = None", "Only read by close(), where None and False are both false; a "
+                                      "session the client creates itself sets it to True."),
+    ],
 }
 
 

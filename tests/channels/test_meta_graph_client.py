@@ -2,6 +2,8 @@
 call, typed errors, Bearer auth, session ownership (fast: no Rasa; the mutation run uses it)."""
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 
@@ -23,6 +25,7 @@ def test_the_constants_meta_documents() -> None:
     assert client.base_url == DEFAULT_GRAPH_URL and client.timeout.total == 10.0
     assert GraphClient("http://h/v21.0/", timeout_s=3).url("/123/messages") == "http://h/v21.0/123/messages"
     assert GraphClient("http://h/v21.0").url("123/messages") == "http://h/v21.0/123/messages"
+    assert GraphClient("http://h/BOX/").url("XYZ") == "http://h/BOX/XYZ"  # only slashes are trimmed
 
 
 async def test_a_send_with_bearer_auth_returns_the_answer() -> None:
@@ -63,6 +66,7 @@ async def test_network_errors_and_timeouts_are_transient_code_0() -> None:
     with pytest.raises(ProviderAPIError) as refused_download:
         await client.download(f"http://127.0.0.1:{free_port()}/x", TOKEN)
     assert refused_download.value.code == 0 and refused_download.value.is_transient
+    assert refused_download.value.message.startswith("network error: ")
     await client.close()
     async with serving(FakeGraph()) as graph:
         slow = GraphClient(graph.url, timeout_s=0.2)
@@ -89,16 +93,25 @@ async def test_media_download() -> None:
         await client.close()
 
 
-async def test_a_non_json_or_non_object_answer() -> None:
+async def test_a_non_json_or_non_object_answer_and_download_failures() -> None:
     async def text(_request):
         return aiohttp.web.Response(text="plain words")
 
     async def array(_request):
         return aiohttp.web.json_response([1, 2])
 
+    async def bad_request(_request):
+        return aiohttp.web.Response(status=400, text="bad")
+
+    async def slow(_request):
+        await asyncio.sleep(30)
+        return aiohttp.web.Response(text="late")
+
     app = aiohttp.web.Application()
     app.router.add_get("/v/text", text)
     app.router.add_get("/v/array", array)
+    app.router.add_get("/v/400", bad_request)
+    app.router.add_get("/v/slow", slow)
     runner = aiohttp.web.AppRunner(app)
     await runner.setup()
     port = free_port()
@@ -107,6 +120,14 @@ async def test_a_non_json_or_non_object_answer() -> None:
     try:
         assert await client.request("GET", "text", TOKEN) == {"body": "plain words"}
         assert await client.request("GET", "array", TOKEN) == {"body": [1, 2]}
+        with pytest.raises(ProviderAPIError) as refused:
+            await client.download(f"http://127.0.0.1:{port}/v/400", TOKEN)
+        assert refused.value.http_status == 400
+        hurried = GraphClient(f"http://127.0.0.1:{port}/v", timeout_s=0.2)
+        with pytest.raises(ProviderAPIError) as timed_out:
+            await hurried.download(f"http://127.0.0.1:{port}/v/slow", TOKEN)
+        await hurried.close()
+        assert (timed_out.value.code, timed_out.value.message, timed_out.value.is_transient) == (0, "timeout", True)
     finally:
         await client.close()
         await runner.cleanup()
@@ -114,9 +135,10 @@ async def test_a_non_json_or_non_object_answer() -> None:
 
 async def test_an_injected_session_is_used_and_left_open() -> None:
     async with serving(FakeGraph()) as graph:
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession(headers={"X-Session": "injected"}) as session:
             client = GraphClient(graph.url, session=session, timeout_s=30)
             await client.request("POST", "1/messages", TOKEN, json=TEXT)
+            assert graph.messages()[-1].headers.get("X-Session") == "injected"  # the given session was used
             await client.close()
             assert not session.closed  # not ours to close
         own = GraphClient(graph.url, timeout_s=30)

@@ -94,3 +94,20 @@ def test_graph_errors_are_classified() -> None:
     assert graph_error(502, "b" * 900).raw == {"body": "b" * 500}
     assert graph_error(400, {"error": {"code": 2}}).raw == {"error": {"code": 2}}
     assert sorted(TRANSIENT_CODES) == [1, 2, 4, 17, 341, 80007, 130429, 131000, 131048, 131053, 131056, 133016]
+
+
+def test_a_handshake_missing_a_parameter_is_refused_and_logged_without_the_token(caplog) -> None:
+    import logging
+
+    good = {"hub.mode": "subscribe", "hub.verify_token": "XXXX", "hub.challenge": "42"}
+    for missing in good:
+        partial = {k: v for k, v in good.items() if k != missing}
+        assert verify_handshake(partial, Secret("XXXX")) == ("", 403), missing
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="channels._meta"):
+        verify_handshake({**good, "hub.verify_token": "guess"}, Secret("XXXX"))
+        verify_handshake({**good, "hub.mode": "other"}, Secret("XXXX"))
+    assert [r.getMessage() for r in caplog.records] == [
+        "Webhook verification refused (mode ok: True, token ok: False)",
+        "Webhook verification refused (mode ok: False, token ok: True)",
+    ]
