@@ -129,3 +129,16 @@ async def test_a_reply_one_second_before_the_window_closes_is_sent_one_second_af
     assert [m.kind for m in sender.sent][-1] == "template"
     states = {r.message.idempotency_key: r.state for r in await delivery.outbox_records()}
     assert states["just in time"] is OutboxState.SENT and states["too late"] is OutboxState.SKIPPED
+
+
+def test_the_shipped_policy() -> None:
+    import dataclasses
+
+    policy = RetryPolicy()
+    assert (policy.max_attempts, policy.base_delay, policy.max_delay, policy.min_delay) == (6, 2.0, 300.0, 0.05)
+    assert policy.exhausted(6) and not policy.exhausted(5)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        policy.max_attempts = 100  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        RetryPolicy(3)  # type: ignore[misc]  keyword-only: no silent mix-up of attempts and delays
+    assert not hasattr(policy, "__dict__")
