@@ -93,6 +93,12 @@ EQUIVALENT: Dict[str, List[tuple]] = {
         ("self._owns_session = None", "Only read by close(), where None and False are both false; a "
                                       "session the client creates itself sets it to True."),
     ],
+    "bot/delivery/replay.py": [
+        ('_replaying: "XXcontextvars', "A string annotation: never evaluated."),
+        ('ContextVar("XXmajlis_replayingXX"', "The context variable's name only shows in its repr."),
+        ("_installed = None", "None and False are both false: the first install() still installs."),
+        ('logger.debug("XXRe-processed', "The wording of a DEBUG line."),
+    ],
 }
 
 

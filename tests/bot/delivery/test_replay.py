@@ -91,3 +91,20 @@ async def test_the_check_only_applies_to_the_message_being_reprocessed() -> None
     with reprocessing("m2"):  # another message is re-processed: this one is logged normally
         await MessageProcessor._handle_message_with_tracker(rasa, message, tracker)
     assert [e.message_id for e in tracker.events if isinstance(e, UserUttered)] == ["m1", "m1", "m1"]
+
+
+def test_install_is_idempotent_and_free_without_rasa() -> None:
+    import subprocess
+    import sys
+
+    from bot.delivery import replay
+
+    replay.install()
+    installed = MessageProcessor._handle_message_with_tracker
+    replay.install()
+    assert MessageProcessor._handle_message_with_tracker is installed  # not wrapped twice
+    child = subprocess.run(
+        [sys.executable, "-c", "import sys\nfrom bot.delivery import replay\nreplay.install()\n"
+                               "print('rasa.core.processor' in sys.modules)"],
+        capture_output=True, text=True, timeout=120)
+    assert child.stdout.strip() == "False", child.stderr[-2000:]  # a process without Rasa does not import it
