@@ -36,10 +36,17 @@ def test_a_point_fires_the_first_time_or_the_nth(monkeypatch) -> None:
 
 
 def test_the_crash_ends_the_process_at_once_with_its_status() -> None:
+    import os
+
     child = subprocess.run(
         [sys.executable, "-c", "from bot.delivery import killpoint\n"
-                               "try:\n    killpoint.crash('after_tracker_saved')\n"
+                               "try:\n"
+                               "    if killpoint.due('after_tracker_saved'):\n"
+                               "        killpoint.crash('after_tracker_saved')\n"
                                "finally:\n    print('finally ran')"],
-        capture_output=True, text=True, timeout=60)
+        env={**os.environ, "MAJLIS_TEST_CRASH_AT": "after_tracker_saved"}, capture_output=True, text=True,
+        timeout=60)
     assert child.returncode == killpoint.CRASH_EXIT_CODE == 86
     assert "finally ran" not in child.stdout  # nothing runs after it, as with SIGKILL
+    assert "Test crash point after_tracker_saved reached: exiting with status 86" in child.stderr
+    assert killpoint.ENV == "MAJLIS_TEST_CRASH_AT"
