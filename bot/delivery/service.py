@@ -20,6 +20,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
+from bot.delivery import killpoint, replay
 from bot.delivery.dispatch import Dispatcher
 from bot.delivery.sender import RetryPolicy, Sender
 from bot.delivery._rows import Conversation, utcnow
@@ -99,6 +100,8 @@ class Outbox:
         if not created:
             logger.debug("Outbox key %s already stored; not sending again", key)
             return None
+        if killpoint.due("after_reply_stored"):
+            killpoint.crash("after_reply_stored")
         conv = (stored.account, stored.customer)
         if first_in_line:
             self.delivery._send_now(conv, stored, last_inbound)
@@ -279,6 +282,7 @@ class Delivery:
             return
         self._started, self._stopping = True, False
         self._semaphore = asyncio.Semaphore(self._max_concurrency)
+        replay.install()  # a re-processed message already in its tracker is not fed to Rasa again
         await self.store.setup()
         conversations = await self.store.recover(self.channel)
         if conversations:
@@ -460,8 +464,13 @@ class Delivery:
             raise RuntimeError(f"{self.channel}: no handler set")
         assert self._semaphore is not None, "Delivery.start() was not awaited"
         try:
-            async with self._semaphore:
-                await self._handler(item, Outbox(self, item))
+            # A re-run (after a crash) must not feed Rasa a message its tracker already holds.
+            with replay.reprocessing(item.message_id if item.attempts > 1 else None):
+                async with self._semaphore:
+                    await self._handler(item, Outbox(self, item))
+        except replay.TurnAlreadyRecorded:
+            logger.info("%s: inbound %s was already answered before a restart; its stored replies are sent",
+                        self.channel, item.id)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # boundary: record, retry a few times, then move on
@@ -471,7 +480,15 @@ class Delivery:
                 self.channel, item.id, item.attempts, ", giving up" if final else "",
             )
             return (item.id or 0, InboxState.FAILED if final else InboxState.PENDING, type(exc).__name__)
+        if killpoint.due("after_tracker_saved"):
+            await self._senders_idle((item.account, item.customer))
+            killpoint.crash("after_tracker_saved")
         return (item.id or 0, InboxState.DONE, None)
+
+    async def _senders_idle(self, conv: Conversation) -> None:
+        """Wait until ``conv``'s sender has nothing in flight (a kill test's fixed point)."""
+        while conv in self._senders:
+            await asyncio.wait([self._senders[conv]])
 
     async def outbox_records(self, customer: Optional[str] = None) -> List[OutboxRecord]:
         """Stored outgoing messages of this channel (transcripts, tests)."""

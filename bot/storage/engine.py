@@ -71,7 +71,9 @@ def create_engine(url: Optional[str] = None, **kwargs: Any) -> Engine:
     """
     url = url or database_url()
     parsed = make_url(url)
-    options: Dict[str, Any] = {"future": True}
+    # An SQL error's text lists the statement's parameters: customers' numbers and
+    # messages, which would reach the logs with the traceback (no personal data in logs).
+    options: Dict[str, Any] = {"future": True, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         options["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S}
         if parsed.database in (None, "", ":memory:"):

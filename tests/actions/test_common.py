@@ -13,6 +13,7 @@ from actions.orders import ActionOrderStatus
 from actions.roaming import ActionRoamingInfo
 from actions.stores import ActionFindStores
 from tests.actions.conftest import entity, make_tracker, responses, slot, user
+from tests.logs import printed
 
 BACKEND_ACTIONS = [ActionCheckBill, ActionBuyBundle, ActionAskBundleSize, ActionRecordCompensation,
                    ActionRecordComplaint, ActionRequestHuman, ActionCheckOutage, ActionOrderStatus,
@@ -71,7 +72,7 @@ async def test_no_customer_data_is_logged_at_info(dispatcher, domain, caplog):
         for action in (ActionRecordComplaint, ActionRecordCompensation, ActionBuyBundle, ActionRequestHuman,
                        ActionCheckOutage):
             await action().run(dispatcher, tracker, domain)
-    logged = "\n".join(record.getMessage() for record in caplog.records if record.levelno >= logging.INFO)
+    logged = printed(caplog.records)  # tracebacks included
     assert logged, "expected some INFO logging (case ids) to check"
     for secret in ("971501112233", "Fatima", "0501234567", "77.77", secret_text):
         assert secret not in logged

@@ -21,6 +21,7 @@ from tests.channels.test_instagram_harness import (
 )
 from tests.conftest import FIXTURES_ROOT
 from tests.fakes.fake_instagram_graph import FakeInstagramGraph, fake_instagram_graph  # noqa: F401
+from tests.logs import printed
 
 SIGNATURE_VECTORS = FIXTURES_ROOT / "signatures" / "meta_x_hub_signature_256_vectors.json"
 
@@ -287,7 +288,7 @@ async def test_no_personal_data_logged_at_info(fake_instagram_graph: FakeInstagr
                                                             is_echo=True)))
             await served.post(b'{"broken', {"X-Hub-Signature-256": "sha256=" + "1" * 64})
             await fake_instagram_graph.wait_for(1, outcome="ok")
-    info = "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.INFO)
+    info = printed(caplog.records)  # tracebacks included
     for private in ("Fatima", "0501234567", "igsid-private-42", "Sara", APP_SECRET, ACCESS_TOKEN):
         assert private not in info
     assert "taken" in info or "paused" in info

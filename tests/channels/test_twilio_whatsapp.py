@@ -28,6 +28,7 @@ from tests.channels.test_twilio_whatsapp_harness import (
     settings,
 )
 from tests.fakes.fake_twilio import FakeTwilio, fake_twilio  # noqa: F401  (fixture)
+from tests.logs import printed
 
 CHANNEL = "twilio_whatsapp"
 FORM = "application/x-www-form-urlencoded"
@@ -350,7 +351,7 @@ async def test_pii_absent_at_info(fake: FakeTwilio, caplog) -> None:
     records = [r for r in caplog.records if r.levelno >= logging.INFO]
     assert records, "expected some INFO+ logging to check"
     for record in records:
-        message = record.getMessage()
+        message = printed([record])  # its traceback included
         for secret in (CUSTOMER, CUSTOMER[1:], "14155238886", name, "سارة", text, "تم استلام"):
             assert secret not in message, (record.name, message)
 

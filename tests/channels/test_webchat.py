@@ -14,6 +14,7 @@ from bot.storage import create_engine
 from channels.webchat import CSP, MAX_TEXT_CHARS, WebChatInput, agent_joined
 from tests.channels.test_instagram_harness import RecordingAgent
 from tests.channels.whatsapp_harness import running_channel
+from tests.logs import printed
 
 SOCKET_PATH = "/webchat/socket.io"
 FAST_RETRY = RetryPolicy(max_attempts=40, base_delay=0.05, max_delay=0.2, min_delay=0.02)
@@ -228,6 +229,6 @@ async def test_no_personal_data_logged_at_info(caplog) -> None:
             await page.say("", "c2")
             await page.wait_for(1)
             await page.close()
-    info = "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.INFO)
+    info = printed(caplog.records)  # tracebacks included
     for private in ("Fatima", "0501234567", page.session_id, page.token):
         assert private not in info

@@ -28,6 +28,7 @@ from tests.channels.whatsapp_harness import (
     settings,
 )
 from tests.fakes.fake_graph import fake_graph  # noqa: F401 - fixture
+from tests.logs import printed
 
 CUSTOMER = "972987654321"
 BSUID = "US.13491208655302741918"
@@ -216,7 +217,7 @@ async def test_no_personal_data_logged_at_info_while_processing_every_fixture(se
         for name in fixture_names():
             assert (await running.post_signed(fixture_bytes(name)))[0] == 200
             await running.channel.delivery.drain()
-    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    lines = printed(caplog.records).splitlines()  # tracebacks included
     assert lines, "expected some INFO logging"
     for line in lines:
         for secret in PERSONAL:

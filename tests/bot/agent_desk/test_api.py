@@ -11,6 +11,7 @@ import yaml
 from bot.agent_desk.accounts import AccountStore
 from bot.storage.schema import agent
 from tests.bot.agent_desk.conftest import PASSWORDS, login, user_event
+from tests.logs import printed
 
 
 async def test_sign_in_sets_a_hardened_session_cookie(desk) -> None:
@@ -237,7 +238,7 @@ async def test_no_personal_data_is_logged_at_info(desk, caplog) -> None:
         assert answer.status == 201
     async with desk.session.post(f"{base}/close", json={"resolution": "resolved"}, headers=headers) as answer:
         assert answer.status == 200
-    logged = "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.INFO)
+    logged = printed(caplog.records)  # tracebacks included
     for secret in ("971509998877", "0501234567", "Fatima", "private reply text", "noura@example.com",
                    PASSWORDS["noura@example.com"]):
         assert secret not in logged

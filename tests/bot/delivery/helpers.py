@@ -96,11 +96,32 @@ class EchoHandler:
             await outbox.add({"text": f"{inbound.payload['text']}#{n}"}, kind="text")
 
 
-async def eventually(predicate: Any, timeout: float = 10.0, interval: float = 0.01) -> None:
-    """Wait until ``predicate()`` is true (fails the test after ``timeout`` seconds)."""
+async def eventually(predicate: Any, timeout: float = 60.0, interval: float = 0.01) -> None:
+    """Wait until ``predicate()`` is true (fails the test after ``timeout`` seconds).
+
+    The bound only ends a test that already failed: generous, so a loaded machine never
+    turns a correct run into a failure.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not predicate():
         if loop.time() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(interval)
+
+
+async def drained_until(delivery: Any, predicate: Any, timeout: float = 60.0) -> None:
+    """Drain ``delivery`` until ``await predicate()`` is true.
+
+    A transient failure leaves a retry timer, and ``drain`` returns while it waits; the
+    retries come back on their own, so drain again until the outcome is there.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        await delivery.drain()
+        if await predicate():
+            return
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.01)

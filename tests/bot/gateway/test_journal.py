@@ -7,6 +7,8 @@ database, as the receiver process does.
 from __future__ import annotations
 
 import asyncio
+import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -21,6 +23,7 @@ from bot.storage import create_engine
 from channels._meta import GraphClient
 from channels._whatsapp_sender import WhatsAppSender
 from channels.whatsapp_receiver import CHANNEL_NAME, RecordOnlyDelivery, deliverer
+from tests.bot.delivery.helpers import eventually
 from tests.channels.whatsapp_harness import PHONE_NUMBER_ID, settings
 from tests.fakes.fake_customer import encode, envelope, text_message
 
@@ -94,6 +97,72 @@ def test_the_journal_file_is_wal_fsynced_and_private(tmp_path):
     assert (tmp_path / "journal.sqlite").stat().st_mode & 0o077 == 0
 
 
+async def test_appends_commit_with_synchronous_full_also_after_a_removal(tmp_path):
+    """An append's transaction runs with ``synchronous=FULL`` (2): its commit fsyncs the WAL.
+
+    Read on the journal's own connection, inside an append transaction, before and after
+    a removal (which switches the connection to NORMAL for itself).
+    """
+    journal = Journal(str(tmp_path / "journal.sqlite"))
+    await journal.open()
+
+    async def setting_of_an_append() -> int:
+        return (await journal._call(lambda db: db.execute("PRAGMA synchronous").fetchone()[0], group=True))
+
+    assert await setting_of_an_append() == 2
+    await journal.append(b"a")
+    await journal.remove([(await journal.oldest(1))[0].id])
+    assert await setting_of_an_append() == 2
+    await journal.close()
+
+
+FSYNC_PROBE = """
+import asyncio, os, sys
+from bot.gateway.journal import Journal
+
+async def main(path, marks):
+    journal = Journal(path)
+    await journal.open()
+    os.path.exists(f"{marks}/returned-start")
+    for i in range(10):
+        await journal.append(b"body %d" % i)
+        os.path.exists(f"{marks}/returned-{i}")  # a marker system call, after append() returned
+        if i == 4:  # a removal between appends: it must not leave appends without their fsync
+            await journal.remove([(await journal.oldest(1))[0].id])
+    await journal.close()
+
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"""
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace to watch the fsync system calls")
+def test_every_append_is_fsynced_before_it_returns(tmp_path):
+    """Watched with strace: between two appends returning there is an fsync of the journal's WAL.
+
+    Only an fsync makes a body survive a power cut; ``synchronous=NORMAL`` would commit
+    to the WAL without one (a process crash would still not lose it, which is why the
+    other tests cannot tell).
+    """
+    trace = tmp_path / "trace.txt"
+    run = subprocess.run(
+        ["strace", "-f", "-y", "-e", "trace=fsync,fdatasync,%file", "-o", str(trace),
+         sys.executable, "-c", FSYNC_PROBE, str(tmp_path / "journal.sqlite"), str(tmp_path)],
+        capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    syncs_since_mark = None
+    synced = {}
+    for line in trace.read_text().splitlines():
+        mark = re.search(r"returned-(\w+)", line)
+        if mark:
+            if syncs_since_mark is not None:
+                synced[mark.group(1)] = syncs_since_mark
+            syncs_since_mark = 0
+        elif re.search(r"\b(fsync|fdatasync)\(\d+<[^>]*journal\.sqlite-wal>", line) and syncs_since_mark is not None:
+            syncs_since_mark += 1
+    assert sorted(synced, key=int) == [str(i) for i in range(10)], synced
+    assert all(count >= 1 for count in synced.values()), synced
+
+
 async def test_relay_moves_entries_into_the_delivery_database_once(tmp_path):
     config = settings()
     store = DeliveryStore(create_engine(f"sqlite:///{tmp_path / 'majlis.sqlite'}"))
@@ -109,10 +178,7 @@ async def test_relay_moves_entries_into_the_delivery_database_once(tmp_path):
     relay = JournalRelay(journal, deliverer(config, delivery), lambda convs: notified.extend(convs),
                          retry_on=(SQLAlchemyError,))
     relay.start()
-    for _ in range(500):
-        if len(journal) == 0:
-            break
-        await asyncio.sleep(0.01)
+    await eventually(lambda: len(journal) == 0)
     await relay.stop()
     await journal.close()
     await graph.close()
@@ -153,10 +219,7 @@ async def test_the_wal_is_checkpointed_and_stays_short(tmp_path):
         if before // CHECKPOINT_COMMITS < journal.commits // CHECKPOINT_COMMITS:
             # A checkpoint fell due: give it the gap before the next webhook, as real traffic
             # does (on a busy machine a few ms of sleep would not guarantee it).
-            for _ in range(500):
-                if journal.checkpoints > done:
-                    break
-                await asyncio.sleep(0.01)
+            await eventually(lambda: journal.checkpoints > done)
     wal = (tmp_path / "journal.sqlite-wal").stat().st_size
     await journal.close()
     assert journal.checkpoints >= 1 and len(journal) == 0

@@ -101,3 +101,24 @@ async def test_notifier_failures_are_logged_once_without_personal_data(caplog):
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert notifier.failed == 3 and len(warnings) == 1
     assert "971500000001" not in caplog.text and "s3" not in caplog.text.replace("s3cret", "")
+
+
+def test_every_refusal_says_why_and_the_log_says_which(caplog):
+    """Clear 4xx/5xx answers with their reason; the size limit is inclusive; no secret in the log."""
+
+    from bot.gateway.notice import MAX_NOTICE_BYTES, SECRET_HEADER
+
+    assert SECRET_HEADER == "X-Majlis-Inbox-Secret" and MAX_NOTICE_BYTES == 1024 * 1024
+    good, secret, kicked = encode_notice(CONVS), Secret("s3"), []
+    with caplog.at_level(logging.WARNING, logger="bot.gateway.notice"):
+        assert handle_notice(good, "s3", None, kicked.append) == ({"error": "inbox notices are disabled"}, 404)
+        assert handle_notice(good, None, secret, kicked.append) == ({"error": "forbidden"}, 403)
+        assert handle_notice(good, "nope", secret, kicked.append) == ({"error": "forbidden"}, 403)
+        assert handle_notice(b"{", "s3", secret, kicked.append) == ({"error": "malformed notice"}, 400)
+        assert handle_notice(good, "s3", secret, kicked.append, ready=False) == ({"error": "not started"}, 503)
+    assert [r.getMessage() for r in caplog.records] == [
+        "Inbox notice refused: missing secret", "Inbox notice refused: wrong secret",
+        "Inbox notice refused: JSONDecodeError"]
+    padded = good + b" " * (MAX_NOTICE_BYTES - len(good))  # exactly the limit: accepted
+    assert handle_notice(padded, "s3", secret, kicked.append) == ({"kicked": len(CONVS)}, 200)
+    assert handle_notice(padded + b" ", "s3", secret, kicked.append) == ({"error": "notice too large"}, 413)

@@ -1,7 +1,6 @@
 """bot/gateway/sweep.py: which conversations the Rasa side's safety net wakes."""
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import pytest
@@ -9,6 +8,7 @@ import pytest
 from bot.delivery import DeliveryStore, InboundItem, InboxState, OutboundMessage, OutboxState, utcnow
 from bot.gateway.sweep import InboxSweep, pending_conversations
 from bot.storage import create_engine
+from tests.bot.delivery.helpers import eventually
 
 
 def item(message_id: str, customer: str, account: str = "acc") -> InboundItem:
@@ -64,20 +64,21 @@ async def test_the_sweep_kicks_every_tick_and_survives_errors(store):
     sweep = InboxSweep(store, "whatsapp_cloud", kicked.append, interval=0.05)
     sweep.start()
     assert sweep.started and sweep.running
-    await asyncio.sleep(0.2)
+    await eventually(lambda: sweep.ticks >= 2)  # it looks again and again (conditions, not sleeps)
     real = store.run_blocking
+    failed = []
 
     async def broken(*_args):
+        failed.append(True)
         raise RuntimeError("database away")
 
     store.run_blocking = broken  # type: ignore[method-assign]
-    await asyncio.sleep(0.15)
+    await eventually(lambda: len(failed) >= 2)  # a second look after the first error: it survived
     store.run_blocking = real  # type: ignore[method-assign]
     ticks = sweep.ticks
-    await asyncio.sleep(0.15)
+    await eventually(lambda: sweep.ticks > ticks)  # and it works again
     await sweep.stop()
     assert not sweep.started and not sweep.running
-    assert sweep.ticks > ticks >= 2
     assert set(kicked) == {("acc", "c1")}
 
 

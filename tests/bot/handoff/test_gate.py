@@ -22,6 +22,7 @@ from tests.fakes.fake_graph import fake_graph  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.e2e
 ARABIC = regex.compile(r"\p{Arabic}")
+MESSAGES = handoff_settings().messages
 
 
 async def say(agent: Any, sender: str, text: str) -> List[str]:
@@ -106,15 +107,67 @@ async def test_rating_after_hand_back_on_whatsapp(majlis_agent, fake_graph, tmp_
         await majlis.desk.desk.desk.close(agent, record.public_id, "resolved")
         await majlis.settle()
         sent = texts_to(fake_graph, customer)
-        assert any("from 1 to 5" in text for text in sent), sent
+        assert sent.count(MESSAGES["handback"].get("en")) == 1, sent
+        assert sent.count(MESSAGES["rating_request"].get("en")) == 1, sent
         await say_("5")
         await majlis.settle()
         assert texts_to(fake_graph, customer)[-1] == "Thanks for your rating!"
+        assert texts_to(fake_graph, customer).count("Thanks for your rating!") == 1
         assert (await store.get(record.public_id)).rating == 5
         count = len(texts_to(fake_graph, customer))
         await say_("hello")
         await majlis.settle()
         assert len(texts_to(fake_graph, customer)) > count, "the bot did not answer after the rating"
+    engine.dispose()
+
+
+async def test_a_hand_back_interrupted_by_a_restart_is_finished_at_start_up_once(
+    majlis_agent, fake_graph, tmp_path
+) -> None:  # noqa: F811
+    """The agent closed the conversation and the server died before handing it back.
+
+    At the next start the desk finishes the hand-back: the customer gets the hand-back
+    message and the rating request exactly once, the tracker is resumed with each of
+    them recorded once, and a further restart sends nothing again.
+    """
+    from datetime import datetime, timezone
+
+    from rasa.shared.core.events import BotUttered
+
+    from bot.handoff.tracker import HANDOFF_METADATA_KEY
+    from tests.conftest import free_port
+    from tests.e2e.handoff_harness import served_majlis, texts_to
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'restart.sqlite'}")
+    migrate(engine)
+    customer, port = "971503330004", free_port()
+    handback, rating = MESSAGES["handback"].get("en"), MESSAGES["rating_request"].get("en")
+    async with served_majlis(majlis_agent, engine, fake_graph.url, port) as majlis:
+        await majlis.customer(customer).say("I need to speak to a human")
+        await majlis.settle()
+        store = majlis.desk.desk.service.store
+        record = await store.open_for("whatsapp_cloud", customer)
+        assert record is not None and record.language == "en"
+        # Closed in the database; the process stops before complete_handback runs.
+        await store.close(record.public_id, None, "resolved", datetime.now(timezone.utc))
+    assert handback not in texts_to(fake_graph, customer)
+    tracker = await majlis_agent.tracker_store.retrieve(customer)
+    assert tracker.is_paused()
+
+    for _restart in range(2):  # the first start finishes it; the second finds nothing to do
+        async with served_majlis(majlis_agent, engine, fake_graph.url, port) as majlis:
+            await majlis.settle()
+            store = majlis.desk.desk.service.store
+            returned = await store.get(record.public_id)
+            assert returned.state == OwnerState.BOT and returned.rating_state == "requested"
+        sent = texts_to(fake_graph, customer)
+        assert sent.count(handback) == 1 and sent.count(rating) == 1, sent
+        assert sent[-2:] == [handback, rating]
+    tracker = await majlis_agent.tracker_store.retrieve(customer)
+    assert not tracker.is_paused() and tracker.get_slot("requested_human") is False
+    kinds = [e.metadata[HANDOFF_METADATA_KEY]["kind"] for e in tracker.events
+             if isinstance(e, BotUttered) and HANDOFF_METADATA_KEY in (e.metadata or {})]
+    assert kinds.count("handback") == 1 and kinds.count("rating_request") == 1, kinds
     engine.dispose()
 
 

@@ -1,0 +1,344 @@
+"""Mutation testing of the modules that carry Majlis' guarantees (mutmut 2.5.1, pinned).
+
+Each module is mutated one small change at a time (a flipped comparison, a changed
+constant, a removed call...) and only the fast tests that cover it are run against
+each mutant (no trained model, SQLite only): a mutant the tests do not notice
+"survives" and shows a behaviour no test holds.  The score is killed / (killed +
+survived); mutants that time out count as killed (the tests noticed: they hung).
+
+    python bench/mutation.py                       # every target (hours on 2 cores)
+    python bench/mutation.py --only security meta  # some targets, by name
+    python bench/mutation.py --list
+
+The repository is copied to a scratch directory first: mutmut rewrites the files it
+mutates, and the working tree stays untouched.  Results are merged into
+``bench/results/mutation.json`` (per target) and written to ``bench/results/mutation.md``
+with the date, the command, the machine and every surviving mutant, each with the
+reason it is equivalent when one is known (:data:`EQUIVALENT`).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from common import machine_line  # noqa: E402  (bench/ is on the path now)
+RESULTS = ROOT / "bench" / "results"
+SQLITE_ONLY = "not postgresql"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One module and the fast tests that must kill its mutants."""
+
+    name: str
+    module: str
+    tests: Sequence[str]
+    select: str = ""
+    """A pytest ``-k`` expression (e.g. SQLite only: PostgreSQL repeats the same checks)."""
+    conftest: bool = True
+    """False for tests that need no fixture: ``--noconftest`` saves importing Rasa per mutant."""
+
+
+#: Signature checks, dedupe, ownership and authorisation first (aim: no survivor), then the rest.
+TARGETS: Sequence[Target] = (
+    Target("security", "bot/agent_desk/security.py", ["tests/bot/agent_desk/test_security.py"], conftest=False),
+    Target("meta", "channels/_meta.py", ["tests/channels/test_meta_signature.py",
+                                         "tests/channels/test_meta_graph_client.py"], conftest=False),
+    Target("twilio_signature", "channels/_twilio_signature.py", ["tests/channels/test_twilio_signature.py"],
+           conftest=False),
+    Target("whatsapp_webhook", "channels/_whatsapp_webhook.py",
+           ["tests/channels/test_whatsapp_cloud.py", "tests/channels/test_whatsapp_cloud_inbox.py"]),
+    Target("instagram_webhook", "channels/_instagram_webhook.py", ["tests/channels/test_instagram_units.py",
+                                                                  "tests/channels/test_instagram.py"]),
+    Target("handoff_desk", "bot/handoff/desk.py", ["tests/bot/handoff/test_routing.py"], SQLITE_ONLY),
+    Target("handoff_store", "bot/handoff/store.py", ["tests/bot/handoff/test_store.py"], SQLITE_ONLY),
+    Target("delivery_store", "bot/delivery/store.py", ["tests/bot/delivery"], SQLITE_ONLY),
+    Target("delivery_sender", "bot/delivery/sender.py", ["tests/bot/delivery/test_backoff_and_window.py"],
+           SQLITE_ONLY),
+    Target("delivery_dispatch", "bot/delivery/dispatch.py", ["tests/bot/delivery"], SQLITE_ONLY),
+    Target("delivery_service", "bot/delivery/service.py", ["tests/bot/delivery"], SQLITE_ONLY),
+    Target("delivery_replay", "bot/delivery/replay.py", ["tests/bot/delivery/test_replay.py"], SQLITE_ONLY),
+    Target("delivery_killpoint", "bot/delivery/killpoint.py", ["tests/bot/delivery/test_killpoint.py"],
+           conftest=False),
+    Target("gateway_journal", "bot/gateway/journal.py", ["tests/bot/gateway/test_journal.py"]),
+    Target("gateway_relay", "bot/gateway/relay.py", ["tests/bot/gateway/test_journal.py"]),
+    Target("gateway_notice", "bot/gateway/notice.py", ["tests/bot/gateway/test_notice.py"]),
+    Target("gateway_sweep", "bot/gateway/sweep.py", ["tests/bot/gateway/test_sweep.py"]),
+)
+
+#: Surviving mutants known to be equivalent (no behaviour changes): module → [(a line of
+#: the mutated code, why)].  A survivor not listed here is a missing test.
+_MAXMEM = ("scrypt's maxmem is only a ceiling on the memory it may use (it needs 128·n·r·p bytes); "
+           "a larger ceiling changes no hash and refuses no password.")
+EQUIVALENT: Dict[str, List[tuple]] = {
+    "bot/agent_desk/security.py": [("maxmem=129 *", _MAXMEM), ("* 3, dklen", _MAXMEM)],
+    "channels/_meta.py": [
+        ('args.get("hub.mode", "XXXX")', "A missing hub.mode and the mutant's default are both not "
+                                          "'subscribe': refused and logged the same."),
+        ("self._owns_session = None", "Only read by close(), where None and False are both false; a "
+                                      "session the client creates itself sets it to True."),
+    ],
+    "bot/delivery/replay.py": [
+        ('_replaying: "XXcontextvars', "A string annotation: never evaluated."),
+        ('ContextVar("XXmajlis_replayingXX"', "The context variable's name only shows in its repr."),
+        ("_installed = None", "None and False are both false: the first install() still installs."),
+        ('logger.debug("XXRe-processed', "The wording of a DEBUG line."),
+    ],
+}
+
+
+@dataclass
+class Outcome:
+    target: str
+    module: str
+    runner: str
+    killed: int = 0
+    timeout: int = 0
+    suspicious: int = 0
+    survived: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    survivors: List[Dict[str, str]] = field(default_factory=list)
+
+    @property
+    def score(self) -> Optional[float]:
+        tested = self.killed + self.timeout + self.suspicious + self.survived
+        return None if tested == 0 else (self.killed + self.timeout + self.suspicious) / tested
+
+
+def scratch_copy() -> Path:
+    """The tracked files of the repository (as they are in the working tree), in a temp dir."""
+    scratch = Path(tempfile.mkdtemp(prefix="majlis-mutation-"))
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
+                           capture_output=True).stdout.decode().split("\0")
+    for name in filter(None, files):
+        source = ROOT / name
+        if source.is_file():
+            (scratch / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, scratch / name)
+    return scratch
+
+
+def environment(scratch: Path) -> Dict[str, str]:
+    """What ``./majlis test`` exports (scripts/lib.sh), for the scratch copy."""
+    data = scratch / "var"
+    data.mkdir(exist_ok=True)
+    return {**os.environ, "MAJLIS_DATA_DIR": str(data), "PYTHONPATH": str(scratch),
+            "MAJLIS_ACTION_ENDPOINT": "http://127.0.0.1:5055/webhook", "MAJLIS_TRACKER_DB": str(data / "tracker.sqlite"),
+            "TF_CPP_MIN_LOG_LEVEL": "2", "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+            "PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::PendingDeprecationWarning"}
+
+
+def runner_for(target: Target) -> str:
+    command = [sys.executable, "bench/mutation.py", "--pytest", "-x", "-q", "-p", "no:cacheprovider", *target.tests]
+    if target.select:
+        command += ["-k", target.select]
+    if not target.conftest:
+        command.append("--noconftest")
+    return shlex.join(command)
+
+
+def run_target(target: Target, scratch: Path) -> Outcome:
+    """mutmut over one module in the scratch copy; its counts and surviving diffs."""
+    env = environment(scratch)
+    cache = scratch / ".mutmut-cache"
+    if cache.exists():
+        cache.unlink()
+    outcome = Outcome(target=target.name, module=target.module, runner=runner_for(target))
+    started = time.monotonic()
+    command = [sys.executable, "-m", "mutmut", "run", "--paths-to-mutate", target.module,
+               "--runner", outcome.runner, "--tests-dir", "tests", "--simple-output", "--no-progress"]
+    for _attempt in range(RESTARTS + 1):
+        if run_watched(command, scratch, env, cache):
+            break
+    outcome.seconds = round(time.monotonic() - started, 1)
+    counts = parse_cache(cache)
+    outcome.killed, outcome.timeout = counts["killed"], counts["timeout"]
+    outcome.suspicious, outcome.survived, outcome.skipped = counts["suspicious"], counts["survived"], counts["skipped"]
+    for mutant in counts["survivor_ids"]:
+        diff = subprocess.run([sys.executable, "-m", "mutmut", "show", str(mutant)], cwd=scratch, env=env,
+                              capture_output=True, text=True).stdout.strip()
+        outcome.survivors.append({"id": str(mutant), "diff": diff, "equivalent": equivalence(target.module, diff)})
+    return outcome
+
+
+#: mutmut 2.5 counts only exit status 1 as "the tests noticed"; pytest's 2 (an import error
+#: while collecting, e.g. a mutated constant that breaks the module) would pass as a survivor.
+STATUSES = {"ok_killed": "killed", "bad_timeout": "timeout", "ok_suspicious": "suspicious",
+            "bad_survived": "survived", "skipped": "skipped", "untested": "skipped"}
+
+
+#: mutmut 2.5's worker process can die and leave ``mutmut run`` waiting forever (seen on a
+#: loaded machine): with no mutant finished for this long, it is stopped and run again,
+#: which goes on with the mutants not tested yet (the cache keeps the others).
+STALL_S = 300.0
+RESTARTS = 3
+
+
+def tested(cache: Path) -> int:
+    try:
+        with sqlite3.connect(cache) as db:
+            return int(db.execute("SELECT COUNT(*) FROM Mutant WHERE status != 'untested'").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def run_watched(command: Sequence[str], cwd: Path, env: Dict[str, str], cache: Path) -> bool:
+    """Run mutmut; True when it ended by itself, False when it stalled and was stopped."""
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    done, since = tested(cache), time.monotonic()
+    while process.poll() is None:
+        time.sleep(5)
+        now_done = tested(cache)
+        if now_done != done:
+            done, since = now_done, time.monotonic()
+        elif time.monotonic() - since > STALL_S:
+            os.killpg(process.pid, signal.SIGKILL)  # mutmut, its worker and the test run it waits for
+            process.wait()
+            print(f"  mutmut stalled after {done} mutants; running it again", flush=True)
+            return False
+    return True
+
+
+def parse_cache(cache: Path) -> Dict:
+    """Counts per outcome and the surviving mutant ids, from mutmut's cache database."""
+    counts: Dict = {"killed": 0, "timeout": 0, "suspicious": 0, "survived": 0, "skipped": 0, "survivor_ids": []}
+    with sqlite3.connect(cache) as db:
+        for status, number in db.execute("SELECT status, COUNT(*) FROM Mutant GROUP BY status"):
+            counts[STATUSES.get(status, "skipped")] += number
+        counts["survivor_ids"] = [row[0] for row in db.execute(
+            "SELECT id FROM Mutant WHERE status = 'bad_survived' ORDER BY id")]
+    return counts
+
+
+def pytest_exit(args: Sequence[str]) -> int:
+    """Run pytest in this process; 0 when every test passed, else 1 (what mutmut understands)."""
+    import pytest
+
+    return 0 if pytest.main(list(args)) == 0 else 1
+
+
+def equivalence(module: str, diff: str) -> str:
+    for needle, why in EQUIVALENT.get(module, []):
+        if needle in diff:
+            return why
+    return ""
+
+
+def mutmut_version() -> str:
+    from importlib.metadata import version
+
+    return version("mutmut")
+
+
+def report(outcomes: Dict[str, Dict], command: str) -> str:
+    rows, survivors = [], []
+    totals = {"killed": 0, "timeout": 0, "suspicious": 0, "survived": 0}
+    known = {t.name for t in TARGETS}
+    adhoc = [Target(name, data["module"], [data["runner"]]) for name, data in outcomes.items() if name not in known]
+    for target in [*TARGETS, *adhoc]:
+        data = outcomes.get(target.name)
+        if data is None:
+            rows.append(f"| {target.module} | — | — | — | — | not run yet |")
+            continue
+        killed = data["killed"] + data["timeout"] + data["suspicious"]
+        tested = killed + data["survived"]
+        for key in totals:
+            totals[key] += data[key]
+        explained = sum(1 for s in data["survivors"] if s["equivalent"])
+        score = f"{100 * killed / tested:.1f}%" if tested else "—"
+        rows.append(f"| {target.module} | {tested} | {killed} | {data['survived']} ({explained} equivalent) | "
+                    f"{score} | {data['seconds']:.0f} s, `{' '.join(target.tests)}`"
+                    f"{' -k ' + repr(target.select) if target.select else ''} |")
+        for survivor in data["survivors"]:
+            note = survivor["equivalent"] or "**not explained: a missing test**"
+            survivors.append(f"#### {target.module} · mutant {survivor['id']}\n\n{note}\n\n```diff\n{survivor['diff']}\n```\n")
+    killed = totals["killed"] + totals["timeout"] + totals["suspicious"]
+    tested = killed + totals["survived"]
+    score = f"{100 * killed / tested:.1f}%" if tested else "—"
+    stamp = max((o["date"] for o in outcomes.values()), default="—")
+    lines = [
+        "# Mutation testing",
+        "",
+        f"Mutation score **{score}** ({killed} of {tested} mutants killed) over the modules run so far; "
+        f"last run {stamp}, mutmut {mutmut_version()}.",
+        "",
+        f"Command: `{command}` (one target: `--only <name>`; names in the table's order: "
+        f"{', '.join(t.name for t in TARGETS)}).",
+        machine_line(),
+        "",
+        "Each mutant is run against only the fast tests that cover its module (no trained model; "
+        "SQLite only where PostgreSQL repeats the same checks); a timeout counts as killed.",
+        "",
+        "| module | mutants | killed | survived | score | time, tests |",
+        "|---|---|---|---|---|---|",
+        *rows,
+        "",
+        "## Surviving mutants",
+        "",
+        *(survivors or ["None."]),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="*", help="target names (default: all)")
+    parser.add_argument("--list", action="store_true", help="list the targets and exit")
+    parser.add_argument("--results", default=str(RESULTS), help="where mutation.json/.md go")
+    parser.add_argument("--module", help="mutate this module instead of the targets (with --tests)")
+    parser.add_argument("--tests", nargs="+", default=[], help="the tests run against --module's mutants")
+    parser.add_argument("--pytest", nargs=argparse.REMAINDER, help="(mutmut's runner) pytest with these arguments")
+    args = parser.parse_args(argv)
+    if args.pytest is not None:
+        return pytest_exit(args.pytest)
+    if args.list:
+        for target in TARGETS:
+            print(f"{target.name:18} {target.module:34} {' '.join(target.tests)}")
+        return 0
+    chosen = [t for t in TARGETS if not args.only or t.name in args.only]
+    unknown = set(args.only or ()) - {t.name for t in TARGETS}
+    if unknown:
+        parser.error(f"unknown target(s): {', '.join(sorted(unknown))}")
+    if args.module:
+        if not args.tests:
+            parser.error("--module needs --tests")
+        chosen = [Target(Path(args.module).stem, args.module, args.tests, conftest=False)]
+    results = Path(args.results)
+    results.mkdir(parents=True, exist_ok=True)
+    store = results / "mutation.json"
+    outcomes: Dict[str, Dict] = json.loads(store.read_text()) if store.exists() else {}
+    scratch = scratch_copy()
+    try:
+        for target in chosen:
+            print(f"mutating {target.module} ...", flush=True)
+            outcome = run_target(target, scratch)
+            data = {**asdict(outcome), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+            outcomes[target.name] = data
+            store.write_text(json.dumps(outcomes, indent=1, ensure_ascii=False) + "\n")
+            print(f"  {outcome.killed + outcome.timeout + outcome.suspicious} killed, {outcome.survived} survived, "
+                  f"{outcome.seconds:.0f} s", flush=True)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    (results / "mutation.md").write_text(report(outcomes, "python bench/mutation.py"), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
