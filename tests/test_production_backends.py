@@ -37,6 +37,8 @@ def production_env() -> Iterator[dict]:
         cur.execute(f'CREATE DATABASE "{db}"')
     env = {
         "MAJLIS_ACTION_ENDPOINT": "http://127.0.0.1:1/webhook",
+        # endpoints.production.yml sends the action server's shared secret (bot/action_server.py).
+        "MAJLIS_ACTION_SECRET": os.environ.get("MAJLIS_ACTION_SECRET") or "production-backends-test-secret",
         "MAJLIS_PG_HOST": "127.0.0.1", "MAJLIS_PG_PORT": "5432", "MAJLIS_PG_DB": db,
         "MAJLIS_PG_USER": "postgres", "MAJLIS_PG_PASSWORD": "",
         "MAJLIS_REDIS_HOST": "127.0.0.1", "MAJLIS_REDIS_PORT": "6379", "MAJLIS_REDIS_DB": "0",

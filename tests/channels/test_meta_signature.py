@@ -65,16 +65,20 @@ def test_every_wrong_signature_is_refused_with_its_reason() -> None:
     assert reason(BODY, "sha256=" + "ز" * 64) == "mismatch"           # non-ASCII: refused, no crash
 
 
+# A refusal says why (never which part was wrong, and never the token).
+REFUSED = "webhook verification refused: wrong hub.mode, hub.verify_token or no hub.challenge"
+
+
 def test_the_handshake_answers_the_challenge_only_to_subscribe_with_the_token() -> None:
     token = Secret("verify-token")
     good = {"hub.mode": "subscribe", "hub.verify_token": "verify-token", "hub.challenge": "1158201444"}
     assert verify_handshake(good, token) == ("1158201444", 200)
-    assert verify_handshake({**good, "hub.verify_token": "verify-tokeN"}, token) == ("", 403)
-    assert verify_handshake({**good, "hub.verify_token": ""}, token) == ("", 403)
-    assert verify_handshake({**good, "hub.mode": "unsubscribe"}, token) == ("", 403)
-    assert verify_handshake({**good, "hub.challenge": ""}, token) == ("", 403)
-    assert verify_handshake({k: v for k, v in good.items() if k != "hub.mode"}, token) == ("", 403)
-    assert verify_handshake({**good, "hub.verify_token": ""}, Secret("")) == ("", 403)  # nothing configured
+    assert verify_handshake({**good, "hub.verify_token": "verify-tokeN"}, token) == (REFUSED, 403)
+    assert verify_handshake({**good, "hub.verify_token": ""}, token) == (REFUSED, 403)
+    assert verify_handshake({**good, "hub.mode": "unsubscribe"}, token) == (REFUSED, 403)
+    assert verify_handshake({**good, "hub.challenge": ""}, token) == (REFUSED, 403)
+    assert verify_handshake({k: v for k, v in good.items() if k != "hub.mode"}, token) == (REFUSED, 403)
+    assert verify_handshake({**good, "hub.verify_token": ""}, Secret("")) == (REFUSED, 403)  # nothing configured
 
 
 def test_graph_errors_are_classified() -> None:
@@ -102,7 +106,7 @@ def test_a_handshake_missing_a_parameter_is_refused_and_logged_without_the_token
     good = {"hub.mode": "subscribe", "hub.verify_token": "XXXX", "hub.challenge": "42"}
     for missing in good:
         partial = {k: v for k, v in good.items() if k != missing}
-        assert verify_handshake(partial, Secret("XXXX")) == ("", 403), missing
+        assert verify_handshake(partial, Secret("XXXX")) == (REFUSED, 403), missing
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="channels._meta"):
         verify_handshake({**good, "hub.verify_token": "guess"}, Secret("XXXX"))

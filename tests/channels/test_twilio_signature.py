@@ -54,18 +54,22 @@ HEADERS_BEHIND_PROXY = {"X-Forwarded-Proto": "https, http", "X-Forwarded-Host": 
                         "X-Forwarded-Port": "8443"}
 
 
+# Forwarded headers count only behind a proxy the operator declared (MAJLIS_TRUST_PROXY).
+TRUSTED = UrlPolicy(trust_forwarded=True)
+
+
 @pytest.mark.parametrize("headers, policy, expected", [
     ({}, UrlPolicy(), "http://10.0.0.5:5005/webhooks/twilio_whatsapp/webhook?a=1"),
-    (HEADERS_BEHIND_PROXY, UrlPolicy(), "https://bot.example.com:8443/webhooks/twilio_whatsapp/webhook?a=1"),
-    ({**HEADERS_BEHIND_PROXY, "X-Forwarded-Port": "443"}, UrlPolicy(),
+    (HEADERS_BEHIND_PROXY, TRUSTED, "https://bot.example.com:8443/webhooks/twilio_whatsapp/webhook?a=1"),
+    ({**HEADERS_BEHIND_PROXY, "X-Forwarded-Port": "443"}, TRUSTED,
      "https://bot.example.com/webhooks/twilio_whatsapp/webhook?a=1"),
-    ({**HEADERS_BEHIND_PROXY, "X-Forwarded-Port": "80"}, UrlPolicy(),
+    ({**HEADERS_BEHIND_PROXY, "X-Forwarded-Port": "80"}, TRUSTED,
      "https://bot.example.com/webhooks/twilio_whatsapp/webhook?a=1"),
-    ({**HEADERS_BEHIND_PROXY, "X-Forwarded-Host": "bot.example.com:9000"}, UrlPolicy(),
+    ({**HEADERS_BEHIND_PROXY, "X-Forwarded-Host": "bot.example.com:9000"}, TRUSTED,
      "https://bot.example.com:9000/webhooks/twilio_whatsapp/webhook?a=1"),
-    ({"X-Forwarded-Proto": "https"}, UrlPolicy(), "https://10.0.0.5:5005/webhooks/twilio_whatsapp/webhook?a=1"),
-    ({"X-Forwarded-Host": " , "}, UrlPolicy(), "http://10.0.0.5:5005/webhooks/twilio_whatsapp/webhook?a=1"),
-    (HEADERS_BEHIND_PROXY, UrlPolicy(trust_forwarded=False), "http://10.0.0.5:5005/webhooks/twilio_whatsapp/webhook?a=1"),
+    ({"X-Forwarded-Proto": "https"}, TRUSTED, "https://10.0.0.5:5005/webhooks/twilio_whatsapp/webhook?a=1"),
+    ({"X-Forwarded-Host": " , "}, TRUSTED, "http://10.0.0.5:5005/webhooks/twilio_whatsapp/webhook?a=1"),
+    (HEADERS_BEHIND_PROXY, UrlPolicy(), "http://10.0.0.5:5005/webhooks/twilio_whatsapp/webhook?a=1"),  # default: headers not trusted
     (HEADERS_BEHIND_PROXY, UrlPolicy(public_url="https://public.example/prefix/"),
      "https://public.example/prefix/webhooks/twilio_whatsapp/webhook?a=1"),
 ])
@@ -78,7 +82,7 @@ def test_the_public_url(headers, policy, expected) -> None:
 def test_no_query_string_adds_no_question_mark() -> None:
     url = public_request_url(scheme="https", host="h", path="/p", query_string="", headers={}, policy=UrlPolicy())
     assert url == "https://h/p"
-    assert UrlPolicy().trust_forwarded is True and UrlPolicy().public_url is None
+    assert UrlPolicy().trust_forwarded is False and UrlPolicy().public_url is None
 
 
 def test_a_public_url_keeps_its_own_last_letters() -> None:

@@ -97,7 +97,9 @@ async def test_api_tokens_are_stored_only_as_hashes(tmp_path) -> None:
 @pytest.mark.parametrize("setting, headers, secure", [
     (True, {}, True),                                  # configured: Secure even behind plain HTTP
     (False, {}, False),                                # configured off (local development)
-    (None, {"X-Forwarded-Proto": "https"}, True),      # default: Secure when the request came over HTTPS
+    # default ("auto"): a client's X-Forwarded-Proto is not trusted unless Sanic is told to trust a
+    # proxy (the proxied case: tests/bot/agent_desk/test_media_and_cookies.py)
+    (None, {"X-Forwarded-Proto": "https"}, False),
     (None, {}, False),
 ])
 async def test_the_secure_cookie_flag(tmp_path, setting, headers, secure) -> None:

@@ -56,8 +56,8 @@ async def handoff(desk, customer: str, language: str, queue: str = "general"):
 async def test_the_queue_shows_each_agent_only_their_languages(desk) -> None:
     arabic = await handoff(desk, "971500000101", "ar")
     english = await handoff(desk, "971500000102", "en")
-    assert [r.public_id for r in await desk.visible(ARABIC_GENERAL)] == [arabic.public_id]
-    assert [r.public_id for r in await desk.visible(ENGLISH_GENERAL)] == [english.public_id]
+    assert [r.public_id for r in (await desk.visible(ARABIC_GENERAL))[0]] == [arabic.public_id]
+    assert [r.public_id for r in (await desk.visible(ENGLISH_GENERAL))[0]] == [english.public_id]
 
 
 async def test_an_agent_cannot_open_or_take_a_conversation_in_another_language(desk, agents) -> None:
