@@ -294,6 +294,20 @@ def evaluate(gold: List[str], predictions: List[Dict[str, object]]) -> Dict[str,
             "wrong": sum(f not in (g, FALLBACK) for f, g in zip(final, gold)) / n}
 
 
+def served_at_wrong(gold: List[str], predictions: List[Dict[str, object]], max_wrong: float) -> float:
+    """Best served accuracy a system reaches with a confidence threshold that keeps its
+    wrong-answer rate at or below ``max_wrong`` (the threshold is tuned on the test set
+    itself, so this flatters the system it is applied to: the reference)."""
+    ranked = sorted(zip((float(p["confidence"]) for p in predictions), (p["top"] == g for p, g in zip(predictions, gold))),
+                    reverse=True)
+    best, right, wrong = 0.0, 0, 0
+    for _, ok in ranked:  # answer the k most confident, k = 1..n
+        right, wrong = right + ok, wrong + (not ok)
+        if wrong / len(gold) <= max_wrong:
+            best = max(best, right / len(gold))
+    return best
+
+
 def keep_predictions(name: str, tag: str, data: str, size: int, predictions: Dict[str, object]) -> None:
     """Saved under bench/results/tmp for paired comparisons and the fallback curves."""
     keep = TMP / "nlu-predictions" / f"{name}-{tag}-{data}-n{size}.json"
@@ -353,7 +367,11 @@ def main() -> int:
 
                 def record(system: str, predictions: Dict[str, object], fingerprint: Optional[str] = None) -> None:
                     for test in tests_for[data]:
-                        scores = evaluate([label for _, label in test_sets[test]], predictions[test])
+                        gold = [label for _, label in test_sets[test]]
+                        scores = evaluate(gold, predictions[test])
+                        if is_majlis(system):
+                            scores["reference_at_same_wrong"] = served_at_wrong(gold, reference[test],
+                                                                                scores["wrong"])
                         evaluated.append({"test": test, "pipeline": system, "trained_on": data, "per_intent": size,
                                           "n": len(test_sets[test]), **scores, "fingerprint": fingerprint})
                         print(f"[nlu] {system} / {data} n={size} on {test}: served {scores['served']:.3f} "
@@ -361,6 +379,7 @@ def main() -> int:
 
                 # The reference first (seconds), then the Rasa pipelines, back to back on the same data.
                 predictions, timing = nlu_reference.fit_predict(rows, texts)
+                reference = predictions
                 trained.append(TrainResult(REFERENCE, f"reference-{data}", len(rows), timing["wall_s"],
                                            timing["cpu_s"], 0.0, "", per_intent=size,
                                            predict_s=timing["predict_s"], predicted=sum(map(len, texts.values()))))
@@ -452,7 +471,10 @@ def report(args: argparse.Namespace, machine: str, trained: List[TrainResult], e
                      _pct(item["wrong"])])
     lines += table(["test set", "trained on", "per intent", "system", "n", "served", "top-1", "macro-F1", "fallback",
                     "wrong"], rows)
-    lines += ["", "Majlis − linear reference, points (served; top-1):", ""]
+    lines += ["", "Majlis − linear reference, points: served (the reference always answers, so against its top-1); "
+              "top-1; and served when the reference too may only answer as wrongly as Majlis did (its best "
+              "confidence threshold with at most Majlis' wrong-answer rate, tuned on the test set: flatters the "
+              "reference):", ""]
     diff_rows = []
     for item in evaluated:
         if not is_majlis(str(item["pipeline"])):
@@ -460,10 +482,14 @@ def report(args: argparse.Namespace, machine: str, trained: List[TrainResult], e
         ref = [e for e in evaluated if e["pipeline"] == REFERENCE and e["test"] == item["test"]
                and e["trained_on"] == item["trained_on"] and e.get("per_intent") == item.get("per_intent")]
         if ref:
+            same = item.get("reference_at_same_wrong")
             diff_rows.append([item["test"], item["trained_on"], _size(item.get("per_intent", 0)),
                               f"{100 * (item['served'] - ref[0]['served']):+.1f}",
-                              f"{100 * (item['accuracy'] - ref[0]['accuracy']):+.1f}"])
-    lines += table(["test set", "trained on", "per intent", "Δ served", "Δ top-1"], diff_rows)
+                              f"{100 * (item['accuracy'] - ref[0]['accuracy']):+.1f}",
+                              f"{_pct(item['wrong'])}", f"{100 * (item['served'] - same):+.1f}" if same is not None
+                              else "n/a"])
+    lines += table(["test set", "trained on", "per intent", "Δ served", "Δ top-1", "Majlis wrong",
+                    "Δ served at the same wrong-answer rate"], diff_rows)
     lines += ["", f"Training cost (Rasa: child process `rasa train nlu` at nice {os.nice(0)}; reference: in-process "
               "fit of vectorizer and model):", ""]
     lines += table(["system", "trained on", "per intent", "examples", "wall time", "CPU time", "peak RSS",

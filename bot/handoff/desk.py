@@ -21,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 ROLES = ("agent", "supervisor", "trainer", "admin")
 MAX_TEXT = 4000
+# A conversation's dialect must be at least this sure before it reorders an agent's queue.
+DIALECT_CONFIDENCE = 0.5
 FINAL_STATES = ("read", "failed")
 
 
@@ -71,6 +73,19 @@ class Actor:
         return (("*" in self.queues or queue in self.queues)
                 and ("*" in self.languages or language in self.languages))
 
+    def reads(self, record: HandoffRecord) -> bool:
+        """Whether the agent has a skill for the conversation's Arabic dialect.
+
+        Dialect skills are language entries ``ar-<region>`` (``ar-maghrebi`` reads Darija;
+        regions: bot.language.dialect).  Only a dialect the conversation showed with some
+        confidence counts; unknown, MSA or unsure conversations prefer no one.
+        """
+        dialect = record.context.get("dialect") or {}
+        region = dialect.get("region")
+        if region in (None, "unknown", "msa") or float(dialect.get("confidence") or 0) < DIALECT_CONFIDENCE:
+            return False
+        return f"{record.language}-{region}" in self.languages
+
     def can_view(self, record: HandoffRecord) -> bool:
         if self.oversees or self.role == "trainer" or record.agent_id == self.id:
             return True
@@ -116,9 +131,12 @@ class DeskOperations:
         return record
 
     async def visible(self, actor: Actor, *, states: Sequence[OwnerState] = OPEN_STATES) -> List[HandoffRecord]:
-        """Handoffs ``actor`` may see, by priority then waiting time."""
+        """Handoffs ``actor`` may see, by priority then waiting time; within a priority, those in a
+        dialect the actor reads first (a Maghrebi customer is offered to Darija readers first)."""
         records = await self.store.list(states=states)
-        return [record for record in records if actor.can_view(record)]
+        seen = [record for record in records if actor.can_view(record)]
+        # Stable sort: the store's order (priority, then waiting time) is kept otherwise.
+        return sorted(seen, key=lambda record: (-record.priority, not actor.reads(record)))
 
     async def context(self, record: HandoffRecord) -> HandoffContext:
         """The full context packet of ``record`` as of now."""

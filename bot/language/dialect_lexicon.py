@@ -88,6 +88,18 @@ _GROUPS: Dict[str, Dict[str, Tuple[str, ...]]] = {
     "انتظر": {"استني": (_E,), "استنا": (_E,), "ناطر": (_L,), "بستني": (_E,), "انطر": (_L,), "نستنا": (_M,)},
 }
 
+# Dialect words without one MSA equivalent worth mapping: evidence for the tagger only.
+_MARKERS: Dict[str, Tuple[str, ...]] = {
+    **{w: (_L,) for w in "تبعي تبعك تبعتي تبعه تبعها تاعي تاعك تاعتي رح انو حدا زبط بزبط مزبوط بيزبط هيك منشان مشان فش "
+                         "بحكي تحكيلي احكي بتحكي اشي مبين بتقدر بقدر بدكم ليكي كيفني هلقيت شوفي بعرفش بتعرف".split()},
+    **{w: (_E,) for w in "بتاع بتاعي بتاعتي بتاعك بتاعه عشان علشان اوي بقي النهارده امبارح كده كدا مفيش ازيك حضرتك "
+                         "هعمل هدفع عايزين ازاي فلوسي بتاعتك ليه".split()},
+    **{w: (_G,) for w in "حقي حقك حقت يبيله ابغى عاد جذي هالحين انزين ترا حيل ماكو شلون يبي تبي ابيه وش "
+                         "ليش".split()},
+    **{w: (_M,) for w in "ديال ديالي ديالك غادي كنبغي راه راني هادشي والو صافي زعما باش كيما يزي فما ننجم نجم "
+                         "نحبش مانيش برشا بزاف علاش كيفاش دابا".split()},
+}
+
 LEXICON: Dict[str, str] = {}
 REGIONS_OF: Dict[str, FrozenSet[str]] = {}
 for _shared, _words in _GROUPS.items():
@@ -96,6 +108,8 @@ for _shared, _words in _GROUPS.items():
             continue
         LEXICON.setdefault(_word, _shared)
         REGIONS_OF[_word] = REGIONS_OF.get(_word, frozenset()) | frozenset(_regions)
+for _word, _regions in _MARKERS.items():
+    REGIONS_OF[_word] = REGIONS_OF.get(_word, frozenset()) | frozenset(_regions)
 
 # MSA function words that dialects rarely use: evidence for MSA in the tagger.
 MSA_MARKERS: FrozenSet[str] = frozenset(

@@ -67,7 +67,7 @@ def test_nlu_report_writes_table_and_plot(tmp_path: Path, monkeypatch: pytest.Mo
     nlu.report(args, "Machine: test", trained, evaluated, {"ArBanking77 MSA test": 231})
     text = (tmp_path / "nlu-smoke.md").read_text(encoding="utf-8")
     assert "| ArBanking77 MSA test | ar | 3 | majlis (config.yml) | 231 | 75.0% | 80.0% |" in text
-    assert "| ArBanking77 MSA test | ar | 3 | +5.0 | +10.0 |" in text
+    assert "| ArBanking77 MSA test | ar | 3 | +5.0 | +10.0 | 20.0% | n/a |" in text
     assert (tmp_path / "nlu-smoke.png").stat().st_size > 0
 
 
@@ -77,3 +77,11 @@ def test_nlu_served_accuracy_counts_fallback_as_not_understood() -> None:
     scores = nlu.evaluate(["a", "a", "a", "b"], predictions)
     assert scores["served"] == 0.25 and scores["accuracy"] == 0.75
     assert scores["fallback"] == 0.5 and scores["wrong"] == 0.25
+
+
+def test_reference_at_the_same_wrong_answer_rate_answers_its_most_confident_first() -> None:
+    gold = ["a", "b", "c", "d"]
+    predictions = [{"top": "a", "confidence": 0.9}, {"top": "x", "confidence": 0.8},
+                   {"top": "c", "confidence": 0.7}, {"top": "d", "confidence": 0.1}]
+    assert nlu.served_at_wrong(gold, predictions, 0.0) == 0.25   # stops before the wrong 0.8
+    assert nlu.served_at_wrong(gold, predictions, 0.25) == 0.75  # may take the one wrong answer
