@@ -62,6 +62,9 @@ def english_words() -> FrozenSet[str]:
     return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
+# French chat words that English word lists also hold: in these chats they mean French.
+FRENCH_CHAT: FrozenSet[str] = frozenset({"merci", "bonjour", "bonsoir", "svp", "stp"})
+
 # Lines of at most this many words are only decided alone when the evidence is one-sided.
 SHORT_LINE = 3
 
@@ -137,7 +140,7 @@ def detect(text: str, default: str = AR) -> LanguageGuess:
         spellings = _spellings(token)
         if any(s in STRONG for s in spellings):
             arabizi_score += 1.5
-        elif token in FRENCH and token not in english:
+        elif token in FRENCH and (token not in english or token in FRENCH_CHAT):
             # French mixed into Maghrebi Arabizi ("la facture dyali"): not English.
             arabizi_score += 0.3
         elif any(s in WEAK or s in LEXICON for s in spellings):
@@ -152,11 +155,10 @@ def detect(text: str, default: str = AR) -> LanguageGuess:
     total = arabizi_score + english_score
     if total < 0.6:
         return LanguageGuess(default, FORM_UNKNOWN, 0.0, False)
-    if scored <= SHORT_LINE and not digit_words and arabizi_score and english_score:
-        # A short line with evidence both ways and no digit-letters ("ana fine bas", "la merci"):
-        # too little to switch languages on; the conversation's language decides (not clear).
-        form = FORM_ARABIZI if arabizi_score > english_score else FORM_ENGLISH
-        return LanguageGuess(default, form, 0.5, False)
+    if scored <= SHORT_LINE and not digit_words and english_score >= arabizi_score >= english_score / 2:
+        # A short line that leans English but has Arabizi in it and no digit-letters ("ana fine
+        # bas", "la merci"): too little to switch to English on; the conversation decides.
+        return LanguageGuess(default, FORM_UNKNOWN, 0.5, False)
     if arabizi_score > english_score:
         return LanguageGuess(AR, FORM_ARABIZI, arabizi_score / total, True)
     if english_score > arabizi_score:

@@ -13,9 +13,9 @@ L2-normalised and scaled by its weight, and one multinomial logistic regression:
 probability thinly when it has few examples (right 65% of the time with a top
 probability of 0.2), so a fixed fallback threshold would mean a different thing at
 every data size.  ``fit`` therefore holds out every fifth example of each intent
-(``calibration_share``), fits a temperature T on their scores by maximum likelihood
-(Guo et al., 2017: scores / T before the softmax), then refits on everything and keeps
-T.  The probabilities then estimate how often the top intent is right, and the
+(``_held_out``), fits a temperature T on their scores by maximum likelihood
+(Guo et al., 2017: scores / T before the softmax), then refits on everything, starting
+from the first fit's weights, and keeps T.  The probabilities then estimate how often the top intent is right, and the
 threshold chosen on a dev split (``bench/nlu_fallback.py``) holds at 10 examples per
 intent and at 400.
 
@@ -37,7 +37,7 @@ from bot.nlu.intent_features import Views
 
 VIEWS = ("chars", "latin_words", "arabic_stems")
 DEFAULTS: Dict[str, Any] = {"C": 30.0, "word_weight": 0.5, "stem_weight": 0.5, "max_features": 200_000,
-                            "max_iter": 300, "calibrate": True}
+                            "max_iter": 300, "calibrate": True, "min_df_from": 5000}
 _TEMPERATURES = np.exp(np.linspace(np.log(0.05), np.log(5.0), 61))
 
 
@@ -50,13 +50,28 @@ def _view_texts(view: str, all_views: Sequence[Views]) -> List[str]:
             for v in all_views]
 
 
-def _vectorizer(view: str, max_features: Optional[int],
-                vocabulary: Optional[Dict[str, int]] = None) -> TfidfVectorizer:
+def _vectorizer(view: str, max_features: Optional[int], vocabulary: Optional[Dict[str, int]] = None,
+                min_df: int = 1) -> TfidfVectorizer:
     if view == "latin_words":
         return TfidfVectorizer(analyzer="word", token_pattern=r"\S+", ngram_range=(1, 2), sublinear_tf=True,
-                               lowercase=False, max_features=max_features, vocabulary=vocabulary)
+                               lowercase=False, max_features=max_features, vocabulary=vocabulary, min_df=min_df)
     return TfidfVectorizer(analyzer="char_wb", ngram_range=(1 if view == "chars" else 2, 5), sublinear_tf=True,
-                           lowercase=False, max_features=max_features, vocabulary=vocabulary)
+                           lowercase=False, max_features=max_features, vocabulary=vocabulary, min_df=min_df)
+
+
+def _held_out(intents: Sequence[str]) -> List[int]:
+    """Every fifth example of each intent that has three or more: the calibration set (or none
+    when that would be fewer than 20 examples)."""
+    counts: Dict[str, int] = {}
+    for intent in intents:
+        counts[intent] = counts.get(intent, 0) + 1
+    seen: Dict[str, int] = {}
+    held = []
+    for index, intent in enumerate(intents):
+        seen[intent] = seen.get(intent, 0) + 1
+        if counts[intent] >= 3 and seen[intent] % 5 == 3:
+            held.append(index)
+    return held if len(held) >= 20 else []
 
 
 class LinearIntentModel:
@@ -83,51 +98,58 @@ class LinearIntentModel:
         for view, weight in self._weights().items():
             texts = _view_texts(view, all_views)
             if fit:
-                self.vectorizers[view] = _vectorizer(view, self.config["max_features"])
+                # With thousands of examples, n-grams seen once are mostly noise and make the
+                # model (intents x features weights) and its training several times larger.
+                min_df = 2 if len(texts) >= self.config["min_df_from"] else 1
+                self.vectorizers[view] = _vectorizer(view, self.config["max_features"], min_df=min_df)
                 block = self.vectorizers[view].fit_transform(texts)
             else:
                 block = self.vectorizers[view].transform(texts)
             blocks.append(weight * block)
         return sp.hstack(blocks).tocsr()
 
-    def _fit_once(self, all_views: Sequence[Views], intents: Sequence[str]) -> None:
+    def _classifier(self) -> Any:
         from sklearn.linear_model import LogisticRegression
 
-        model = LogisticRegression(C=self.config["C"], max_iter=self.config["max_iter"], random_state=42)
-        model.fit(self._matrix(all_views, fit=True), list(intents))
-        self.intents = [str(c) for c in model.classes_]
-        self.coef = model.coef_.T.astype(np.float32)
-        self.intercept = model.intercept_.astype(np.float32)
+        # warm_start: the final fit on all examples starts from the calibration fit's weights.
+        return LogisticRegression(C=self.config["C"], max_iter=self.config["max_iter"], random_state=42,
+                                  warm_start=True)
+
+    def _keep(self, classifier: Any) -> None:
+        self.intents = [str(c) for c in classifier.classes_]
+        coef, intercept = classifier.coef_, classifier.intercept_
+        if len(self.intents) == 2:  # binary: one score for the second class; softmax over [0, score]
+            coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
+        self.coef = coef.T.astype(np.float32)
+        self.intercept = np.asarray(intercept, dtype=np.float32)
 
     def fit(self, all_views: Sequence[Views], intents: Sequence[str]) -> "LinearIntentModel":
+        """Vectorizers on all examples; if calibrating, a fit without the held-out fifth and the
+        temperature on it; then the fit on all examples (warm-started from the first)."""
+        x = self._matrix(all_views, fit=True)
+        intents = list(intents)
+        classifier = self._classifier()
         self.temperature = 1.0
-        if self.config["calibrate"]:
-            self.temperature = self._calibrated_temperature(all_views, intents)
-        self._fit_once(all_views, intents)
+        held = _held_out(intents) if self.config["calibrate"] else []
+        if held:
+            keep = np.ones(len(intents), dtype=bool)
+            keep[held] = False
+            classifier.fit(x[keep], [i for i, k in zip(intents, keep) if k])
+            self._keep(classifier)
+            self.temperature = self._temperature(self._scores(x[held]), [intents[i] for i in held])
+            if set(classifier.classes_) != set(intents):  # an intent only in the held-out part: start afresh
+                classifier = self._classifier()
+        classifier.fit(x, intents)
+        self._keep(classifier)
         return self
 
-    def _calibrated_temperature(self, all_views: Sequence[Views], intents: Sequence[str]) -> float:
-        """T that maximises the likelihood of held-out examples (every 5th of each intent with 3 or more)."""
-        seen: Dict[str, int] = {}
-        counts: Dict[str, int] = {}
-        for intent in intents:
-            counts[intent] = counts.get(intent, 0) + 1
-        held = []
-        for index, intent in enumerate(intents):
-            seen[intent] = seen.get(intent, 0) + 1
-            if counts[intent] >= 3 and seen[intent] % 5 == 3:
-                held.append(index)
-        held_set = set(held)
-        train = [i for i in range(len(intents)) if i not in held_set]
-        if len(held) < 20 or len({intents[i] for i in train}) < 2:
-            return 1.0
-        self._fit_once([all_views[i] for i in train], [intents[i] for i in train])
-        scores = self.scores([all_views[i] for i in held])
+    def _temperature(self, scores: np.ndarray, gold: Sequence[str]) -> float:
+        """The T that maximises the likelihood of the held-out examples' intents."""
         column = {name: j for j, name in enumerate(self.intents)}
-        rows = [(k, column[intents[i]]) for k, i in enumerate(held) if intents[i] in column]
+        rows = [(k, column[g]) for k, g in enumerate(gold) if g in column]
         if not rows:
             return 1.0
-        index = np.array([r for r, _ in rows]), np.array([c for _, c in rows])
+        index = (np.array([r for r, _ in rows]), np.array([c for _, c in rows]))
 
         def nll(temperature: float) -> float:
             z = scores / temperature
@@ -137,9 +159,12 @@ class LinearIntentModel:
 
         return float(min(_TEMPERATURES, key=nll))
 
+    def _scores(self, x: sp.csr_matrix) -> np.ndarray:
+        return np.asarray(x @ self.coef + self.intercept, dtype=np.float64)
+
     def scores(self, all_views: Sequence[Views]) -> np.ndarray:
         """(messages, intents) raw linear scores (before temperature and softmax)."""
-        return np.asarray(self._matrix(all_views, fit=False) @ self.coef + self.intercept, dtype=np.float64)
+        return self._scores(self._matrix(all_views, fit=False))
 
     def probabilities(self, all_views: Sequence[Views]) -> np.ndarray:
         """(messages, intents) calibrated softmax probabilities, columns in the order of :attr:`intents`."""

@@ -58,7 +58,9 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {**DEFAULTS, "ranking_length": 10}
+        # model_version is part of the config Rasa fingerprints: raising it when the model's code
+        # changes keeps Rasa's training cache from restoring a model trained by older code.
+        return {**DEFAULTS, "ranking_length": 10, "model_version": 3}
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource) -> None:
         self._config = {**self.get_default_config(), **config}
@@ -82,17 +84,18 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         return self._resource
 
     def process(self, messages: List[Message]) -> List[Message]:
-        texts = [m for m in messages if m.get(TEXT)]
+        # Every message gets an intent, an empty one too (the FallbackClassifier after this
+        # needs one): with no features it is the intents' prior, below any sensible threshold.
+        if not messages:
+            return messages
         if not self._model.trained:
-            for message in texts:  # untrained (fewer than two intents): no intent, as DIET reports it
+            for message in messages:  # untrained (fewer than two intents): no intent, as DIET reports it
                 message.set(INTENT, {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}, add_to_output=True)
                 message.set("intent_ranking", [], add_to_output=True)
             return messages
-        if not texts:
-            return messages
-        probabilities = self._model.probabilities([message_views(m) for m in texts])
+        probabilities = self._model.probabilities([message_views(m) for m in messages])
         keep = max(int(self._config["ranking_length"]), 1)
-        for message, row in zip(texts, probabilities):
+        for message, row in zip(messages, probabilities):
             ranking = [{INTENT_NAME_KEY: self._model.intents[i], PREDICTED_CONFIDENCE_KEY: float(row[i])}
                        for i in np.argsort(-row)[:keep]]
             message.set(INTENT, ranking[0], add_to_output=True)

@@ -24,9 +24,13 @@ def test_maghrebi_words_keep_their_long_vowels() -> None:
     assert transliterate("3lach bghit kifach bzaf") == "علاش بغيت كيفاش بزاف"
 
 
-@pytest.mark.parametrize("text", ["ana fine bas", "la merci"])
+@pytest.mark.parametrize("text", ["ana fine bas", "mesh problem"])
 def test_short_mixed_lines_are_left_to_the_conversation(text: str) -> None:
     assert detect(text).clear is False
+
+
+def test_french_in_a_short_line_is_not_english() -> None:
+    assert detect("la merci").form == "arabizi"
 
 
 @pytest.mark.parametrize("text", ["thank you", "my bill is wrong", "I want to talk to an agent"])
