@@ -22,7 +22,13 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List, Tuple
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# spaCy imports cProfile, which imports the stdlib's ``profile``: bench/profile.py (on the path as
+# this script's folder) would shadow it, so cProfile is imported with bench/ off the path.
+_BENCH = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH]
+import cProfile  # noqa: E402,F401
+
+sys.path.insert(0, str(_BENCH))
 
 import common  # noqa: E402
 from common import ROOT, be_nice, load_line, machine_line, table, write_report  # noqa: E402
