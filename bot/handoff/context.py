@@ -61,6 +61,8 @@ class Customer:
     identities: Tuple[Identity, ...] = ()
     earlier_conversations: int = 0
     earlier_handoffs: Tuple[EarlierHandoff, ...] = ()
+    # Arabic dialect region of the conversation ({"region", "confidence"}; bot.language.dialect).
+    dialect: Optional[Mapping[str, Any]] = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 ROLES = ("agent", "supervisor", "trainer", "admin")
 MAX_TEXT = 4000
+# A conversation's dialect must be at least this sure before it reorders an agent's queue.
+DIALECT_CONFIDENCE = 0.5
 FINAL_STATES = ("read", "failed")
 
 
@@ -71,6 +73,19 @@ class Actor:
     def serves(self, queue: str, language: str) -> bool:
         return (("*" in self.queues or queue in self.queues)
                 and ("*" in self.languages or language in self.languages))
+
+    def reads(self, record: HandoffRecord) -> bool:
+        """Whether the agent has a skill for the conversation's Arabic dialect.
+
+        Dialect skills are language entries ``ar-<region>`` (``ar-maghrebi`` reads Darija;
+        regions: bot.language.dialect).  Only a dialect the conversation showed with some
+        confidence counts; unknown, MSA or unsure conversations prefer no one.
+        """
+        dialect = record.context.get("dialect") or {}
+        region = dialect.get("region")
+        if region in (None, "unknown", "msa") or float(dialect.get("confidence") or 0) < DIALECT_CONFIDENCE:
+            return False
+        return f"{record.language}-{region}" in self.languages
 
     def can_view(self, record: HandoffRecord) -> bool:
         if self.oversees or self.role == "trainer" or record.agent_id == self.id:
@@ -128,16 +143,21 @@ class DeskOperations:
     async def visible(self, actor: Actor, *, states: Sequence[OwnerState] = OPEN_STATES, offset: int = 0,
                       limit: int = 50, queue: Optional[str] = None,
                       mine: bool = False) -> Tuple[List[HandoffRecord], int]:
-        """One page of the handoffs ``actor`` may see (by priority, then waiting time) and their total.
+        """One page of the handoffs ``actor`` may see (by priority, then waiting time) and their total;
+        within a priority, those in a dialect the actor reads first (a Maghrebi customer is offered
+        to Darija readers first).
 
         The filter is :meth:`Actor.can_view` written as SQL, so handoffs in queues the
-        actor does not serve never take places on the page.
+        actor does not serve never take places on the page. The dialect order applies within
+        the page (the store pages by priority and waiting time).
         """
         everything = actor.oversees or actor.role == "trainer"
-        return await self.store.page(
+        records, total = await self.store.page(
             states=states, offset=offset, limit=limit, queue=queue, agent_id=actor.id if mine else None,
             served=None if everything else QueueFilter(queues=_wild(actor.queues), languages=_wild(actor.languages),
                                                        or_agent_id=actor.id))
+        # Stable sort: the store's order (priority, then waiting time) is kept otherwise.
+        return sorted(records, key=lambda record: (-record.priority, not actor.reads(record))), total
 
     async def context(self, record: HandoffRecord) -> HandoffContext:
         """The full context packet of ``record`` as of now."""

@@ -27,6 +27,7 @@ from bot.handoff.outbound import address
 from bot.handoff.records import HandoffRecord, MessageRecord
 from bot.handoff.summary import summarise
 from bot.handoff.triggers import session_events, slot_values, user_turns
+from bot.language.dialect import conversation_dialect
 
 #: Most recent transcript lines kept in a packet.
 MAX_TURNS = 300
@@ -207,6 +208,7 @@ def build_context(record: HandoffRecord, inputs: PacketInputs, settings: Handoff
         handoff_id=record.public_id, state=record.state.value, reason=record.reason, priority=record.priority,
         queue=record.queue, created_at=record.created_at,
         customer=Customer(sender_id=record.customer, display_name=name, language=language, form=form,
+                          dialect=conversation_dialect(t.get("parse_data") or {} for t in turns).as_dict(),
                           identities=identities or (Identity(channel=record.channel, id=reachable_at),),
                           earlier_conversations=sum(1 for e in events if e.get("event") == "session_started") - 1
                           if any(e.get("event") == "session_started" for e in events) else 0,

@@ -27,6 +27,7 @@ from bot.handoff.summary import summarise
 from bot.handoff.tracker import TrackerAccess, handoff_utterance, pause_events, resume_events
 from bot.handoff.triggers import Decision, evaluate, slot_values
 from bot.language import reply_language
+from bot.language.dialect import conversation_dialect
 
 if TYPE_CHECKING:
     from rasa.core.channels.channel import OutputChannel, UserMessage
@@ -50,6 +51,11 @@ def parse_rating(text: str) -> Optional[int]:
 
 def _event_dicts(tracker: "DialogueStateTracker") -> List[Dict[str, Any]]:
     return [event.as_dict() for event in tracker.events]
+
+
+def _dialect(events: List[Dict[str, Any]]) -> Dict[str, object]:
+    """The conversation's Arabic dialect region, kept in the snapshot for routing (Actor.reads)."""
+    return conversation_dialect(e.get("parse_data") or {} for e in events if e.get("event") == "user").as_dict()
 
 
 class HandoffService:
@@ -201,7 +207,7 @@ class HandoffService:
         priority = min(decision.priority + (1 if returning else 0), max(self.settings.priority_levels.values()))
         summary = summarise(events, slot_values(events), decision.route.reason, self.settings)
         snapshot = {"signals": list(decision.signals), "form": form, "summary": {"ar": summary.ar, "en": summary.en},
-                    "wants": summary.wants, "facts": dict(summary.facts)}
+                    "wants": summary.wants, "facts": dict(summary.facts), "dialect": _dialect(events)}
         record, created = await self.store.create(
             channel=channel, account=await self.registry.account_of(channel, message.message_id),
             customer=message.sender_id, queue=decision.route.queue, language=language, priority=priority,
@@ -237,7 +243,7 @@ class HandoffService:
         priority = self.settings.level(route.priority)
         summary = summarise(events, slot_values(events), reason, self.settings)
         snapshot = {"signals": ["takeover"], "form": form, "summary": {"ar": summary.ar, "en": summary.en},
-                    "wants": summary.wants, "facts": dict(summary.facts)}
+                    "wants": summary.wants, "facts": dict(summary.facts), "dialect": _dialect(events)}
         record, created = await self.store.create(
             channel=channel, account=account, customer=customer, queue=route.queue, language=language,
             priority=priority, reason=reason, context=snapshot, now=now,

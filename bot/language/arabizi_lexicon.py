@@ -128,6 +128,34 @@ LEXICON: Dict[str, str] = {
     "ghabi": "غبي", "3'abi": "غبي", "8abi": "غبي", "7mar": "حمار", "jaw": "جو", "ta2s": "طقس",
 }
 
+# Levantine, Egyptian and Maghrebi (Moroccan, Algerian, Tunisian) spellings the letter rules
+# get wrong (they drop the long vowels: 3lach would become علش).
+LEXICON.update({
+    "bade": "بدي", "baddi": "بدي", "badi": "بدي", "bady": "بدي", "badna": "بدنا", "badak": "بدك",
+    "hala2": "هلق", "halla2": "هلق", "hal2": "هلق", "hayda": "هيدا", "hayde": "هيدي", "ktir": "كتير",
+    "kteer": "كتير", "ktiir": "كتير", "mnih": "منيح", "mni7": "منيح", "3am": "عم", "masari": "مصاري",
+    "msari": "مصاري", "2adesh": "قديش", "adesh": "قديش", "2addeh": "قديش", "7ada": "حدا", "7ada2": "حدا",
+    "lessa": "لسه", "lesa": "لسه", "lissa": "لسه", "lisa": "لسا", "la2emta": "لامتى", "ya3ni": "يعني",
+    "bghit": "بغيت", "bghina": "بغينا", "bghiti": "بغيتي", "3lach": "علاش", "3lech": "علاش", "3lash": "علاش",
+    "kifach": "كيفاش", "kifash": "كيفاش", "kifech": "كيفاش", "kifeh": "كيفاش", "chno": "شنو", "chnou": "شنو",
+    "chnu": "شنو", "chnowa": "شنوه", "chnouwa": "شنوه", "bzaf": "بزاف", "bezaf": "بزاف", "bzzaf": "بزاف",
+    "daba": "دابا", "dyali": "ديالي", "dyal": "ديال", "dial": "ديال", "diali": "ديالي", "mzyan": "مزيان",
+    "mzian": "مزيان", "wakha": "واخا", "waha": "واخا", "safi": "صافي", "3afak": "عافاك", "barcha": "برشا",
+    "barsha": "برشا", "taw": "توا", "tawa": "توا", "kayn": "كاين", "kayen": "كاين", "kaynch": "ماكاينش",
+    "walou": "والو", "walo": "والو", "rani": "راني", "ghadi": "غادي", "nheb": "نحب", "n7eb": "نحب",
+    "n7ebb": "نحب", "flous": "فلوس", "flouss": "فلوس", "mta3": "متاع", "wach": "واش", "ch7al": "شحال",
+    "sh7al": "شحال", "chhal": "شحال", "ndir": "ندير", "nhder": "نهضر", "wa7ed": "واحد", "chi": "شي",
+    "khdam": "خدام", "khdamch": "ماخدامش", "fil": "في ال", "mte3i": "متاعي", "mta3i": "متاعي",
+})
+
+# French words Maghrebi customers mix into Arabizi ("la facture dyali"): evidence against
+# English, never transliterated (they spell French, not Arabic).
+FRENCH: FrozenSet[str] = frozenset(
+    "la le les de du des un une mon ma mes ton ta pour avec pas je tu il est et ou sur dans merci bonjour bonsoir "
+    "svp stp facture compte carte solde recharge forfait offre abonnement connexion reseau commande promotion "
+    "telephone portable client service probleme rien toujours encore deja aussi tres trop".split()
+)
+
 # Spellings that are also English words or common names: evidence only next to others.
 WEAK: FrozenSet[str] = frozenset({
     "ana", "el", "al", "il", "fe", "fi", "f", "men", "min", "an", "ya", "w", "we", "aw", "bas", "law", "lo",
@@ -135,6 +163,7 @@ WEAK: FrozenSet[str] = frozenset({
     "adam", "bani", "robot", "dirham", "riyal", "rial", "hal", "meta", "mesh", "hum", "ent", "ee", "ei", "dinar", "sho", "shu", "mersi", "ila",
     "hua", "ari", "salama", "yom", "ams", "mata", "wa", "ala", "kif", "jaw", "telephone", "bara",
     "mali", "maly",  # also the country and a name
+    "dial", "chi", "taw", "rani", "fil", "lisa", "waha", "safi", "ya3ni",
 })
 
 STRONG: FrozenSet[str] = frozenset(word for word in LEXICON if word not in WEAK and " " not in word)

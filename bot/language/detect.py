@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import FrozenSet, List
 
-from bot.language.arabizi_lexicon import LEXICON, STRONG, WEAK
+from bot.language.arabizi_lexicon import FRENCH, LEXICON, STRONG, WEAK
 from bot.language.normalize import normalize
 
 AR = "ar"
@@ -61,6 +61,12 @@ def english_words() -> FrozenSet[str]:
     lines = path.read_text(encoding="utf-8").splitlines()
     return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
+
+# French chat words that English word lists also hold: in these chats they mean French.
+FRENCH_CHAT: FrozenSet[str] = frozenset({"merci", "bonjour", "bonsoir", "svp", "stp"})
+
+# Lines of at most this many words are only decided alone when the evidence is one-sided.
+SHORT_LINE = 3
 
 # Tokens that both languages use, or no language: evidence for neither.
 NEUTRAL: FrozenSet[str] = frozenset({"ok", "okay", "k", "kk", "okk", "oki", "lol", "hmm", "hm", "ah", "oh", "eh",
@@ -119,17 +125,24 @@ def detect(text: str, default: str = AR) -> LanguageGuess:
     english = english_words()
     arabizi_score = 0.0
     english_score = 0.0
+    digit_words = 0
+    scored = 0
     for token in tokens:
         if token in NEUTRAL or token.isdigit():
             continue
+        scored += 1
         if is_arabizi_digit_word(token):
             arabizi_score += 2.0
+            digit_words += 1
             continue
         if any(ch.isdigit() for ch in token):
             continue  # 10gb, ord6624018, 4g: a quantity or an id, no language
         spellings = _spellings(token)
         if any(s in STRONG for s in spellings):
             arabizi_score += 1.5
+        elif token in FRENCH and (token not in english or token in FRENCH_CHAT):
+            # French mixed into Maghrebi Arabizi ("la facture dyali"): not English.
+            arabizi_score += 0.3
         elif any(s in WEAK or s in LEXICON for s in spellings):
             # Also an English word or a name: some evidence for Arabizi, none for English.
             arabizi_score += 0.4
@@ -142,6 +155,10 @@ def detect(text: str, default: str = AR) -> LanguageGuess:
     total = arabizi_score + english_score
     if total < 0.6:
         return LanguageGuess(default, FORM_UNKNOWN, 0.0, False)
+    if scored <= SHORT_LINE and not digit_words and english_score >= arabizi_score >= english_score / 2:
+        # A short line that leans English but has Arabizi in it and no digit-letters ("ana fine
+        # bas", "la merci"): too little to switch to English on; the conversation decides.
+        return LanguageGuess(default, FORM_UNKNOWN, 0.5, False)
     if arabizi_score > english_score:
         return LanguageGuess(AR, FORM_ARABIZI, arabizi_score / total, True)
     if english_score > arabizi_score:

@@ -18,7 +18,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.language.arabizi import transliterate_word
-from bot.language.arabizi_lexicon import LEXICON, STRONG
+from bot.language.arabizi_lexicon import FRENCH, LEXICON, STRONG
 from bot.language.detect import FORM_ARABIZI, NEUTRAL, is_arabizi_digit_word, english_words
 from bot.nlu._component import MessageTransform
 from bot.nlu.language_tagger import LANGUAGE_ATTRIBUTE
@@ -43,6 +43,7 @@ class ArabiziTransliterator(MessageTransform):
             if not _LATIN_TOKEN.match(word) or word.isdigit() or word in NEUTRAL:
                 continue
             only_arabizi = word in STRONG or is_arabizi_digit_word(word)
-            unknown_in_arabizi = whole_message_is_arabizi and (word in LEXICON or word not in english)
+            unknown_in_arabizi = whole_message_is_arabizi and (word in LEXICON or word not in english) and (
+                word not in FRENCH)
             if only_arabizi or unknown_in_arabizi:
                 token.lemma = transliterate_word(word)

@@ -56,13 +56,32 @@ def test_datasets_map_to_one_label_space() -> None:
 
 def test_nlu_report_writes_table_and_plot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(common, "RESULTS", tmp_path)
-    args = nlu.argparse.Namespace(epochs="2", per_intent=3, seed=42, test_per_intent=3, quick=True, name="nlu-smoke")
-    evaluated = [{"test": "ArBanking77 MSA test", "pipeline": pipeline, "trained_on": "ar", "n": 231,
-                  "accuracy": accuracy, "macro_f1": accuracy - 0.01, "fallback": 0.1}
-                 for pipeline, accuracy in (("majlis (config.yml)", 0.8), ("rasa default", 0.7))]
-    trained = [nlu.TrainResult("majlis (config.yml)", "majlis-ar", 231, 10.0, 12.0, 900.0, "m.tar.gz")]
-    nlu.report(args, "Machine: test", trained, evaluated, {"ArBanking77 MSA test": 231}, {})
+    args = nlu.argparse.Namespace(epochs="2", sizes="3", default_sizes="3", seed=42, test_per_intent=3, quick=True,
+                                  name="nlu-smoke")
+    evaluated = [{"test": "ArBanking77 MSA test", "pipeline": pipeline, "trained_on": "ar", "per_intent": 3, "n": 231,
+                  "served": served, "accuracy": accuracy, "macro_f1": accuracy - 0.01, "fallback": accuracy - served,
+                  "wrong": 1 - accuracy}
+                 for pipeline, served, accuracy in (("majlis (config.yml)", 0.75, 0.8), (nlu.REFERENCE, 0.7, 0.7),
+                                                    ("rasa default", 0.6, 0.7))]
+    trained = [nlu.TrainResult("majlis (config.yml)", "majlis-ar-n3", 231, 10.0, 12.0, 900.0, "m.tar.gz", per_intent=3)]
+    nlu.report(args, "Machine: test", trained, evaluated, {"ArBanking77 MSA test": 231})
     text = (tmp_path / "nlu-smoke.md").read_text(encoding="utf-8")
-    assert "| ArBanking77 MSA test | ar | majlis (config.yml) | 231 | 80.0% |" in text
-    assert "| ArBanking77 MSA test | ar | +10.0 | +0.100 |" in text
+    assert "| ArBanking77 MSA test | ar | 3 | majlis (config.yml) | 231 | 75.0% | 80.0% |" in text
+    assert "| ArBanking77 MSA test | ar | 3 | +5.0 | +10.0 | 20.0% | n/a |" in text
     assert (tmp_path / "nlu-smoke.png").stat().st_size > 0
+
+
+def test_nlu_served_accuracy_counts_fallback_as_not_understood() -> None:
+    predictions = [{"top": "a", "final": "a"}, {"top": "a", "final": "nlu_fallback"}, {"top": "b", "final": "b"},
+                   {"top": "b", "final": "nlu_fallback"}]
+    scores = nlu.evaluate(["a", "a", "a", "b"], predictions)
+    assert scores["served"] == 0.25 and scores["accuracy"] == 0.75
+    assert scores["fallback"] == 0.5 and scores["wrong"] == 0.25
+
+
+def test_reference_at_the_same_wrong_answer_rate_answers_its_most_confident_first() -> None:
+    gold = ["a", "b", "c", "d"]
+    predictions = [{"top": "a", "confidence": 0.9}, {"top": "x", "confidence": 0.8},
+                   {"top": "c", "confidence": 0.7}, {"top": "d", "confidence": 0.1}]
+    assert nlu.served_at_wrong(gold, predictions, 0.0) == 0.25   # stops before the wrong 0.8
+    assert nlu.served_at_wrong(gold, predictions, 0.25) == 0.75  # may take the one wrong answer

@@ -132,7 +132,9 @@
     $("ctx-intent").textContent = c.summary.wants || "—";
     $("ctx-reason").textContent = c.reason + (c.signals.length ? " (" + c.signals.join(", ") + ")" : "");
     $("ctx-priority").textContent = String(c.priority);
-    $("ctx-language").textContent = c.customer.language + " · " + c.customer.form;
+    const dialect = c.customer.dialect && c.customer.dialect.region;
+    $("ctx-language").textContent = c.customer.language + " · " + c.customer.form +
+      (dialect && dialect !== "unknown" ? " · " + dialect + " (" + Math.round(100 * c.customer.dialect.confidence) + "%)" : "");
     $("ctx-entry").textContent = c.entry.kind + (c.entry.headline ? ": " + c.entry.headline : "");
     $("ctx-history").textContent = c.customer.earlier_handoffs.length + " earlier handoff(s), " +
       c.customer.earlier_conversations + " earlier conversation(s)";

@@ -30,7 +30,8 @@ def lemmas(message: Message) -> List[str]:
 
 def test_tagger_puts_language_into_the_parse_output():
     message = run_pipeline("أبي أشترك في باقة Shahry Plus")
-    assert message.get("language") == {"code": "ar", "form": "arabic", "confidence": 1.0, "clear": True}
+    assert message.get("language") == {"code": "ar", "form": "arabic", "confidence": 1.0, "clear": True,
+                                       "dialect": {"region": "gulf", "confidence": 0.75}}
     assert "language" in message.as_dict(only_output_properties=True)
 
 
