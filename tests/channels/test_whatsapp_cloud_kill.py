@@ -151,10 +151,12 @@ async def settled(tmp: Path, process: subprocess.Popen, timeout: float = 240) ->
     pytest.fail("the server never finished its work")
 
 
-def user_turns(tmp: Path, sender: str) -> list:
-    """The provider message id of every customer message in the sender's tracker, in order."""
+def user_turns(tmp: Path, customer: str) -> list:
+    """The provider message id of every customer message in the customer's tracker, in order."""
+    from bot.identity import sender_id
+
     rows = query(tmp, "tracker.sqlite", "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
-                 sender)
+                 sender_id("whatsapp_cloud", customer))
     return [json.loads(data).get("message_id") for (data,) in rows]
 
 

@@ -151,7 +151,7 @@ async def test_a_hand_back_interrupted_by_a_restart_is_finished_at_start_up_once
         # Closed in the database; the process stops before complete_handback runs.
         await store.close(record.public_id, None, "resolved", datetime.now(timezone.utc))
     assert handback not in texts_to(fake_graph, customer)
-    tracker = await majlis_agent.tracker_store.retrieve(customer)
+    tracker = await majlis_agent.tracker_store.retrieve(f"whatsapp_cloud:{customer}")
     assert tracker.is_paused()
 
     for _restart in range(2):  # the first start finishes it; the second finds nothing to do
@@ -163,7 +163,7 @@ async def test_a_hand_back_interrupted_by_a_restart_is_finished_at_start_up_once
         sent = texts_to(fake_graph, customer)
         assert sent.count(handback) == 1 and sent.count(rating) == 1, sent
         assert sent[-2:] == [handback, rating]
-    tracker = await majlis_agent.tracker_store.retrieve(customer)
+    tracker = await majlis_agent.tracker_store.retrieve(f"whatsapp_cloud:{customer}")
     assert not tracker.is_paused() and tracker.get_slot("requested_human") is False
     kinds = [e.metadata[HANDOFF_METADATA_KEY]["kind"] for e in tracker.events
              if isinstance(e, BotUttered) and HANDOFF_METADATA_KEY in (e.metadata or {})]
