@@ -7,7 +7,9 @@ real HTTP are tests/channels/test_instagram.py.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Dict
@@ -16,7 +18,7 @@ import pytest
 
 from bot.config import Secret
 from channels._instagram_settings import InstagramSettings
-from channels._instagram_webhook import TEXT, InstagramWebhook, WebhookRequest
+from channels._instagram_webhook import InstagramWebhook, WebhookRequest
 from channels._meta import sign
 from tests.channels.test_whatsapp_webhook_record import recording_delivery
 
@@ -26,7 +28,8 @@ SECRET = Secret("instagram-record-secret")
 ACCOUNT, CUSTOMER = "chatwoot-app-user-id-1", "Sender-id-1"
 #: The fixtures were sent on 2021-09-08 06:34 UTC; "now" is a day later.
 NOW = datetime(2021, 9, 9, 6, 34, 4, tzinfo=timezone.utc)
-OK = ("EVENT_RECEIVED", 200, TEXT)
+TEXT_PLAIN = "text/plain; charset=utf-8"
+OK = ("EVENT_RECEIVED", 200, TEXT_PLAIN)
 
 
 def fixture_bytes(name: str) -> bytes:
@@ -73,8 +76,9 @@ async def test_a_signed_message_is_stored_once_and_scheduled(delivery) -> None:
     assert await post(delivery, raw) == OK
     item = await stored(delivery, "message-id-1")
     assert (item.channel, item.account, item.customer) == (CHANNEL, ACCOUNT, CUSTOMER)
-    assert item.payload["entry_id"] == "instagram-message-id-123"
-    assert item.payload["event"]["message"]["text"] == "This is the first message from the customer"
+    event = json.loads(raw)["entry"][0]["messaging"][0]
+    assert item.payload == {"entry_id": "instagram-message-id-123", "event": event, "standby": False, "field": None,
+                            "time": "2021-09-08T06:34:04+0000"}
     assert item.sent_at == datetime(2021, 9, 8, 6, 34, 4, tzinfo=timezone.utc) and item.opens_window is True
     assert delivery.kicked == [(ACCOUNT, CUSTOMER)]
 
@@ -93,9 +97,9 @@ async def test_every_event_of_every_entry_is_stored_in_order(delivery) -> None:
         assert (await stored(delivery, mid)).payload["event"]["message"]["text"] == text
 
 
-@pytest.mark.parametrize("header, answer", [(None, ("unauthorized", 401, TEXT)), ("", ("unauthorized", 401, TEXT)),
-                                            ("sha256=" + "0" * 64, ("forbidden", 403, TEXT)),
-                                            ("garbage", ("forbidden", 403, TEXT))])
+@pytest.mark.parametrize("header, answer", [(None, ("unauthorized", 401, TEXT_PLAIN)), ("", ("unauthorized", 401, TEXT_PLAIN)),
+                                            ("sha256=" + "0" * 64, ("forbidden", 403, TEXT_PLAIN)),
+                                            ("garbage", ("forbidden", 403, TEXT_PLAIN))])
 async def test_a_missing_or_wrong_signature_is_refused_and_nothing_stored(delivery, header, answer) -> None:
     assert await post(delivery, fixture_bytes("instagram_message_create_event.json"), signature=header) == answer
     assert await stored(delivery, "message-id-1") is None and delivery.kicked == []
@@ -108,13 +112,13 @@ async def test_the_signature_covers_the_raw_bytes(delivery) -> None:
 
 async def test_the_body_limit_is_inclusive(delivery) -> None:
     raw = fixture_bytes("instagram_message_create_event.json")
-    assert await post(delivery, raw, max_body_bytes=len(raw) - 1) == ("payload too large", 413, TEXT)
+    assert await post(delivery, raw, max_body_bytes=len(raw) - 1) == ("payload too large", 413, TEXT_PLAIN)
     assert await post(delivery, raw, max_body_bytes=len(raw)) == OK
 
 
 @pytest.mark.parametrize("raw", [b"{", b"\xff{}", b"[]", b"null"])
 async def test_a_body_that_is_not_a_json_object_gets_400(delivery, raw) -> None:
-    assert await post(delivery, raw) == ("malformed body", 400, TEXT)
+    assert await post(delivery, raw) == ("malformed body", 400, TEXT_PLAIN)
 
 
 @pytest.mark.parametrize("name", ["messaging_seen_event.json", "instagram_message_unsend_event.json",
@@ -128,7 +132,7 @@ async def test_unknown_kinds_are_acknowledged_without_touching_the_database(tmp_
     async with recording_delivery(tmp_path / "empty.sqlite", CHANNEL, NOW, tables=False) as broken:
         assert await post(broken, encode(body)) == OK
         assert await post(broken, fixture_bytes("instagram_message_create_event.json")) == (
-            "temporarily unavailable", 503, TEXT)
+            "temporarily unavailable", 503, TEXT_PLAIN)
 
 
 async def test_events_for_accounts_we_do_not_serve_are_skipped(delivery) -> None:
@@ -172,5 +176,66 @@ async def test_an_inline_comment_with_no_account_configured_is_kept_under_no_acc
 def test_the_verification_handshake_echoes_the_challenge() -> None:
     webhook = InstagramWebhook(channel=CHANNEL, settings=settings(), delivery=None)
     args = {"hub.mode": "subscribe", "hub.verify_token": "ig-verify", "hub.challenge": "1158201444"}
-    assert webhook.verify(args) == ("1158201444", 200, TEXT)
+    assert webhook.verify(args) == ("1158201444", 200, TEXT_PLAIN)
     assert webhook.verify({**args, "hub.verify_token": "wrong"})[1] == 403
+
+
+async def test_a_skipped_event_does_not_end_the_batch(delivery) -> None:
+    """Not ours, too old, our own comment: each skipped, and the customer's message after them kept."""
+    old = message("m.old", "قديم", timestamp="2021-08-01T00:00:00+0000")
+    stranger = message("m.stranger", "hello", recipient={"id": "another-account"})
+    own = {"field": "comments", "value": comment(ACCOUNT, "own")}
+    body = {"object": "instagram", "entry": [
+        {"id": ACCOUNT, "time": 1, "messaging": [stranger, message("m.1", "مرحبا")]},
+        {"id": ACCOUNT, "time": 1, "messaging": [old, message("m.2", "عندي سؤال")]},
+        {"id": ACCOUNT, "time": int(NOW.timestamp()), "changes": [own, {"field": "comments", "value": comment("c1")}]},
+    ]}
+    assert await post(delivery, encode(body)) == OK
+    assert [await stored(delivery, key) is not None for key in ("m.stranger", "m.1", "m.old", "m.2", "comment:own",
+                                                                 "comment:cm1")] == [False, True, False, True,
+                                                                                     False, True]
+
+
+async def test_log_lines_name_the_reason_never_ids_or_text(delivery, caplog) -> None:
+    raw = fixture_bytes("instagram_message_create_event.json")
+    unknown = encode({"object": "instagram", "entry": [{"id": ACCOUNT, "messaging": [{"sender": {"id": "c"}}]}]})
+    own = encode({"object": "instagram", "entry": [{"id": ACCOUNT, "time": int(NOW.timestamp()), "changes": [
+        {"field": "comments", "value": comment(ACCOUNT, "own")}]}]})
+    with caplog.at_level(logging.DEBUG, logger="channels._instagram_webhook"):
+        await post(delivery, raw, max_body_bytes=10)
+        await post(delivery, raw, signature=None)
+        await post(delivery, b"[]")
+        await post(delivery, unknown)
+        await post(delivery, raw, account_ids=("another-account",))
+        await post(delivery, own)
+        delivery.retention = timedelta(hours=1)
+        await post(delivery, raw)
+    assert [r.getMessage() for r in caplog.records if r.name == "channels._instagram_webhook"] == [
+        f"Instagram webhook rejected: body of {len(raw)} bytes is too large",
+        "Instagram webhook rejected: signature missing",
+        "Instagram webhook rejected: body is not a JSON object",
+        "Instagram event skipped: unknown kind or shape",
+        "Instagram webhook: 0 event(s), 0 new",
+        "Instagram message event skipped: addressed to an account this app does not serve",
+        "Instagram webhook: 0 event(s), 0 new",
+        "Instagram comment by our own account skipped",
+        "Instagram webhook: 0 event(s), 0 new",
+        "Instagram message event skipped: sent before the 1:00:00 dedupe retention (a replay?)",
+        "Instagram webhook: 0 event(s), 0 new",
+    ]
+
+
+async def test_a_database_failure_is_logged_without_the_event(tmp_path: Path, caplog) -> None:
+    async with recording_delivery(tmp_path / "empty.sqlite", CHANNEL, NOW, tables=False) as broken:
+        with caplog.at_level(logging.WARNING, logger="channels._instagram_webhook"):
+            await post(broken, fixture_bytes("instagram_message_create_event.json"))
+    assert [r.getMessage() for r in caplog.records] == ["Instagram webhook could not be stored"]
+
+
+def test_a_request_is_keyword_only_and_immutable() -> None:
+    """The body and the signature header cannot be swapped by position, nor changed after the check."""
+    with pytest.raises(TypeError):
+        WebhookRequest(b"{}", "sha256=0")  # type: ignore[misc]
+    request = WebhookRequest(body=b"{}", signature=None)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        request.body = b"[]"  # type: ignore[misc]

@@ -122,3 +122,39 @@ def test_every_refusal_says_why_and_the_log_says_which(caplog):
     padded = good + b" " * (MAX_NOTICE_BYTES - len(good))  # exactly the limit: accepted
     assert handle_notice(padded, "s3", secret, kicked.append) == ({"kicked": len(CONVS)}, 200)
     assert handle_notice(padded + b" ", "s3", secret, kicked.append) == ({"error": "notice too large"}, 413)
+
+
+def test_a_header_that_is_not_valid_text_is_refused_not_a_crash():
+    """Servers hand undecodable header bytes over as lone surrogates: a 403, never a 500."""
+    assert authorized("s3\udcff", Secret("s3")) is False
+    assert handle_notice(encode_notice(CONVS), "\udcff", Secret("s3"), [].append) == ({"error": "forbidden"}, 403)
+
+
+async def test_a_hanging_rasa_process_costs_one_timed_out_notice_not_a_stuck_notifier():
+    """The notifier's request timeout holds: the next notice is sent after the hung one gives up."""
+    received, hang = [], asyncio.Event()
+
+    async def handle(request: web.Request) -> web.Response:
+        received.append(decode_notice(await request.read()))
+        if len(received) == 1:
+            await hang.wait()  # never set: the first notice hangs
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_post("/inbox", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    notifier = InboxNotifier(f"http://127.0.0.1:{port}/inbox", Secret("s3"), timeout=0.5)
+    try:
+        notifier.notify([CONVS[0]])
+        while not received:
+            await asyncio.sleep(0.01)
+        notifier.notify([CONVS[1]])  # queued behind the hung notice
+        # Without a timeout aiohttp waits 5 minutes: the bound here only ends a broken run.
+        await asyncio.wait_for(notifier.close(timeout=60), 60)
+    finally:
+        await runner.cleanup()
+    assert received == [[CONVS[0]], [CONVS[1]]]
+    assert (notifier.failed, notifier.sent) == (1, 1)
