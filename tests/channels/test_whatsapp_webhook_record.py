@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -21,7 +22,7 @@ from bot.delivery import Delivery, DeliveryStore, InboxState
 from bot.storage import create_engine
 from channels._meta import sign
 from channels._whatsapp_settings import NumberSettings, WhatsAppSettings
-from channels._whatsapp_webhook import CHANNEL_NAME, record_webhook, status_update
+from channels._whatsapp_webhook import CHANNEL_NAME, WebhookReceipt, record_webhook, status_update
 from channels._whatsapp_parse import parse_webhook
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "whatsapp"
@@ -107,7 +108,7 @@ async def test_a_signed_text_is_stored_once_with_its_conversation(delivery) -> N
     assert [item.message_id for item in receipt.accepted] == ["wamid.xyzxyz"]
     assert receipt.conversations == [(PHONE, CUSTOMER)]
     item = await stored(delivery, "wamid.xyzxyz")
-    assert (item.channel, item.account, item.customer) == (CHANNEL_NAME, PHONE, CUSTOMER)
+    assert (item.channel, item.account, item.customer) == ("whatsapp_cloud", PHONE, CUSTOMER)  # the rows' key
     assert item.payload["message"]["text"]["body"] == "Body Text"
     assert item.sent_at == datetime.fromtimestamp(1697043223, timezone.utc)
     assert item.opens_window is True
@@ -170,7 +171,7 @@ async def test_other_content_types_get_415(delivery, content_type) -> None:
 
 
 @pytest.mark.parametrize("raw, reason", [(b"{", "malformed JSON"), (b"\xff\xfe{}", "malformed JSON"),
-                                         (b"[" * 100_000 + b"]" * 100_000, "malformed JSON"),
+                                         (b"[" * 10_000 + b"]" * 10_000, "malformed JSON"),
                                          (b"[]", "JSON body must be an object"),
                                          ('"نص"'.encode(), "JSON body must be an object")])
 async def test_bad_json_gets_400_with_a_reason(delivery, raw, reason) -> None:
@@ -232,3 +233,46 @@ async def test_a_database_failure_answers_503_so_meta_retries(tmp_path: Path) ->
     async with recording_delivery(tmp_path / "empty.sqlite", CHANNEL_NAME, NOW, tables=False) as broken:
         receipt = await post(broken, (FIXTURES / "message__text.json").read_bytes())
     assert (receipt.status, receipt.body, receipt.accepted) == (503, {"error": "temporarily unavailable"}, [])
+
+
+def test_a_receipt_cannot_be_changed_after_the_fact() -> None:
+    receipt = WebhookReceipt({"status": "ok"}, 200)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        receipt.status = 500  # type: ignore[misc]
+
+
+async def test_log_lines_name_reasons_and_counts_never_numbers_or_text(delivery, caplog) -> None:
+    raw = (FIXTURES / "message__text.json").read_bytes()
+    other_number = with_messages(text("wamid.other", "hello"))
+    other_number["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = "999"
+    with caplog.at_level(logging.DEBUG, logger="channels._whatsapp_webhook"):
+        await post(delivery, raw, max_body_bytes=10)
+        await post(delivery, raw, signature=None)
+        await post(delivery, raw, content_type="text/plain")
+        await post(delivery, (FIXTURES / "user_marketing_preferences__signup.json").read_bytes())
+        await post(delivery, encode(other_number))
+        await post(delivery, encode(with_messages(text("wamid.group", "مرحبا", group_id="GROUP.1"))))
+        await post(delivery, raw, retention=timedelta(hours=1))
+        await post(delivery, raw)
+    assert [r.getMessage() for r in caplog.records if r.name == "channels._whatsapp_webhook"] == [
+        f"Webhook body of {len(raw)} bytes refused (limit 10)",
+        "Webhook refused: signature missing",
+        "Webhook refused: content type must be application/json",
+        "Webhook part ignored: field 'user_preferences'",
+        "Webhook recorded: 0 new message(s) of 0, 0 status(es)",
+        "Message for unconfigured phone_number_id 999 ignored",
+        "Webhook recorded: 0 new message(s) of 0, 0 status(es)",
+        "Group message wamid.group ignored: group support is off (WHATSAPP_GROUPS)",
+        "Webhook recorded: 0 new message(s) of 0, 0 status(es)",
+        "Message wamid.xyzxyz ignored: sent before the 1:00:00 dedupe retention (a replay?)",
+        "Webhook recorded: 0 new message(s) of 0, 0 status(es)",
+        "Webhook recorded: 1 new message(s) of 1, 0 status(es)",
+    ]
+    assert CUSTOMER not in caplog.text and "Body Text" not in caplog.text
+
+
+async def test_a_database_failure_is_logged_without_the_message(tmp_path: Path, caplog) -> None:
+    async with recording_delivery(tmp_path / "empty.sqlite", CHANNEL_NAME, NOW, tables=False) as broken:
+        with caplog.at_level(logging.WARNING, logger="channels._whatsapp_webhook"):
+            await post(broken, (FIXTURES / "message__text.json").read_bytes())
+    assert [r.getMessage() for r in caplog.records] == ["Webhook not recorded: database unavailable"]
