@@ -22,6 +22,18 @@ from tests.conftest import free_port
 CONVS = [("1122334455667", "971500000001"), ("1122334455667", "US.1349")]
 
 
+async def arrived(received: list, bound_s: float = 20.0) -> None:
+    """Wait until the fake Rasa side got a notice; the bound only ends a broken run (no timing is asserted)."""
+    async def poll() -> None:
+        while not received:
+            await asyncio.sleep(0.01)
+
+    try:
+        await asyncio.wait_for(poll(), bound_s)
+    except asyncio.TimeoutError:
+        raise AssertionError("no notice arrived") from None
+
+
 def test_round_trip_keeps_order_and_unicode():
     convs = [*CONVS, ("acc", "عميل")]
     assert decode_notice(encode_notice(convs)) == convs
@@ -78,8 +90,7 @@ async def test_notifier_coalesces_while_a_notice_is_in_flight():
     notifier = InboxNotifier(f"http://127.0.0.1:{port}/inbox", Secret("s3"))
     try:
         notifier.notify([CONVS[0]])
-        while not received:
-            await asyncio.sleep(0.01)
+        await arrived(received)
         for _ in range(5):  # arrive while the first notice is in flight
             notifier.notify(CONVS)
         gate.set()
@@ -149,8 +160,7 @@ async def test_a_hanging_rasa_process_costs_one_timed_out_notice_not_a_stuck_not
     notifier = InboxNotifier(f"http://127.0.0.1:{port}/inbox", Secret("s3"), timeout=0.5)
     try:
         notifier.notify([CONVS[0]])
-        while not received:
-            await asyncio.sleep(0.01)
+        await arrived(received)
         notifier.notify([CONVS[1]])  # queued behind the hung notice
         # Without a timeout aiohttp waits 5 minutes: the bound here only ends a broken run.
         await asyncio.wait_for(notifier.close(timeout=60), 60)
