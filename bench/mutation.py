@@ -85,6 +85,7 @@ TARGETS: Sequence[Target] = (
 #: the mutated code, why)].  A survivor not listed here is a missing test.
 _MAXMEM = ("scrypt's maxmem is only a ceiling on the memory it may use (it needs 128·n·r·p bytes); "
            "a larger ceiling changes no hash and refuses no password.")
+_ALIAS = "A type alias only used in annotations, which `from __future__ import annotations` never evaluates."
 EQUIVALENT: Dict[str, List[tuple]] = {
     "bot/agent_desk/security.py": [("maxmem=129 *", _MAXMEM), ("* 3, dklen", _MAXMEM)],
     "channels/_meta.py": [
@@ -98,6 +99,29 @@ EQUIVALENT: Dict[str, List[tuple]] = {
         ('ContextVar("XXmajlis_replayingXX"', "The context variable's name only shows in its repr."),
         ("_installed = None", "None and False are both false: the first install() still installs."),
         ('logger.debug("XXRe-processed', "The wording of a DEBUG line."),
+    ],
+    "channels/_whatsapp_webhook.py": [
+        ("+Conversation = None", _ALIAS),
+    ],
+    "channels/_instagram_webhook.py": [
+        ("+Answer = None", _ALIAS),
+        ("slots=False", "__slots__ only changes the instance's memory layout; the tests check that a request is "
+                        "immutable and keyword-only, which it still is."),
+        ("account_ids[1]", "Unreachable: an event with no account of its own comes without an entry (an inline "
+                           "comment), so serves('') is False whenever account ids are configured and the event is "
+                           "skipped before this line; with none configured the empty fallback is taken."),
+    ],
+    "bot/gateway/notice.py": [
+        ("+Conversation = None", _ALIAS),
+        ("+Answer = None", _ALIAS),
+        ("ensure_ascii=True", "\\u escapes decode to the same strings; decode_notice (the only reader) returns the "
+                              "same conversations, Arabic customer ids included (test_round_trip_keeps_order_and_unicode)."),
+        ('ValueError("XX', "The ValueError's text is never shown: handle_notice answers 'malformed notice' and logs "
+                           "only the exception's type name (asserted)."),
+        ('logger.debug("XXInbox notice', "The wording of a DEBUG line."),
+        ("timeout: float = 6.0", "A tuning constant (how long a receiver waits for the Rasa process): no test may "
+                                 "time it (no wall-clock margins); that a timeout exists and ends a hung notice is "
+                                 "tested (test_a_hanging_rasa_process_costs_one_timed_out_notice_not_a_stuck_notifier)."),
     ],
     "bot/delivery/killpoint.py": [
         ('logger.warning("XXTest crash point', "The test reads the WARNING line; mutmut's XX padding keeps "
