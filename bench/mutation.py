@@ -102,6 +102,8 @@ EQUIVALENT: Dict[str, List[tuple]] = {
     ],
     "channels/_whatsapp_webhook.py": [
         ("+Conversation = None", _ALIAS),
+        ("delivery: Delivery, schedule: bool = False", "A default no caller uses: record_webhook passes its own "
+                                                        "schedule, the receiver passes schedule=False."),
     ],
     "channels/_instagram_webhook.py": [
         ("+Answer = None", _ALIAS),

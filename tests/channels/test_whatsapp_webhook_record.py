@@ -215,6 +215,12 @@ async def test_group_messages_are_stored_only_with_group_support(delivery) -> No
     assert receipt.conversations == [(PHONE, "GROUP.1")]
 
 
+async def test_a_skipped_message_does_not_end_the_batch(delivery) -> None:
+    body = with_messages(text("wamid.g", "مرحبا يا جماعة", group_id="GROUP.2"), text("wamid.ok", "عندي سؤال"))
+    receipt = await post(delivery, encode(body))
+    assert [item.message_id for item in receipt.accepted] == ["wamid.ok"]
+
+
 async def test_a_message_older_than_the_dedupe_retention_is_not_processed(delivery) -> None:
     raw = (FIXTURES / "message__text.json").read_bytes()  # sent 2023-10-11 16:53 UTC
     assert (await post(delivery, raw, retention=timedelta(hours=24))).body["accepted"] == 0
