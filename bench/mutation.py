@@ -104,6 +104,9 @@ EQUIVALENT: Dict[str, List[tuple]] = {
         ("+Conversation = None", _ALIAS),
         ("delivery: Delivery, schedule: bool = False", "A default no caller uses: record_webhook passes its own "
                                                         "schedule, the receiver passes schedule=False."),
+        ('(content_type or "XXXX")', "No Content-Type gives 'xxxx' instead of '': neither is application/json, "
+                                     "both refused with the same 415 (asserted for None)."),
+        ('.split(";", 2)[0]', "The part before the first ';' is the same whatever the split limit."),
     ],
     "channels/_instagram_webhook.py": [
         ("+Answer = None", _ALIAS),
