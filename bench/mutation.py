@@ -124,6 +124,8 @@ EQUIVALENT: Dict[str, List[tuple]] = {
         ('ValueError("XX', "The ValueError's text is never shown: handle_notice answers 'malformed notice' and logs "
                            "only the exception's type name (asserted)."),
         ('logger.debug("XXInbox notice', "The wording of a DEBUG line."),
+        ("+        self._closing = None", "Only read as a truth value (notify, close): None and False are both false."),
+        ("+        self._failing = None", "Only read as a truth value (_send, _failed): None and False are both false."),
         ("timeout: float = 6.0", "A tuning constant (how long a receiver waits for the Rasa process): no test may "
                                  "time it (no wall-clock margins); that a timeout exists and ends a hung notice is "
                                  "tested (test_a_hanging_rasa_process_costs_one_timed_out_notice_not_a_stuck_notifier)."),
