@@ -124,6 +124,7 @@ EQUIVALENT: Dict[str, List[tuple]] = {
         ('ValueError("XX', "The ValueError's text is never shown: handle_notice answers 'malformed notice' and logs "
                            "only the exception's type name (asserted)."),
         ('logger.debug("XXInbox notice', "The wording of a DEBUG line."),
+        ('self._pending[conversation] = ""', "The dict is an ordered set: its values are never read."),
         ("+        self._closing = None", "Only read as a truth value (notify, close): None and False are both false."),
         ("+        self._failing = None", "Only read as a truth value (_send, _failed): None and False are both false."),
         ("timeout: float = 6.0", "A tuning constant (how long a receiver waits for the Rasa process): no test may "
@@ -300,7 +301,8 @@ def report(outcomes: Dict[str, Dict], command: str) -> str:
         score = f"{100 * killed / tested:.1f}%" if tested else "—"
         rows.append(f"| {target.module} | {tested} | {killed} | {data['survived']} ({explained} equivalent) | "
                     f"{score} | {data['seconds']:.0f} s, `{' '.join(target.tests)}`"
-                    f"{' -k ' + repr(target.select) if target.select else ''} |")
+                    f"{' -k ' + repr(target.select) if target.select else ''}"
+                    f"{'; **partial run: ' + str(data['skipped']) + ' mutants not tested**' if data['skipped'] else ''} |")
         for survivor in data["survivors"]:
             note = survivor["equivalent"] or "**not explained: a missing test**"
             survivors.append(f"#### {target.module} · mutant {survivor['id']}\n\n{note}\n\n```diff\n{survivor['diff']}\n```\n")
