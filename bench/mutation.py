@@ -124,6 +124,9 @@ EQUIVALENT: Dict[str, List[tuple]] = {
         ('ValueError("XX', "The ValueError's text is never shown: handle_notice answers 'malformed notice' and logs "
                            "only the exception's type name (asserted)."),
         ('logger.debug("XXInbox notice', "The wording of a DEBUG line."),
+        ('"XXContent-TypeXX"', "The only reader, handle_notice, parses the raw body and never looks at Content-Type."),
+        ('"XXapplication/jsonXX"', "The only reader, handle_notice, parses the raw body and never looks at Content-Type."),
+        ('f"XXHTTP {status}XX"', "The wording of the failure reason in a WARNING line (the status code stays in it)."),
         ('self._pending[conversation] = ""', "The dict is an ordered set: its values are never read."),
         ("+        self._closing = None", "Only read as a truth value (notify, close): None and False are both false."),
         ("+        self._failing = None", "Only read as a truth value (_send, _failed): None and False are both false."),
