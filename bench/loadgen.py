@@ -1,7 +1,7 @@
 """Drive stacks over HTTP: a fake WhatsApp customer and Graph API, and a REST client.
 
 - WhatsApp Cloud: each turn is a webhook body built and signed exactly as Meta does
-  (``tests.fakes.fake_customer``'s builders and ``channels._meta.sign``), POSTed to
+  (``tests.fakes.fake_customer``'s builders and ``channels.meta.graph.sign``), POSTed to
   ``/webhooks/whatsapp_cloud/webhook`` of the stack's receiver process (as
   ``./majlis start`` runs it).  The 200 is the *acknowledgement*; the turn
   is *done* when its last reply reaches the local fake Graph API
@@ -29,7 +29,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 import aiohttp
 
 from bot.config import Secret
-from channels._meta import SIGNATURE_HEADER, sign
+from channels.meta.graph import SIGNATURE_HEADER, sign
 from stack import WA_APP_SECRET, WA_PHONE_NUMBER_ID, Stack
 from tests.fakes.fake_customer import encode, envelope, text_message
 from tests.fakes.fake_graph import FakeGraph, Recorded

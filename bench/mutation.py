@@ -57,7 +57,7 @@ class Target:
 #: Signature checks, dedupe, ownership and authorisation first (aim: no survivor), then the rest.
 TARGETS: Sequence[Target] = (
     Target("security", "bot/agent_desk/security.py", ["tests/bot/agent_desk/test_security.py"], conftest=False),
-    Target("meta", "channels/_meta.py", ["tests/channels/test_meta_signature.py",
+    Target("meta", "channels/meta/graph.py", ["tests/channels/test_meta_signature.py",
                                          "tests/channels/test_meta_graph_client.py"], conftest=False),
     Target("twilio_signature", "channels/_twilio_signature.py", ["tests/channels/test_twilio_signature.py"],
            conftest=False),
@@ -88,7 +88,7 @@ _MAXMEM = ("scrypt's maxmem is only a ceiling on the memory it may use (it needs
 _ALIAS = "A type alias only used in annotations, which `from __future__ import annotations` never evaluates."
 EQUIVALENT: Dict[str, List[tuple]] = {
     "bot/agent_desk/security.py": [("maxmem=129 *", _MAXMEM), ("* 3, dklen", _MAXMEM)],
-    "channels/_meta.py": [
+    "channels/meta/graph.py": [
         ('args.get("hub.mode", "XXXX")', "A missing hub.mode and the mutant's default are both not "
                                           "'subscribe': refused and logged the same."),
         ("self._owns_session = None", "Only read by close(), where None and False are both false; a "

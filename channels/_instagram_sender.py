@@ -3,7 +3,7 @@
 Messages (replies, quick replies, media, private replies) go to the Send API
 (``POST /{IG_ID|PAGE_ID|me}/messages``); public comment replies to
 ``POST /{comment-id}/replies``.  The HTTP call and the generic classification are
-:class:`channels._meta.GraphClient`; this module adds what is Instagram's own:
+:class:`channels.meta.graph.GraphClient`; this module adds what is Instagram's own:
 
 - ``(#10)`` with subcode 2018278 "sent outside of allowed window" →
   :class:`bot.errors.WindowClosedError` (never retried; Instagram has no templates,
@@ -19,13 +19,13 @@ from bot.config import Secret
 from bot.delivery.types import OutboundMessage, SendResult
 from bot.errors import ProviderAPIError, WindowClosedError
 from channels._instagram_payloads import KIND_PUBLIC_REPLY
-from channels._meta import GraphClient
+from channels.meta.graph import GraphClient
 
 logger = logging.getLogger(__name__)
 
 #: Graph ``error_subcode`` values meaning the messaging window is closed.
 WINDOW_CLOSED_SUBCODES = frozenset({2018278, 2018108})
-#: Instagram throttling codes that ``channels._meta.TRANSIENT_CODES`` does not list.
+#: Instagram throttling codes that ``channels.meta.graph.TRANSIENT_CODES`` does not list.
 EXTRA_TRANSIENT_CODES = frozenset({613})
 
 

@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.delivery import InboundItem
 from bot.errors import PayloadError, SignatureError
 from channels._instagram_inbound import InstagramEvent, Kind, decode_body, parse_event, raw_events
-from channels._meta import verify_handshake, verify_signature
+from channels.meta.graph import verify_handshake, verify_signature
 from channels._replay import too_old
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ class InstagramWebhook:
         self._delivery = delivery
 
     def verify(self, args: Mapping[str, str]) -> Answer:
-        """The GET ``hub.challenge`` handshake (see :func:`channels._meta.verify_handshake`)."""
+        """The GET ``hub.challenge`` handshake (see :func:`channels.meta.graph.verify_handshake`)."""
         body, status = verify_handshake(args, self._settings.verify_token)
         return body, status, TEXT
 

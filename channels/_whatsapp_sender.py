@@ -2,7 +2,7 @@
 
 Implements :class:`bot.delivery.Sender`.  Retrying, backoff and the window policy
 are the delivery layer's; this module only talks to ``/{phone-number-id}/messages``
-and classifies the answer (see :func:`channels._meta.graph_error`).
+and classifies the answer (see :func:`channels.meta.graph.graph_error`).
 
 Read receipts (with the typing indicator) go out in the background while the turn
 runs (:meth:`WhatsAppSender.mark_read_soon`); a reply to the same customer waits for
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
 
 from bot.delivery import SendResult
 from bot.errors import ProviderAPIError
-from channels._meta import GraphClient
+from channels.meta.graph import GraphClient
 from channels._whatsapp_address import address_of_payload
 from channels._whatsapp_payloads import build_read_receipt, build_template_payload
 

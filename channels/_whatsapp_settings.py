@@ -36,7 +36,7 @@ from typing import Any, Dict, Mapping, Optional
 
 from bot.config import Config, ConfigError, Secret, config, positive, with_credentials
 from bot.delivery import DEFAULT_RETENTION, RetryPolicy
-from channels._meta import DEFAULT_GRAPH_URL, DEFAULT_TIMEOUT_S
+from channels.meta.graph import DEFAULT_GRAPH_URL, DEFAULT_TIMEOUT_S
 
 #: credentials.yml key → environment variable.
 CREDENTIAL_KEYS: Mapping[str, str] = {

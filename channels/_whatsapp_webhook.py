@@ -36,7 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.delivery import Delivery, InboundItem, StatusUpdate
 from bot.errors import PayloadError, SignatureError
-from channels._meta import WINDOW_CLOSED_CODES, verify_signature
+from channels.meta.graph import WINDOW_CLOSED_CODES, verify_signature
 from channels._replay import too_old
 from channels._whatsapp_parse import InboundMessage, parse_webhook
 from channels._whatsapp_settings import WhatsAppSettings

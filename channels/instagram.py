@@ -53,7 +53,7 @@ from channels._instagram_settings import InstagramSettings
 from channels._instagram_takeover import TakeoverStore
 from channels._instagram_webhook import InstagramWebhook, WebhookRequest
 from channels._instagram_window import MessagingWindowClosed, SendPolicy, agent_reply_policy
-from channels._meta import SIGNATURE_HEADER, GraphClient
+from channels.meta.graph import SIGNATURE_HEADER, GraphClient
 from channels._reactions import Reaction, ReactionRecorder, Reactions
 from channels._structured import get_started_payload, media_payload, parse_data_for
 

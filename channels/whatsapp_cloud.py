@@ -34,7 +34,7 @@ from bot.gateway.sweep import DEFAULT_INTERVAL_S as DEFAULT_SWEEP_INTERVAL_S, In
 from bot.identity import provider_id, sender_id
 from bot.storage import get_engine
 from channels._contacts import ContactBook
-from channels._meta import SIGNATURE_HEADER, GraphClient, verify_handshake
+from channels.meta.graph import SIGNATURE_HEADER, GraphClient, verify_handshake
 from channels._reactions import Reaction, ReactionRecorder, Reactions
 from channels._structured import parse_data_for
 from channels._whatsapp_address import Address, address_of_payload

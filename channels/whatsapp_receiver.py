@@ -59,7 +59,7 @@ from bot.gateway.journal import DEFAULT_LIMIT, DEFAULT_NAME, Journal, JournalFul
 from bot.gateway.notice import SECRET_ENV, InboxNotifier, inbox_secret
 from bot.gateway.relay import JournalRelay
 from bot.storage import get_engine
-from channels._meta import SIGNATURE_HEADER, GraphClient, verify_handshake
+from channels.meta.graph import SIGNATURE_HEADER, GraphClient, verify_handshake
 from channels._whatsapp_sender import WhatsAppSender
 from channels._whatsapp_settings import WhatsAppSettings
 from channels._whatsapp_webhook import CHANNEL_NAME, Conversation, check_webhook, conversations_of, record_batch

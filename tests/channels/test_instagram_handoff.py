@@ -28,7 +28,7 @@ class Running:
     async def deliver(self, raw: bytes) -> None:
         import aiohttp
 
-        from channels._meta import SIGNATURE_HEADER, sign
+        from channels.meta.graph import SIGNATURE_HEADER, sign
         from bot.config import Secret
 
         async with aiohttp.ClientSession() as session:

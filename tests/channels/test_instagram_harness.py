@@ -20,7 +20,7 @@ from bot.config import Config, Secret
 from bot.delivery import DeliveryStore, InboxState, RetryPolicy, utcnow
 from bot.storage import create_engine
 from channels._instagram_settings import InstagramSettings
-from channels._meta import SIGNATURE_HEADER, sign
+from channels.meta.graph import SIGNATURE_HEADER, sign
 from channels.instagram import InstagramInput
 from tests.channels.whatsapp_harness import running_channel
 from tests.conftest import FIXTURES_ROOT

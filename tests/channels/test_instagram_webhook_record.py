@@ -19,7 +19,7 @@ import pytest
 from bot.config import Secret
 from channels._instagram_settings import InstagramSettings
 from channels._instagram_webhook import InstagramWebhook, WebhookRequest
-from channels._meta import sign
+from channels.meta.graph import sign
 from tests.channels.test_whatsapp_webhook_record import recording_delivery
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "instagram"

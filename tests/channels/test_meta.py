@@ -1,4 +1,4 @@
-"""channels/_meta.py: signature, handshake, Graph error classification, Graph client.
+"""channels/meta/graph.py: signature, handshake, Graph error classification, Graph client.
 
 Signature vectors: tests/fixtures/signatures/meta_x_hub_signature_256_vectors.json
 (pywa tests/test_server.py; whatsapp-api-js test/index.test.js).
@@ -11,7 +11,7 @@ import pytest
 
 from bot.config import Secret
 from bot.errors import ProviderAPIError, SignatureError, WindowClosedError
-from channels._meta import GraphClient, graph_error, sign, verify_handshake, verify_signature
+from channels.meta.graph import GraphClient, graph_error, sign, verify_handshake, verify_signature
 from tests.channels.whatsapp_harness import SIGNATURE_VECTORS
 from tests.fakes.fake_graph import fake_graph  # noqa: F401 - fixture
 

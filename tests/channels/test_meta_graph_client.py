@@ -1,4 +1,4 @@
-"""channels/_meta.py's GraphClient against the fake Graph API over real HTTP: one attempt per
+"""channels/meta/graph.py's GraphClient against the fake Graph API over real HTTP: one attempt per
 call, typed errors, Bearer auth, session ownership (fast: no Rasa; the mutation run uses it)."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from bot.config import Secret
 from bot.errors import ProviderAPIError, WindowClosedError
-from channels._meta import DEFAULT_GRAPH_URL, DEFAULT_TIMEOUT_S, SIGNATURE_HEADER, GraphClient
+from channels.meta.graph import DEFAULT_GRAPH_URL, DEFAULT_TIMEOUT_S, SIGNATURE_HEADER, GraphClient
 from tests.conftest import free_port
 from tests.fakes.fake_graph import FakeGraph, serving
 

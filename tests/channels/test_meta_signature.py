@@ -1,4 +1,4 @@
-"""channels/_meta.py without a server: X-Hub-Signature-256, the verification handshake and
+"""channels/meta/graph.py without a server: X-Hub-Signature-256, the verification handshake and
 Graph error classification (fast: imports nothing of Rasa; the mutation run uses it).
 
 Signature vectors: tests/fixtures/signatures (a real signed pywa webhook, and negatives).
@@ -14,7 +14,7 @@ import pytest
 
 from bot.config import Secret
 from bot.errors import SignatureError, WindowClosedError
-from channels._meta import TRANSIENT_CODES, graph_error, sign, verify_handshake, verify_signature
+from channels.meta.graph import TRANSIENT_CODES, graph_error, sign, verify_handshake, verify_signature
 
 VECTORS = json.loads((Path(__file__).parents[1] / "fixtures" / "signatures"
                       / "meta_x_hub_signature_256_vectors.json").read_text(encoding="utf-8"))["cases"]
@@ -108,7 +108,7 @@ def test_a_handshake_missing_a_parameter_is_refused_and_logged_without_the_token
         partial = {k: v for k, v in good.items() if k != missing}
         assert verify_handshake(partial, Secret("XXXX")) == (REFUSED, 403), missing
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="channels._meta"):
+    with caplog.at_level(logging.WARNING, logger="channels.meta.graph"):
         verify_handshake({**good, "hub.verify_token": "guess"}, Secret("XXXX"))
         verify_handshake({**good, "hub.mode": "other"}, Secret("XXXX"))
     assert [r.getMessage() for r in caplog.records] == [

@@ -16,7 +16,7 @@ from typing import Any, Dict, Optional
 import pytest
 
 from bot.delivery import InboxState
-from channels._meta import SIGNATURE_HEADER
+from channels.meta.graph import SIGNATURE_HEADER
 from tests.channels.whatsapp_harness import (
     FIXTURES,
     SIGNATURE_VECTORS,

@@ -36,7 +36,7 @@ from bot.gateway.journal import Journal
 from bot.gateway.notice import SECRET_HEADER, InboxNotifier, decode_notice
 from bot.gateway.relay import JournalRelay
 from bot.storage import create_engine
-from channels._meta import SIGNATURE_HEADER, GraphClient, sign
+from channels.meta.graph import SIGNATURE_HEADER, GraphClient, sign
 from channels._whatsapp_sender import WhatsAppSender
 from channels._whatsapp_settings import WhatsAppSettings
 from channels.whatsapp_receiver import CHANNEL_NAME, NOTICE_PATH, RecordOnlyDelivery, build_app, deliverer

@@ -20,7 +20,7 @@ import pytest
 from bot.config import Secret
 from bot.delivery import Delivery, DeliveryStore, InboxState
 from bot.storage import create_engine
-from channels._meta import sign
+from channels.meta.graph import sign
 from channels._whatsapp_settings import NumberSettings, WhatsAppSettings
 from channels._whatsapp_webhook import CHANNEL_NAME, WebhookReceipt, record_webhook, status_update
 from channels._whatsapp_parse import parse_webhook

@@ -21,7 +21,7 @@ from sanic import Sanic
 from bot.config import Config, Secret
 from bot.delivery import DeliveryStore, RetryPolicy
 from bot.storage import create_engine
-from channels._meta import SIGNATURE_HEADER, sign
+from channels.meta.graph import SIGNATURE_HEADER, sign
 from channels._whatsapp_settings import WhatsAppSettings
 from channels.whatsapp_cloud import WhatsAppCloudInput
 from tests.conftest import FIXTURES_ROOT, free_port

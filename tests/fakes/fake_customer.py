@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import aiohttp
 
 from bot.config import Secret
-from channels._meta import SIGNATURE_HEADER, sign
+from channels.meta.graph import SIGNATURE_HEADER, sign
 
 _counter = itertools.count(1)
 

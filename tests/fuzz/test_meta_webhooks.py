@@ -19,7 +19,7 @@ from bot.config import Secret
 from bot.delivery import DeliveryStore
 from bot.storage import create_engine
 from bot.gateway.notice import SECRET_HEADER as NOTICE_SECRET_HEADER
-from channels._meta import SIGNATURE_HEADER, sign
+from channels.meta.graph import SIGNATURE_HEADER, sign
 from tests.channels import test_instagram_harness as instagram
 from tests.channels import whatsapp_harness as whatsapp
 from tests.channels.test_instagram_harness import RecordingAgent

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.config import Secret
-from channels._meta import SIGNATURE_HEADER, sign
+from channels.meta.graph import SIGNATURE_HEADER, sign
 from tests.channels import whatsapp_harness as whatsapp
 from tests.channels.test_whatsapp_receiver import receiver
 from tests.fuzz.harness import FEW, FUZZ, Failures, ThreadServer, assert_answered, deeply_nested, encode, json_values, mutated

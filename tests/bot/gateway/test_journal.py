@@ -20,7 +20,7 @@ from bot.delivery import DeliveryStore
 from bot.gateway.journal import CHECKPOINT_COMMITS, Journal, JournalFull, JournalInUse
 from bot.gateway.relay import JournalRelay
 from bot.storage import create_engine
-from channels._meta import GraphClient
+from channels.meta.graph import GraphClient
 from channels._whatsapp_sender import WhatsAppSender
 from channels.whatsapp_receiver import CHANNEL_NAME, RecordOnlyDelivery, deliverer
 from tests.bot.delivery.helpers import eventually
