@@ -61,7 +61,7 @@ TARGETS: Sequence[Target] = (
                                          "tests/channels/test_meta_graph_client.py"], conftest=False),
     Target("twilio_signature", "channels/_twilio_signature.py", ["tests/channels/test_twilio_signature.py"],
            conftest=False),
-    Target("whatsapp_webhook", "channels/_whatsapp_webhook.py", ["tests/channels/test_whatsapp_webhook_record.py"],
+    Target("whatsapp_webhook", "channels/whatsapp_cloud/webhook.py", ["tests/channels/test_whatsapp_webhook_record.py"],
            conftest=False),
     Target("instagram_webhook", "channels/_instagram_webhook.py",
            ["tests/channels/test_instagram_webhook_record.py"], conftest=False),
@@ -100,7 +100,7 @@ EQUIVALENT: Dict[str, List[tuple]] = {
         ("_installed = None", "None and False are both false: the first install() still installs."),
         ('logger.debug("XXRe-processed', "The wording of a DEBUG line."),
     ],
-    "channels/_whatsapp_webhook.py": [
+    "channels/whatsapp_cloud/webhook.py": [
         ("+Conversation = None", _ALIAS),
         ("delivery: Delivery, schedule: bool = False", "A default no caller uses: record_webhook passes its own "
                                                         "schedule, the receiver passes schedule=False."),

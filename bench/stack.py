@@ -159,8 +159,8 @@ class Stack:
     def _credentials(self) -> Path:
         path = self.workdir / "credentials.yml"
         if self.spec.channel == "whatsapp":
-            # Settings come from the WHATSAPP_* environment (channels/_whatsapp_settings.py).
-            path.write_text("channels.whatsapp_cloud.WhatsAppCloudInput:\n", encoding="utf-8")
+            # Settings come from the WHATSAPP_* environment (channels/whatsapp_cloud/settings.py).
+            path.write_text("channels.whatsapp_cloud.channel.WhatsAppCloudInput:\n", encoding="utf-8")
         else:
             path.write_text("rest:\n", encoding="utf-8")
         return path

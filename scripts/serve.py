@@ -38,7 +38,7 @@ from bot.local_secrets import REST_TOKEN_ENV, REST_TOKEN_FILE, stored_secret  # 
 from bot.priority import lower_priority, model_nice  # noqa: E402
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-WHATSAPP_CHANNEL = "channels.whatsapp_cloud.WhatsAppCloudInput"
+WHATSAPP_CHANNEL = "channels.whatsapp_cloud.channel.WhatsAppCloudInput"
 WHATSAPP_PATH = "/webhooks/whatsapp_cloud"
 
 

@@ -59,7 +59,7 @@ class KeyedOutbox:
 
 
 def _whatsapp_cloud(_channel: Any, outbox: KeyedOutbox) -> OutputChannel:
-    from channels.whatsapp_cloud import WhatsAppCloudOutput
+    from channels.whatsapp_cloud.channel import WhatsAppCloudOutput
 
     return WhatsAppCloudOutput(outbox)  # type: ignore[arg-type]
 

@@ -1,4 +1,4 @@
-"""channels/whatsapp_cloud.py, inbound: every recorded webhook through the real HTTP route.
+"""channels/whatsapp_cloud/channel.py, inbound: every recorded webhook through the real HTTP route.
 
 Payloads: tests/fixtures/whatsapp (david-lev/pywa ``tests/data/updates``, MIT,
 see tests/fixtures/SOURCES.md), posted byte for byte with a valid signature to

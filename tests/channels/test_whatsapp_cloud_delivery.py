@@ -1,4 +1,4 @@
-"""channels/whatsapp_cloud.py with delivery: replies reach the fake Graph API once.
+"""channels/whatsapp_cloud/channel.py with delivery: replies reach the fake Graph API once.
 
 Real HTTP both ways: signed webhooks into the Sanic app built by Rasa's
 ``configure_app``, replies out to tests/fakes/fake_graph.py.  Bodies are built by

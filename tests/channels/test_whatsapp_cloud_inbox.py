@@ -1,4 +1,4 @@
-"""channels/whatsapp_cloud.py, the Rasa side of the receiver: ``POST /inbox`` and the sweep.
+"""channels/whatsapp_cloud/channel.py, the Rasa side of the receiver: ``POST /inbox`` and the sweep.
 
 Rows are written into the channel's SQLite file by a second engine and store, as the
 receiver process does (tests/channels/test_whatsapp_receiver_e2e.py runs the real
@@ -18,7 +18,7 @@ import pytest
 from bot.delivery import Delivery, DeliveryStore, InboxState
 from bot.gateway.notice import SECRET_HEADER, encode_notice
 from bot.storage import create_engine
-from channels._whatsapp_webhook import record_batch
+from channels.whatsapp_cloud.webhook import record_batch
 from channels.whatsapp_receiver import CHANNEL_NAME
 from tests.channels.whatsapp_harness import (
     PHONE_NUMBER_ID,

@@ -34,7 +34,7 @@ from tests.fakes.fake_graph import fake_graph  # noqa: F401 - fixture
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 CREDENTIALS = """\
-channels.whatsapp_cloud.WhatsAppCloudInput:
+channels.whatsapp_cloud.channel.WhatsAppCloudInput:
   app_secret: ${WHATSAPP_APP_SECRET}
   verify_token: ${WHATSAPP_VERIFY_TOKEN}
   numbers: ${WHATSAPP_NUMBERS}

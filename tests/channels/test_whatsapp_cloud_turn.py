@@ -1,4 +1,4 @@
-"""channels/whatsapp_cloud.py: the read receipt does not hold up the turn, nor the reply hold up on it.
+"""channels/whatsapp_cloud/channel.py: the read receipt does not hold up the turn, nor the reply hold up on it.
 
 The receipt (with the typing indicator) is sent in the background while the message
 is processed; the reply to the same customer goes out after it, so "typing…" never

@@ -1,4 +1,4 @@
-"""channels/_whatsapp_parse.py: pure parsing of webhook bodies.
+"""channels/whatsapp_cloud/parse.py: pure parsing of webhook bodies.
 
 Fixtures: tests/fixtures/whatsapp (pywa ``tests/data/updates``, MIT).
 """
@@ -8,7 +8,7 @@ import copy
 
 import pytest
 
-from channels._whatsapp_parse import InboundMessage, parse_timestamp, parse_webhook
+from channels.whatsapp_cloud.parse import InboundMessage, parse_timestamp, parse_webhook
 from tests.channels.whatsapp_harness import fixture_json, fixture_names
 
 

@@ -1,4 +1,4 @@
-"""channels/_whatsapp_payloads.py: pure builders, each limit tested, no HTTP."""
+"""channels/whatsapp_cloud/payloads.py: pure builders, each limit tested, no HTTP."""
 from __future__ import annotations
 
 import logging
@@ -6,7 +6,7 @@ import logging
 import pytest
 
 from channels._text import utf16_len
-from channels._whatsapp_payloads import (
+from channels.whatsapp_cloud.payloads import (
     EMPTY_BODY,
     MAX_BUTTON_TITLE_CHARS,
     MAX_CAPTION_CHARS,

@@ -37,8 +37,8 @@ from bot.gateway.notice import SECRET_HEADER, InboxNotifier, decode_notice
 from bot.gateway.relay import JournalRelay
 from bot.storage import create_engine
 from channels.meta.graph import SIGNATURE_HEADER, GraphClient, sign
-from channels._whatsapp_sender import WhatsAppSender
-from channels._whatsapp_settings import WhatsAppSettings
+from channels.whatsapp_cloud.sender import WhatsAppSender
+from channels.whatsapp_cloud.settings import WhatsAppSettings
 from channels.whatsapp_receiver import CHANNEL_NAME, NOTICE_PATH, RecordOnlyDelivery, build_app, deliverer
 from sqlalchemy.exc import SQLAlchemyError
 from tests.bot.delivery.helpers import eventually

@@ -1,4 +1,4 @@
-"""channels/_whatsapp_settings.py: numbers and tokens from env and credentials.yml."""
+"""channels/whatsapp_cloud/settings.py: numbers and tokens from env and credentials.yml."""
 from __future__ import annotations
 
 import json
@@ -7,8 +7,8 @@ import pytest
 from rasa.shared.exceptions import RasaException
 
 from bot.config import Config, ConfigError
-from channels._whatsapp_settings import Template, WhatsAppSettings
-from channels.whatsapp_cloud import WhatsAppCloudInput
+from channels.whatsapp_cloud.settings import Template, WhatsAppSettings
+from channels.whatsapp_cloud.channel import WhatsAppCloudInput
 
 BASE = {"WHATSAPP_APP_SECRET": "app-secret", "WHATSAPP_VERIFY_TOKEN": "verify"}
 

@@ -1,4 +1,4 @@
-"""channels/_whatsapp_webhook.py without Rasa or HTTP: what one POST answers and stores.
+"""channels/whatsapp_cloud/webhook.py without Rasa or HTTP: what one POST answers and stores.
 
 Fast enough to run once per mutant (bench/mutation.py runs this file with ``--noconftest``):
 real pywa payloads from tests/fixtures/whatsapp, signed as Meta signs them, recorded by a
@@ -21,9 +21,9 @@ from bot.config import Secret
 from bot.delivery import Delivery, DeliveryStore, InboxState
 from bot.storage import create_engine
 from channels.meta.graph import sign
-from channels._whatsapp_settings import NumberSettings, WhatsAppSettings
-from channels._whatsapp_webhook import CHANNEL_NAME, WebhookReceipt, record_webhook, status_update
-from channels._whatsapp_parse import parse_webhook
+from channels.whatsapp_cloud.settings import NumberSettings, WhatsAppSettings
+from channels.whatsapp_cloud.webhook import CHANNEL_NAME, WebhookReceipt, record_webhook, status_update
+from channels.whatsapp_cloud.parse import parse_webhook
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "whatsapp"
 SECRET = Secret("webhook-record-secret")
@@ -237,7 +237,7 @@ async def test_unknown_and_other_types_are_acknowledged(delivery, name) -> None:
 
 async def test_a_database_failure_answers_503_so_meta_retries(tmp_path: Path, caplog) -> None:
     async with recording_delivery(tmp_path / "empty.sqlite", CHANNEL_NAME, NOW, tables=False) as broken:
-        with caplog.at_level(logging.WARNING, logger="channels._whatsapp_webhook"):
+        with caplog.at_level(logging.WARNING, logger="channels.whatsapp_cloud.webhook"):
             receipt = await post(broken, (FIXTURES / "message__text.json").read_bytes())
     assert [r.getMessage() for r in caplog.records] == ["Webhook not recorded: database unavailable"]
     assert (receipt.status, receipt.body, receipt.accepted) == (503, {"error": "temporarily unavailable"}, [])
@@ -253,7 +253,7 @@ async def test_log_lines_name_reasons_and_counts_never_numbers_or_text(delivery,
     raw = (FIXTURES / "message__text.json").read_bytes()
     other_number = with_messages(text("wamid.other", "hello"))
     other_number["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = "999"
-    with caplog.at_level(logging.DEBUG, logger="channels._whatsapp_webhook"):
+    with caplog.at_level(logging.DEBUG, logger="channels.whatsapp_cloud.webhook"):
         await post(delivery, raw, max_body_bytes=10)
         await post(delivery, raw, signature=None)
         await post(delivery, raw, content_type="text/plain")
@@ -262,7 +262,7 @@ async def test_log_lines_name_reasons_and_counts_never_numbers_or_text(delivery,
         await post(delivery, encode(with_messages(text("wamid.group", "مرحبا", group_id="GROUP.1"))))
         await post(delivery, raw, retention=timedelta(hours=1))
         await post(delivery, raw)
-    assert [r.getMessage() for r in caplog.records if r.name == "channels._whatsapp_webhook"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "channels.whatsapp_cloud.webhook"] == [
         f"Webhook body of {len(raw)} bytes refused (limit 10)",
         "Webhook refused: signature missing",
         "Webhook refused: content type must be application/json",

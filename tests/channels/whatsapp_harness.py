@@ -22,8 +22,8 @@ from bot.config import Config, Secret
 from bot.delivery import DeliveryStore, RetryPolicy
 from bot.storage import create_engine
 from channels.meta.graph import SIGNATURE_HEADER, sign
-from channels._whatsapp_settings import WhatsAppSettings
-from channels.whatsapp_cloud import WhatsAppCloudInput
+from channels.whatsapp_cloud.settings import WhatsAppSettings
+from channels.whatsapp_cloud.channel import WhatsAppCloudInput
 from tests.conftest import FIXTURES_ROOT, free_port
 
 FIXTURES = FIXTURES_ROOT / "whatsapp"

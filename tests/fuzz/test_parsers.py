@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from channels._instagram_inbound import parse_event as parse_instagram_event
 from channels._instagram_inbound import raw_events
 from channels._twilio_inbound import MalformedWebhook, parse_event as parse_twilio_event
-from channels._whatsapp_parse import parse_webhook
+from channels.whatsapp_cloud.parse import parse_webhook
 from channels.rest import read_request
 from channels.webchat import read_message
 from tests.channels import test_instagram_harness as instagram

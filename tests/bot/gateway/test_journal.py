@@ -21,7 +21,7 @@ from bot.gateway.journal import CHECKPOINT_COMMITS, Journal, JournalFull, Journa
 from bot.gateway.relay import JournalRelay
 from bot.storage import create_engine
 from channels.meta.graph import GraphClient
-from channels._whatsapp_sender import WhatsAppSender
+from channels.whatsapp_cloud.sender import WhatsAppSender
 from channels.whatsapp_receiver import CHANNEL_NAME, RecordOnlyDelivery, deliverer
 from tests.bot.delivery.helpers import eventually
 from tests.channels.whatsapp_harness import PHONE_NUMBER_ID, settings

@@ -3,7 +3,7 @@
 :func:`record_webhook` is the whole ``POST /webhook``: what a request carries in,
 ``(json body, status)`` and the newly accepted messages out.  Both places that take
 Meta's webhooks call it: the Sanic route inside ``rasa run``
-(:meth:`channels.whatsapp_cloud.WhatsAppCloudInput.handle_post`, which lets
+(:meth:`channels.whatsapp_cloud.channel.WhatsAppCloudInput.handle_post`, which lets
 :meth:`bot.delivery.Delivery.accept` schedule processing at once) and the separate
 receiver process (:mod:`channels.whatsapp_receiver`), which runs only
 :func:`check_webhook` before answering and :func:`record_batch` (``schedule=False``)
@@ -38,8 +38,8 @@ from bot.delivery import Delivery, InboundItem, StatusUpdate
 from bot.errors import PayloadError, SignatureError
 from channels.meta.graph import WINDOW_CLOSED_CODES, verify_signature
 from channels._replay import too_old
-from channels._whatsapp_parse import InboundMessage, parse_webhook
-from channels._whatsapp_settings import WhatsAppSettings
+from channels.whatsapp_cloud.parse import InboundMessage, parse_webhook
+from channels.whatsapp_cloud.settings import WhatsAppSettings
 
 logger = logging.getLogger(__name__)
 

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
 from bot.delivery import SendResult
 from bot.errors import ProviderAPIError
 from channels.meta.graph import GraphClient
-from channels._whatsapp_address import address_of_payload
-from channels._whatsapp_payloads import build_read_receipt, build_template_payload
+from channels.whatsapp_cloud.address import address_of_payload
+from channels.whatsapp_cloud.payloads import build_read_receipt, build_template_payload
 
 if TYPE_CHECKING:
     from bot.delivery import OutboundMessage
-    from channels._whatsapp_settings import NumberSettings
+    from channels.whatsapp_cloud.settings import NumberSettings
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Pure builders of WhatsApp Cloud API request bodies (no HTTP, unit-tested alone).
 
 Every builder returns complete ``POST /{phone-number-id}/messages`` bodies, addressed
-to an :class:`~channels._whatsapp_address.Address` (``to`` for a phone number,
+to an :class:`~channels.whatsapp_cloud.address.Address` (``to`` for a phone number,
 ``recipient`` for a business-scoped user id; a bare string is a phone ``wa_id``).  Limits
 are named constants with the page that states them; when content has to be cut to
 fit, a warning is logged (without the content).
@@ -12,7 +12,7 @@ import logging
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from channels._text import shorten, split_text, utf16_len
-from channels._whatsapp_address import Address
+from channels.whatsapp_cloud.address import Address
 
 logger = logging.getLogger(__name__)
 

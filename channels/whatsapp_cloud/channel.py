@@ -2,14 +2,14 @@
 
 Three layers (docs/delivery.md, STYLE.md §9):
 
-- parse: :mod:`channels._whatsapp_parse` (pure, frozen dataclasses);
-- transport: :func:`channels._whatsapp_webhook.record_webhook` (framework-free,
+- parse: :mod:`channels.whatsapp_cloud.parse` (pure, frozen dataclasses);
+- transport: :func:`channels.whatsapp_cloud.webhook.record_webhook` (framework-free,
   also run by the separate receiver process :mod:`channels.whatsapp_receiver`)
   behind the Sanic blueprint: verify signature → parse → dedupe/store
   (``bot.delivery``) → 200;
 - send: :class:`WhatsAppCloudOutput` builds bodies with
-  :mod:`channels._whatsapp_payloads` and puts them in the durable outbox;
-  :class:`channels._whatsapp_sender.WhatsAppSender` makes single Graph attempts.
+  :mod:`channels.whatsapp_cloud.payloads` and puts them in the durable outbox;
+  :class:`channels.whatsapp_cloud.sender.WhatsAppSender` makes single Graph attempts.
 
 Routes (prefix ``/webhooks/whatsapp_cloud``): ``GET /`` health, ``GET /webhook``
 verification handshake, ``POST /webhook`` events, ``POST /inbox`` notices from the
@@ -37,18 +37,18 @@ from channels._contacts import ContactBook
 from channels.meta.graph import SIGNATURE_HEADER, GraphClient, verify_handshake
 from channels._reactions import Reaction, ReactionRecorder, Reactions
 from channels._structured import parse_data_for
-from channels._whatsapp_address import Address, address_of_payload
-from channels._whatsapp_parse import InboundMessage
-from channels._whatsapp_payloads import (
+from channels.whatsapp_cloud.address import Address, address_of_payload
+from channels.whatsapp_cloud.parse import InboundMessage
+from channels.whatsapp_cloud.payloads import (
     To,
     build_buttons_payloads,
     build_custom_payload,
     build_media_payload,
     build_text_payloads,
 )
-from channels._whatsapp_sender import WhatsAppSender
-from channels._whatsapp_settings import WhatsAppSettings
-from channels._whatsapp_webhook import CHANNEL_NAME, record_webhook
+from channels.whatsapp_cloud.sender import WhatsAppSender
+from channels.whatsapp_cloud.settings import WhatsAppSettings
+from channels.whatsapp_cloud.webhook import CHANNEL_NAME, record_webhook
 
 logger = logging.getLogger(__name__)
 
@@ -315,7 +315,7 @@ class WhatsAppCloudInput(InputChannel):
     ) -> Tuple[Dict[str, Any], int]:
         """The whole POST /webhook, framework-free: ``(json body, status)``.
 
-        :func:`channels._whatsapp_webhook.record_webhook` is the one place errors
+        :func:`channels.whatsapp_cloud.webhook.record_webhook` is the one place errors
         become status codes: 413 too large, 401 missing signature, 403 wrong
         signature, 415 not JSON, 400 malformed, 503 database unavailable (Meta
         retries), 200 once everything is durably recorded; processing is scheduled

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from channels._structured import location_payload, media_payload
-from channels._whatsapp_address import Address, AddressKind
+from channels.whatsapp_cloud.address import Address, AddressKind
 
 logger = logging.getLogger(__name__)
 
