@@ -59,11 +59,11 @@ TARGETS: Sequence[Target] = (
     Target("security", "bot/agent_desk/security.py", ["tests/bot/agent_desk/test_security.py"], conftest=False),
     Target("meta", "channels/meta/graph.py", ["tests/channels/test_meta_signature.py",
                                          "tests/channels/test_meta_graph_client.py"], conftest=False),
-    Target("twilio_signature", "channels/_twilio_signature.py", ["tests/channels/test_twilio_signature.py"],
+    Target("twilio_signature", "channels/twilio/signature.py", ["tests/channels/test_twilio_signature.py"],
            conftest=False),
     Target("whatsapp_webhook", "channels/whatsapp_cloud/webhook.py", ["tests/channels/test_whatsapp_webhook_record.py"],
            conftest=False),
-    Target("instagram_webhook", "channels/_instagram_webhook.py",
+    Target("instagram_webhook", "channels/instagram/webhook.py",
            ["tests/channels/test_instagram_webhook_record.py"], conftest=False),
     Target("handoff_desk", "bot/handoff/desk.py", ["tests/bot/handoff/test_routing.py"], SQLITE_ONLY),
     Target("handoff_store", "bot/handoff/store.py", ["tests/bot/handoff/test_store.py"], SQLITE_ONLY),
@@ -108,7 +108,7 @@ EQUIVALENT: Dict[str, List[tuple]] = {
                                      "both refused with the same 415 (asserted for None)."),
         ('.split(";", 2)[0]', "The part before the first ';' is the same whatever the split limit."),
     ],
-    "channels/_instagram_webhook.py": [
+    "channels/instagram/webhook.py": [
         ("+Answer = None", _ALIAS),
         ("slots=False", "__slots__ only changes the instance's memory layout; the tests check that a request is "
                         "immutable and keyword-only, which it still is."),

@@ -213,7 +213,7 @@ class WebChatInput(SocketIOInput):
         self.title = title
         self._store = store
         self._retry = retry
-        # Share the delivery store's thread pool (see channels.instagram): one SQLite thread.
+        # Share the delivery store's thread pool (see channels.instagram.channel): one SQLite thread.
         self.entry_sources = EntrySourceStore(store.engine, run=store.run_blocking)
         self.delivery: Optional[Delivery] = None
         self.tokens = tokens or SessionTokens.from_config()

@@ -65,7 +65,7 @@ def _whatsapp_cloud(_channel: Any, outbox: KeyedOutbox) -> OutputChannel:
 
 
 def _twilio_whatsapp(channel: Any, outbox: KeyedOutbox) -> OutputChannel:
-    from channels.twilio_whatsapp import TwilioWhatsAppOutput
+    from channels.twilio.channel import TwilioWhatsAppOutput
 
     async def sink(payload: Mapping[str, Any], kind: str, free_form: bool) -> None:
         await outbox.add(payload, kind=kind, free_form=free_form)
@@ -80,7 +80,7 @@ def _instagram(channel: Any, outbox: KeyedOutbox) -> OutputChannel:
     Past 7 days ``send_text_message`` raises ``MessagingWindowClosed`` (a
     :class:`bot.errors.ChannelError`): nothing is queued and the caller reports why.
     """
-    from channels.instagram import InstagramAgentOutput
+    from channels.instagram.channel import InstagramAgentOutput
 
     return InstagramAgentOutput(channel, account=outbox.account, key=outbox.key)
 

@@ -13,8 +13,8 @@ from typing import Any, Dict
 import pytest
 
 from bot.delivery import InboxState, OutboxState
-from channels._instagram_comments import DEFAULT_UNSUPPORTED
-from channels._instagram_inbound import parse_timestamp
+from channels.instagram.comments import DEFAULT_UNSUPPORTED
+from channels.instagram.parse import parse_timestamp
 from tests.channels.test_instagram_harness import (
     ACCESS_TOKEN, ACCOUNT, APP_SECRET, NOW_MS, Clock, RecordingAgent, fixture_bytes, fixture_names, make_channel,
     message_event, sent_texts, serve, settings, webhook_body,

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from channels._instagram_comments import DEFAULT_PRIVATE_REPLY
-from channels.instagram import MessagingWindowClosed
+from channels.instagram.comments import DEFAULT_PRIVATE_REPLY
+from channels.instagram.channel import MessagingWindowClosed
 from tests.channels.test_instagram_harness import (
     ACCOUNT, NOW_MS, Clock, RecordingAgent, comment_change, make_channel, message_event, serve, settings, webhook_body,
 )

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from channels._instagram_comments import DEFAULT_PRIVATE_REPLY
+from channels.instagram.comments import DEFAULT_PRIVATE_REPLY
 from tests.channels.test_instagram_harness import (
     ACCOUNT, comment_change, make_channel, message_event, sent_texts, serve, settings,
 )

@@ -19,9 +19,9 @@ from rasa.core.channels.channel import UserMessage
 from bot.config import Config, Secret
 from bot.delivery import DeliveryStore, InboxState, RetryPolicy, utcnow
 from bot.storage import create_engine
-from channels._instagram_settings import InstagramSettings
+from channels.instagram.settings import InstagramSettings
 from channels.meta.graph import SIGNATURE_HEADER, sign
-from channels.instagram import InstagramInput
+from channels.instagram.channel import InstagramInput
 from tests.channels.whatsapp_harness import running_channel
 from tests.conftest import FIXTURES_ROOT
 

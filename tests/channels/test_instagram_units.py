@@ -7,14 +7,14 @@ import pytest
 import regex
 
 from bot.config import Config, ConfigError
-from channels._instagram_comments import FunnelConfig, decide
-from channels._instagram_inbound import Comment, Kind, RawEvent, parse_event, parse_timestamp, raw_events
-from channels._instagram_payloads import (
+from channels.instagram.comments import FunnelConfig, decide
+from channels.instagram.parse import Comment, Kind, RawEvent, parse_event, parse_timestamp, raw_events
+from channels.instagram.payloads import (
     MAX_QUICK_REPLIES, MAX_TEXT_BYTES, build_attachment, build_private_reply, build_public_reply,
     build_quick_replies, build_text_payloads,
 )
-from channels._instagram_settings import InstagramSettings
-from channels._instagram_window import MessagingWindowClosed, agent_reply_policy
+from channels.instagram.settings import InstagramSettings
+from channels.instagram.window import MessagingWindowClosed, agent_reply_policy
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 

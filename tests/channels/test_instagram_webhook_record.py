@@ -1,4 +1,4 @@
-"""channels/_instagram_webhook.py without Rasa or HTTP: what one POST answers and stores.
+"""channels/instagram/webhook.py without Rasa or HTTP: what one POST answers and stores.
 
 Fast enough to run once per mutant (bench/mutation.py runs this file with ``--noconftest``):
 Chatwoot's recorded Instagram payloads from tests/fixtures/instagram, signed as Meta signs
@@ -17,8 +17,8 @@ from typing import Any, Dict
 import pytest
 
 from bot.config import Secret
-from channels._instagram_settings import InstagramSettings
-from channels._instagram_webhook import InstagramWebhook, WebhookRequest
+from channels.instagram.settings import InstagramSettings
+from channels.instagram.webhook import InstagramWebhook, WebhookRequest
 from channels.meta.graph import sign
 from tests.channels.test_whatsapp_webhook_record import recording_delivery
 
@@ -131,7 +131,7 @@ async def test_unknown_kinds_are_acknowledged_without_touching_the_database(tmp_
     body = {"object": "instagram", "entry": [{"id": ACCOUNT, "messaging": [{"sender": {"id": CUSTOMER}, "x": {}}]}]}
     async with recording_delivery(tmp_path / "empty.sqlite", CHANNEL, NOW, tables=False) as broken:
         assert await post(broken, encode(body)) == OK
-        with caplog.at_level(logging.WARNING, logger="channels._instagram_webhook"):
+        with caplog.at_level(logging.WARNING, logger="channels.instagram.webhook"):
             assert await post(broken, fixture_bytes("instagram_message_create_event.json")) == (
                 "temporarily unavailable", 503, TEXT_PLAIN)
     assert [r.getMessage() for r in caplog.records] == ["Instagram webhook could not be stored"]
@@ -203,7 +203,7 @@ async def test_log_lines_name_the_reason_never_ids_or_text(delivery, caplog) -> 
     unknown = encode({"object": "instagram", "entry": [{"id": ACCOUNT, "messaging": [{"sender": {"id": "c"}}]}]})
     own = encode({"object": "instagram", "entry": [{"id": ACCOUNT, "time": int(NOW.timestamp()), "changes": [
         {"field": "comments", "value": comment(ACCOUNT, "own")}]}]})
-    with caplog.at_level(logging.DEBUG, logger="channels._instagram_webhook"):
+    with caplog.at_level(logging.DEBUG, logger="channels.instagram.webhook"):
         await post(delivery, raw, max_body_bytes=10)
         await post(delivery, raw, signature=None)
         await post(delivery, b"[]")
@@ -212,7 +212,7 @@ async def test_log_lines_name_the_reason_never_ids_or_text(delivery, caplog) -> 
         await post(delivery, own)
         delivery.retention = timedelta(hours=1)
         await post(delivery, raw)
-    assert [r.getMessage() for r in caplog.records if r.name == "channels._instagram_webhook"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "channels.instagram.webhook"] == [
         f"Instagram webhook rejected: body of {len(raw)} bytes is too large",
         "Instagram webhook rejected: signature missing",
         "Instagram webhook rejected: body is not a JSON object",

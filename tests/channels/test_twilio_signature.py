@@ -1,4 +1,4 @@
-"""channels/_twilio_signature.py without a server: the public URL Twilio signed and the
+"""channels/twilio/signature.py without a server: the public URL Twilio signed and the
 X-Twilio-Signature check (fast: imports nothing of Rasa; the mutation run uses it).
 
 Vectors: tests/fixtures/signatures/twilio_request_validator_vectors.json (twilio-python's).
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from channels._twilio_signature import UrlPolicy, compute_signature, is_valid_signature, public_request_url
+from channels.twilio.signature import UrlPolicy, compute_signature, is_valid_signature, public_request_url
 
 DATA = json.loads((Path(__file__).parents[1] / "fixtures" / "signatures"
                    / "twilio_request_validator_vectors.json").read_text(encoding="utf-8"))
@@ -95,7 +95,7 @@ def test_a_public_url_keeps_its_own_last_letters() -> None:
 def test_the_header_name_and_the_policy_value() -> None:
     import dataclasses
 
-    from channels._twilio_signature import SIGNATURE_HEADER
+    from channels.twilio.signature import SIGNATURE_HEADER
 
     assert SIGNATURE_HEADER == "X-Twilio-Signature"
     policy = UrlPolicy(public_url="https://bot.example")

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.handoff.outbound import ChannelRegistry
-from channels._twilio_payloads import MAX_BODY_CHARS
+from channels.twilio.payloads import MAX_BODY_CHARS
 from tests.channels.test_twilio_whatsapp_harness import (
     ACCOUNT_SID,
     STATUS_PATH,

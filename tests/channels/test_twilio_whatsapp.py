@@ -12,8 +12,8 @@ from typing import Any, Dict
 import pytest
 
 from bot.delivery import OutboxState
-from channels._twilio_signature import SIGNATURE_HEADER, compute_signature
-from channels._twilio_webhook import TWIML_EMPTY
+from channels.twilio.signature import SIGNATURE_HEADER, compute_signature
+from channels.twilio.webhook import TWIML_EMPTY
 from tests.channels.test_twilio_whatsapp_harness import (
     ACCOUNT_SID,
     AUTH_TOKEN,

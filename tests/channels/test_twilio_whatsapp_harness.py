@@ -20,9 +20,9 @@ from rasa.core.channels.channel import UserMessage
 from bot.config import Config
 from bot.delivery import DeliveryStore, RetryPolicy
 from bot.storage import create_engine
-from channels._twilio_settings import TwilioSettings
-from channels._twilio_signature import SIGNATURE_HEADER, compute_signature
-from channels.twilio_whatsapp import TwilioWhatsAppInput
+from channels.twilio.settings import TwilioSettings
+from channels.twilio.signature import SIGNATURE_HEADER, compute_signature
+from channels.twilio.channel import TwilioWhatsAppInput
 from tests.channels.whatsapp_harness import running_channel as serve_channel
 from tests.conftest import FIXTURES_ROOT
 

@@ -11,8 +11,8 @@ from twilio.base.exceptions import TwilioRestException
 from bot.config import Config, ConfigError, Secret
 from bot.delivery import OutboundMessage
 from bot.errors import ProviderAPIError, WindowClosedError
-from channels._twilio_http import rebase_url
-from channels._twilio_inbound import (
+from channels.twilio.http_client import rebase_url
+from channels.twilio.parse import (
     Location,
     Media,
     MalformedWebhook,
@@ -21,7 +21,7 @@ from channels._twilio_inbound import (
     decode_form,
     parse_event,
 )
-from channels._twilio_payloads import (
+from channels.twilio.payloads import (
     MAX_BODY_CHARS,
     body_length,
     build_media,
@@ -31,10 +31,10 @@ from channels._twilio_payloads import (
     split_body,
     whatsapp_address,
 )
-from channels._twilio_sender import TemplateSettings, TwilioSender, is_transient, provider_error
-from channels._twilio_settings import TwilioSettings
-from channels._twilio_signature import UrlPolicy, compute_signature, is_valid_signature, public_request_url
-from channels._twilio_webhook import metadata_for, status_update
+from channels.twilio.sender import TemplateSettings, TwilioSender, is_transient, provider_error
+from channels.twilio.settings import TwilioSettings
+from channels.twilio.signature import UrlPolicy, compute_signature, is_valid_signature, public_request_url
+from channels.twilio.webhook import metadata_for, status_update
 from tests.channels.test_twilio_whatsapp_harness import SIGNATURE_VECTORS, load_fixture
 
 # -- parsing -------------------------------------------------------------------

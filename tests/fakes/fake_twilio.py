@@ -44,8 +44,8 @@ import aiohttp
 import pytest_asyncio
 from aiohttp import web
 
-from channels._twilio_payloads import MAX_BODY_CHARS, body_length
-from channels._twilio_signature import SIGNATURE_HEADER, compute_signature
+from channels.twilio.payloads import MAX_BODY_CHARS, body_length
+from channels.twilio.signature import SIGNATURE_HEADER, compute_signature
 
 logger = logging.getLogger(__name__)
 

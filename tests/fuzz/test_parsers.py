@@ -10,9 +10,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from channels._instagram_inbound import parse_event as parse_instagram_event
-from channels._instagram_inbound import raw_events
-from channels._twilio_inbound import MalformedWebhook, parse_event as parse_twilio_event
+from channels.instagram.parse import parse_event as parse_instagram_event
+from channels.instagram.parse import raw_events
+from channels.twilio.parse import MalformedWebhook, parse_event as parse_twilio_event
 from channels.whatsapp_cloud.parse import parse_webhook
 from channels.rest import read_request
 from channels.webchat import read_message

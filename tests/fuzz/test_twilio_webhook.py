@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from bot.delivery import DeliveryStore
 from bot.storage import create_engine
-from channels._twilio_inbound import MalformedWebhook, decode_form
-from channels._twilio_signature import SIGNATURE_HEADER, compute_signature
-from channels.twilio_whatsapp import TwilioWhatsAppInput
+from channels.twilio.parse import MalformedWebhook, decode_form
+from channels.twilio.signature import SIGNATURE_HEADER, compute_signature
+from channels.twilio.channel import TwilioWhatsAppInput
 from tests.channels import test_twilio_whatsapp_harness as twilio
 from tests.fuzz.harness import FEW, FUZZ, Failures, ThreadServer, assert_answered, scalars
 from tests.rasa_server_app import served_rasa_app

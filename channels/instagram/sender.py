@@ -18,7 +18,7 @@ from typing import Any, Mapping, Optional
 from bot.config import Secret
 from bot.delivery.types import OutboundMessage, SendResult
 from bot.errors import ProviderAPIError, WindowClosedError
-from channels._instagram_payloads import KIND_PUBLIC_REPLY
+from channels.instagram.payloads import KIND_PUBLIC_REPLY
 from channels.meta.graph import GraphClient
 
 logger = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """The Twilio webhook, independent of the web framework.
 
 :meth:`TwilioWebhook.handle` takes what a request carries and returns ``(body, status,
-content type)``; the Sanic route in :mod:`channels.twilio_whatsapp` only adapts. Order
+content type)``; the Sanic route in :mod:`channels.twilio.channel` only adapts. Order
 of checks, and the one place errors become HTTP statuses:
 
 1. body larger than ``max_body_bytes`` → 413
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Mapping, Optional, Tuple
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.delivery import InboundItem, StatusUpdate
-from channels._twilio_inbound import (
+from channels.twilio.parse import (
     FormFields,
     MalformedWebhook,
     Transport,
@@ -36,9 +36,9 @@ from channels._twilio_inbound import (
     decode_form,
     parse_event,
 )
-from channels._twilio_payloads import WHATSAPP_PREFIX
-from channels._twilio_sender import WINDOW_CLOSED, title
-from channels._twilio_signature import is_valid_signature
+from channels.twilio.payloads import WHATSAPP_PREFIX
+from channels.twilio.sender import WINDOW_CLOSED, title
+from channels.twilio.signature import is_valid_signature
 
 if TYPE_CHECKING:
     from bot.delivery import Delivery

@@ -19,7 +19,7 @@ from twilio.base.exceptions import TwilioRestException
 
 from bot.delivery.types import SendResult
 from bot.errors import ProviderAPIError, WindowClosedError
-from channels._twilio_payloads import build_template, create_kwargs
+from channels.twilio.payloads import build_template, create_kwargs
 
 if TYPE_CHECKING:
     from twilio.rest import Client
@@ -111,7 +111,7 @@ class TwilioSender:
 
     Args:
         client: a ``twilio.rest.Client`` whose ``http_client`` is asynchronous
-            (:class:`channels._twilio_http.AiohttpTwilioClient`).
+            (:class:`channels.twilio.http_client.AiohttpTwilioClient`).
         template: what to send outside the window; None to only record the skip.
         status_callback: URL Twilio posts delivery reports to, put on templates.
     """

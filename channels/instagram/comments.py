@@ -22,8 +22,8 @@ import yaml
 
 from bot.language import AR, EN, detect, normalize
 from bot.language.reply import default_language
-from channels._instagram_inbound import Comment
-from channels._instagram_window import private_reply_allowed
+from channels.instagram.parse import Comment
+from channels.instagram.window import private_reply_allowed
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 credentials.yml::
 
-    channels.instagram.InstagramInput:
+    channels.instagram.channel.InstagramInput:
       app_secret: ${INSTAGRAM_APP_SECRET}
       verify_token: ${INSTAGRAM_VERIFY_TOKEN}
       access_token: ${INSTAGRAM_ACCESS_TOKEN}
@@ -11,13 +11,13 @@ Routes (prefix ``/webhooks/instagram``): ``GET /`` health, ``GET /webhook`` the
 verification handshake, ``POST /webhook`` events.  Everything durable (dedupe,
 ordering, retries, the 24-hour window) is :mod:`bot.delivery`; the pieces:
 
-- :mod:`channels._instagram_webhook`: verify, parse, accept (framework-independent);
-- :mod:`channels._instagram_inbound`: webhook JSON → frozen dataclasses;
-- :mod:`channels._instagram_payloads`: pure Send API builders (1,000-byte split, quick replies);
-- :mod:`channels._instagram_sender`: one Graph request per attempt, errors classified;
-- :mod:`channels._instagram_comments`: the comment → private reply funnel;
-- :mod:`channels._instagram_takeover`: a person answering from the Instagram inbox;
-- :mod:`channels._instagram_window`: 24 h / 7-day HUMAN_AGENT policy for agent replies.
+- :mod:`channels.instagram.webhook`: verify, parse, accept (framework-independent);
+- :mod:`channels.instagram.parse`: webhook JSON → frozen dataclasses;
+- :mod:`channels.instagram.payloads`: pure Send API builders (1,000-byte split, quick replies);
+- :mod:`channels.instagram.sender`: one Graph request per attempt, errors classified;
+- :mod:`channels.instagram.comments`: the comment → private reply funnel;
+- :mod:`channels.instagram.takeover`: a person answering from the Instagram inbox;
+- :mod:`channels.instagram.window`: 24 h / 7-day HUMAN_AGENT policy for agent replies.
 
 Docs: docs/channels/instagram.md.
 """
@@ -42,17 +42,17 @@ from bot.entry_links import METADATA_KEY, EntrySource, EntrySourceStore, parse_r
 from bot.identity import provider_id, sender_id
 from bot.language.reply import default_language, reply_language
 from channels._settings import settings_from_credentials
-from channels._instagram_comments import decide
-from channels._instagram_inbound import InstagramEvent, Kind, RawEvent, parse_event
-from channels._instagram_payloads import (
+from channels.instagram.comments import decide
+from channels.instagram.parse import InstagramEvent, Kind, RawEvent, parse_event
+from channels.instagram.payloads import (
     KIND_PRIVATE_REPLY, KIND_PUBLIC_REPLY, MESSAGE_TAG, RESPONSE, build_attachment, build_private_reply,
     build_public_reply, build_quick_replies, build_text_payloads, payload_text, with_tag,
 )
-from channels._instagram_sender import InstagramSender
-from channels._instagram_settings import InstagramSettings
-from channels._instagram_takeover import TakeoverStore
-from channels._instagram_webhook import InstagramWebhook, WebhookRequest
-from channels._instagram_window import MessagingWindowClosed, SendPolicy, agent_reply_policy
+from channels.instagram.sender import InstagramSender
+from channels.instagram.settings import InstagramSettings
+from channels.instagram.takeover import TakeoverStore
+from channels.instagram.webhook import InstagramWebhook, WebhookRequest
+from channels.instagram.window import MessagingWindowClosed, SendPolicy, agent_reply_policy
 from channels.meta.graph import SIGNATURE_HEADER, GraphClient
 from channels._reactions import Reaction, ReactionRecorder, Reactions
 from channels._structured import get_started_payload, media_payload, parse_data_for
@@ -219,7 +219,7 @@ class InstagramInput(InputChannel):
     """Receives Instagram messaging and comment webhooks; answers through :mod:`bot.delivery`.
 
     Args:
-        settings: validated settings (see :mod:`channels._instagram_settings`).
+        settings: validated settings (see :mod:`channels.instagram.settings`).
         store: the delivery store; default: the shared engine (``MAJLIS_DATABASE_URL``).
         retry: backoff policy for transient send failures.
         clock: the current aware UTC time (tests run it at the time of recorded events).

@@ -2,7 +2,7 @@
 
 credentials.yml::
 
-    channels.twilio_whatsapp.TwilioWhatsAppInput:
+    channels.twilio.channel.TwilioWhatsAppInput:
       account_sid: ${TWILIO_ACCOUNT_SID}
       auth_token: ${TWILIO_AUTH_TOKEN}
       whatsapp_from: ${TWILIO_WHATSAPP_FROM}
@@ -12,9 +12,9 @@ inbound messages (status callbacks are accepted there too), ``POST /status`` sta
 callbacks. Everything durable (dedupe, ordering, retries, the 24-hour window) is
 :mod:`bot.delivery`; this module wires Twilio's pieces into it:
 
-- :mod:`channels._twilio_webhook`: verify, parse, accept (framework-independent);
-- :mod:`channels._twilio_payloads`: pure request builders and the 1,600-char split;
-- :mod:`channels._twilio_sender` / :mod:`channels._twilio_http`: one non-blocking
+- :mod:`channels.twilio.webhook`: verify, parse, accept (framework-independent);
+- :mod:`channels.twilio.payloads`: pure request builders and the 1,600-char split;
+- :mod:`channels.twilio.sender` / :mod:`channels.twilio.http_client`: one non-blocking
   ``create_async`` attempt through twilio-python, errors classified.
 
 Docs: docs/channels/twilio.md.
@@ -40,9 +40,9 @@ from channels._contacts import ContactBook
 from channels._settings import settings_from_credentials
 from channels._structured import parse_data_for
 from channels._text import split_text
-from channels._twilio_http import AiohttpTwilioClient
-from channels._twilio_inbound import Transport, TwilioInbound, parse_event
-from channels._twilio_payloads import (
+from channels.twilio.http_client import AiohttpTwilioClient
+from channels.twilio.parse import Transport, TwilioInbound, parse_event
+from channels.twilio.payloads import (
     WHATSAPP_PREFIX,
     body_length,
     build_media,
@@ -51,10 +51,10 @@ from channels._twilio_payloads import (
     sms_part_limit,
     split_body,
 )
-from channels._twilio_sender import TwilioSender
-from channels._twilio_settings import TwilioSettings
-from channels._twilio_signature import SIGNATURE_HEADER, public_request_url
-from channels._twilio_webhook import SMS_KEY_PREFIX, TwilioWebhook, WebhookRequest, metadata_for
+from channels.twilio.sender import TwilioSender
+from channels.twilio.settings import TwilioSettings
+from channels.twilio.signature import SIGNATURE_HEADER, public_request_url
+from channels.twilio.webhook import SMS_KEY_PREFIX, TwilioWebhook, WebhookRequest, metadata_for
 
 logger = logging.getLogger(__name__)
 
@@ -213,7 +213,7 @@ class TwilioWhatsAppInput(InputChannel):
     """Receives WhatsApp messages and status callbacks from Twilio.
 
     Args:
-        settings: validated settings (see :mod:`channels._twilio_settings`).
+        settings: validated settings (see :mod:`channels.twilio.settings`).
         store: the delivery store; default: the shared engine (``MAJLIS_DATABASE_URL``).
         retry: backoff policy for transient send failures.
     """

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Optional
 
 from bot.errors import ChannelError
-from channels._instagram_payloads import HUMAN_AGENT
+from channels.instagram.payloads import HUMAN_AGENT
 
 STANDARD_WINDOW = timedelta(hours=24)
 HUMAN_AGENT_WINDOW = timedelta(days=7)

@@ -33,7 +33,7 @@ import yaml
 
 from bot.config import Config, ConfigError, Secret, config, positive, with_credentials
 from bot.language.reply import SUPPORTED, default_language
-from channels._instagram_comments import FunnelConfig
+from channels.instagram.comments import FunnelConfig
 
 INSTAGRAM_LOGIN = "instagram_login"
 FACEBOOK_LOGIN = "facebook_login"

@@ -1,7 +1,7 @@
 """The Instagram webhook, independent of the web framework.
 
 :meth:`InstagramWebhook.handle` takes what a request carries and returns ``(body,
-status, content type)``; the Sanic routes in :mod:`channels.instagram` only adapt.
+status, content type)``; the Sanic routes in :mod:`channels.instagram.channel` only adapt.
 Order of checks, and the one place errors become HTTP statuses:
 
 1. body larger than ``max_body_bytes`` → 413
@@ -27,13 +27,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.delivery import InboundItem
 from bot.errors import PayloadError, SignatureError
-from channels._instagram_inbound import InstagramEvent, Kind, decode_body, parse_event, raw_events
+from channels.instagram.parse import InstagramEvent, Kind, decode_body, parse_event, raw_events
 from channels.meta.graph import verify_handshake, verify_signature
 from channels._replay import too_old
 
 if TYPE_CHECKING:
     from bot.delivery import Delivery
-    from channels._instagram_settings import InstagramSettings
+    from channels.instagram.settings import InstagramSettings
 
 logger = logging.getLogger(__name__)
 

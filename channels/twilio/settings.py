@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from typing import Any, Dict, FrozenSet, Mapping, Optional
 
 from bot.config import Config, ConfigError, Secret, config, positive, with_credentials
-from channels._twilio_payloads import whatsapp_address
-from channels._twilio_sender import TemplateSettings
-from channels._twilio_signature import UrlPolicy
+from channels.twilio.payloads import whatsapp_address
+from channels.twilio.sender import TemplateSettings
+from channels.twilio.signature import UrlPolicy
 
 #: credentials.yml key → environment variable.
 CREDENTIAL_KEYS: Mapping[str, str] = {
