@@ -60,7 +60,7 @@ async def run(burst: int, rounds: int, shared_thread: bool) -> None:
     from bot.config import Config
     from bot.handoff.config import ROOT, parse_settings
     from bot.storage import create_engine, migrate
-    from channels.agent_desk import AgentDeskInput
+    from bot.agent_desk.channel import AgentDeskInput
 
     folder = Path(tempfile.mkdtemp(prefix="majlis-bench-desk-"))
     engine = create_engine(f"sqlite:///{folder / 'desk.sqlite'}")

@@ -13,7 +13,7 @@ import secrets
 from pathlib import Path
 from typing import Mapping, Optional, Tuple
 
-#: The REST channel's bearer token (channels/rest.py): env var and file name.
+#: The REST channel's bearer token (channels/rest/channel.py): env var and file name.
 REST_TOKEN_ENV = "MAJLIS_REST_TOKEN"
 REST_TOKEN_FILE = "rest-token"
 

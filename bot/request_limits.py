@@ -8,7 +8,7 @@ chunked body as soon as the chunks received pass it; the answer is 413 and the
 connection is closed.
 
 No Majlis route needs more: webhooks are a few kB (each channel keeps its own lower
-limit), socket.io packets are capped at 64 kB (channels/webchat.py), action calls
+limit), socket.io packets are capped at 64 kB (channels/webchat/channel.py), action calls
 are compressed above it (bot/action_server.py inflates up to 16 MiB).  Applied to the
 Rasa server by :mod:`bot.rasa_fixes` and to the action server by
 :mod:`bot.action_server`; the WhatsApp receiver (aiohttp) has its own

@@ -1,6 +1,6 @@
 """The agent desk assembled: services, the Sanic blueprint, start and stop.
 
-channels/agent_desk.py mounts :meth:`DeskApp.blueprint` inside the Rasa server, so
+bot/agent_desk/channel.py mounts :meth:`DeskApp.blueprint` inside the Rasa server, so
 the desk shares the process (and the agent, tracker store and channels) with the
 bot.  Tests build a :class:`DeskApp` the same way around their own agent.
 """

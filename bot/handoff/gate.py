@@ -1,6 +1,6 @@
 """The gate every customer message passes before the bot may answer.
 
-Installed on the Rasa agent at server start (channels/agent_desk.py), around
+Installed on the Rasa agent at server start (bot/agent_desk/channel.py), around
 ``Agent.handle_message``, so it sees the messages of every channel.  Under Rasa's
 conversation lock it:
 

@@ -1,16 +1,16 @@
 """Messages that are not replies (agent replies, queue updates, hand-back) on the customer's channel.
 
-They go through the channel's own :class:`~rasa.core.channels.channel.OutputChannel`
-(so payloads are built by the channel's pure builders) bound to a
-:class:`KeyedOutbox`, which stores each payload with ``bot.delivery``'s
-``Delivery.enqueue`` under an idempotency key we choose (``agent-reply:<id>:<attempt>``)
-— sent once, retried with backoff, recovered after a restart, status-tracked.
+They go through the connector's own agent-reply output
+(:meth:`bot.delivery.ports.CustomerChannel.agent_output`, so payloads are built by the
+connector's pure builders) bound to a :class:`KeyedOutbox`, which stores each payload
+with ``bot.delivery``'s ``Delivery.enqueue`` under an idempotency key we choose
+(``agent-reply:<id>:<attempt>``) — sent once, retried with backoff, recovered after a
+restart, status-tracked.
 
-A channel is usable here when its InputChannel object has a ``delivery`` attribute
-(a :class:`bot.delivery.Delivery`) and either a ``handoff_output(outbox)`` method or
-one of the known output classes below.  Channels without one (REST, socket.io) only
-get replies inside a dialogue turn.  A channel may refuse a message (Instagram more
-than 7 days after the customer wrote) by raising :class:`bot.errors.ChannelError`;
+A channel is usable here when its InputChannel is a
+:class:`~bot.delivery.ports.CustomerChannel` with a delivery service.  Others (REST)
+only get replies inside a dialogue turn.  A channel may refuse a message (Instagram
+more than 7 days after the customer wrote) by raising :class:`bot.errors.ChannelError`;
 :meth:`ChannelRegistry.try_send_text` returns the reason.
 """
 from __future__ import annotations
@@ -18,21 +18,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
-
-from rasa.core.channels.channel import OutputChannel
+from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 from bot.delivery import Delivery, OutboundMessage, OutboxRecord, OutboxState, STATUS_RANK
+from bot.delivery.ports import AgentReplyOutput, CustomerChannel, ReactionRecorder, TakeoverListener
 from bot.errors import ChannelError
 from bot.identity import IdentityError, provider_id
 
 logger = logging.getLogger(__name__)
 
-OutputFactory = Callable[[Any, "KeyedOutbox"], OutputChannel]
-
 
 class KeyedOutbox:
-    """Duck-types :class:`bot.delivery.Outbox` for proactive messages with chosen keys.
+    """A :class:`bot.delivery.ports.AgentOutbox`: a person's messages to one customer, keys chosen by the desk.
 
     Args:
         delivery: the channel's delivery service.
@@ -56,40 +53,6 @@ class KeyedOutbox:
         if stored is not None:
             self.stored.append(stored)
         return stored
-
-
-def _whatsapp_cloud(_channel: Any, outbox: KeyedOutbox) -> OutputChannel:
-    from channels.whatsapp_cloud.channel import WhatsAppCloudOutput
-
-    return WhatsAppCloudOutput(outbox)  # type: ignore[arg-type]
-
-
-def _twilio_whatsapp(channel: Any, outbox: KeyedOutbox) -> OutputChannel:
-    from channels.twilio.channel import TwilioWhatsAppOutput
-
-    async def sink(payload: Mapping[str, Any], kind: str, free_form: bool) -> None:
-        await outbox.add(payload, kind=kind, free_form=free_form)
-
-    return TwilioWhatsAppOutput(sink, account=outbox.account,
-                                status_callback=getattr(channel.settings, "status_callback_url", None))
-
-
-def _instagram(channel: Any, outbox: KeyedOutbox) -> OutputChannel:
-    """A person's messages: 24 h as usual, then ``HUMAN_AGENT`` for 7 days, then refused.
-
-    Past 7 days ``send_text_message`` raises ``MessagingWindowClosed`` (a
-    :class:`bot.errors.ChannelError`): nothing is queued and the caller reports why.
-    """
-    from channels.instagram.channel import InstagramAgentOutput
-
-    return InstagramAgentOutput(channel, account=outbox.account, key=outbox.key)
-
-
-# Channels whose customer-facing page shows "an agent joined / left" notices.
-NOTICE_CHANNELS = frozenset({"webchat"})
-
-KNOWN_OUTPUTS: Dict[str, OutputFactory] = {"whatsapp_cloud": _whatsapp_cloud, "twilio_whatsapp": _twilio_whatsapp,
-                                           "instagram": _instagram}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -136,12 +99,12 @@ class ChannelRegistry:
     """
 
     def __init__(self) -> None:
-        self._channels: Dict[str, Any] = {}
+        self._channels: Dict[str, CustomerChannel] = {}
 
     def discover(self, input_channels: Iterable[Any]) -> None:
-        """Remember every input channel with a delivery service."""
+        """Remember every customer channel (a :class:`CustomerChannel`) with a delivery service."""
         for channel in input_channels:
-            if isinstance(getattr(channel, "delivery", None), Delivery):
+            if isinstance(channel, CustomerChannel) and channel.delivery is not None:
                 self._channels[channel.name()] = channel
         logger.info("Agent replies can reach customers on: %s", ", ".join(sorted(self._channels)) or "no channel")
 
@@ -150,19 +113,15 @@ class ChannelRegistry:
         return channel.delivery if channel is not None else None
 
     def supports(self, name: str) -> bool:
-        channel = self._channels.get(name)
-        return channel is not None and (hasattr(channel, "handoff_output") or name in KNOWN_OUTPUTS)
+        return name in self._channels
 
-    def output(self, name: str, *, account: str, customer: str, key: str) -> Optional[OutputChannel]:
+    def output(self, name: str, *, account: str, customer: str, key: str) -> Optional[AgentReplyOutput]:
         """An output channel whose messages are stored under ``key:<n>``; None if unsupported."""
         channel = self._channels.get(name)
         recipient = address(name, customer)
-        if channel is None or not self.supports(name) or recipient is None:
+        if channel is None or channel.delivery is None or recipient is None:
             return None
-        outbox = KeyedOutbox(channel.delivery, account=account, customer=recipient, key=key)
-        if hasattr(channel, "handoff_output"):
-            return channel.handoff_output(outbox)
-        return KNOWN_OUTPUTS[name](channel, outbox)
+        return channel.agent_output(KeyedOutbox(channel.delivery, account=account, customer=recipient, key=key))
 
     async def send_text(self, name: str, *, account: Optional[str], customer: str, text: str, key: str) -> bool:
         """Queue ``text`` for the customer; False when the channel cannot send it now."""
@@ -191,7 +150,8 @@ class ChannelRegistry:
         Only the web chat draws these notices; on WhatsApp or Instagram a raw custom
         payload would reach the customer as a meaningless message, so nothing is sent.
         """
-        if name not in NOTICE_CHANNELS or not account:
+        channel = self._channels.get(name)
+        if channel is None or not channel.shows_agent_notices or not account:
             return False
         output = self.output(name, account=account, customer=customer, key=key)
         if output is None:
@@ -202,30 +162,25 @@ class ChannelRegistry:
     async def release(self, name: str, *, account: Optional[str], customer: str) -> bool:
         """Tell the channel a person no longer owns the conversation (Instagram inbox takeover)."""
         channel = self._channels.get(name)
-        release = getattr(channel, "release_to_bot", None)
         recipient = address(name, customer)
-        if release is None or recipient is None:
+        if channel is None or recipient is None:
             return False
         try:
-            return bool(await release(recipient, account))
+            return bool(await channel.release_to_bot(recipient, account))
         except ValueError:  # no account known to the channel: nothing was taken over there
             return False
 
-    def attach(self, listener: Callable[..., Any]) -> None:
-        """Offer ``listener(channel, account, customer, reason)`` to channels where a person can
-        take a conversation over outside the desk (``attach_handoff``)."""
+    def attach(self, listener: TakeoverListener) -> None:
+        """Offer ``listener(channel, account, customer, reason)`` to every channel: those where a
+        person can take a conversation over outside the desk open handoffs with it."""
         for channel in self._channels.values():
-            attach = getattr(channel, "attach_handoff", None)
-            if attach is not None:
-                attach(listener)
+            channel.attach_handoff(listener)
 
-    def attach_reactions(self, recorder: Callable[..., Any]) -> None:
-        """Offer ``recorder(reaction)`` to channels that record customer reactions (``attach_reactions``),
-        so an agent sees them in a handed-off conversation (see ``channels._reactions``)."""
+    def attach_reactions(self, recorder: ReactionRecorder) -> None:
+        """Offer ``recorder(reaction)`` to every channel: those that record customer reactions
+        hand them over, so an agent sees them in a handed-off conversation."""
         for channel in self._channels.values():
-            attach = getattr(channel, "attach_reactions", None)
-            if attach is not None:
-                attach(recorder)
+            channel.attach_reactions(recorder)
 
     async def states(self, name: str, customer: str, keys: Mapping[Any, str]) -> Dict[Any, Delivered]:
         """The delivery state of each proactive message, by the key prefix it was stored under."""
@@ -264,12 +219,11 @@ class ChannelRegistry:
 
     async def window_expires_at(self, name: str, account: Optional[str], customer: str) -> Optional[datetime]:
         """End of the customer-service window (None: the channel has no window or no data)."""
-        delivery = self.delivery(name)
+        channel = self._channels.get(name)
         recipient = address(name, customer)
-        if delivery is None or delivery.window is None or not account or recipient is None:
+        if channel is None or not account or recipient is None:
             return None
-        last = await delivery.store.last_inbound_at(name, account, recipient)
-        return last + delivery.window if last else None
+        return await channel.window_expires_at(account, recipient)
 
     async def account_of(self, name: str, message_id: Optional[str]) -> Optional[str]:
         """The business identity an inbound message was sent to (replies go out from it)."""

@@ -1,7 +1,7 @@
 """The customer side of a handoff: hand off, record messages, update, hand back, rate.
 
 One :class:`HandoffService` per Rasa server process (created by
-channels/agent_desk.py).  The agent side (claim, reply, close, ...) is
+bot/agent_desk/channel.py).  The agent side (claim, reply, close, ...) is
 :class:`bot.handoff.desk.DeskOperations`.  Every change is written to the store
 first (with its event-log row), then published to live desk views and webhooks by
 :meth:`HandoffService.flush_events`.  Nothing here logs personal data at INFO.

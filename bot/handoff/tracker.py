@@ -1,6 +1,6 @@
 """Reading and appending to Rasa trackers from the agent desk, under Rasa's conversation lock.
 
-The desk runs inside the Rasa server process (channels/agent_desk.py), so it uses
+The desk runs inside the Rasa server process (bot/agent_desk/channel.py), so it uses
 the agent's own tracker store, lock store and processor: events appended here (the
 hand-back message, ``ConversationResumed``) are saved exactly as Rasa saves its own,
 and never race a customer message being processed.

@@ -38,6 +38,7 @@ from bot.button_payloads import mark_button
 from bot.delivery import (
     Delivery, DeliveryStore, InboundItem, OutboundMessage, Outbox, OutboxState, RetryPolicy, utcnow,
 )
+from bot.delivery.ports import AgentOutbox, CustomerChannel, ReplyOutbox, TakeoverListener
 from bot.entry_links import METADATA_KEY, EntrySource, EntrySourceStore, parse_ref
 from bot.identity import provider_id, sender_id
 from bot.language.reply import default_language, reply_language
@@ -62,10 +63,6 @@ logger = logging.getLogger(__name__)
 CHANNEL_NAME = "instagram"
 TAKEOVER_REASON = "instagram_inbox_echo"
 
-#: Stores one outgoing payload: ``(payload, kind)``.
-Sink = Callable[[Mapping[str, Any], str], Awaitable[Any]]
-#: ``taken_over(channel, account, customer, reason)`` → the open handoff record (or None).
-TakeoverListener = Callable[[str, str, str, str], Awaitable[Any]]
 
 
 def _to(recipient_id: str) -> str:
@@ -74,18 +71,18 @@ def _to(recipient_id: str) -> str:
 
 
 class InstagramOutput(OutputChannel):
-    """Turns Rasa responses into Send API payloads stored through a sink (never sent directly)."""
+    """Turns Rasa responses into Send API payloads stored in a :class:`bot.delivery.ports.ReplyOutbox`."""
 
     @classmethod
     def name(cls) -> Text:
         return CHANNEL_NAME
 
-    def __init__(self, sink: Sink) -> None:
-        self._sink = sink
+    def __init__(self, outbox: ReplyOutbox) -> None:
+        self._outbox = outbox
 
     async def _store(self, payloads: List[Dict[str, Any]], kind: str) -> None:
         for payload in payloads:
-            await self._sink(payload, kind)
+            await self._outbox.add(payload, kind=kind)
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         """One message per 1,000-byte part (Rasa's ``\\n\\n`` split is not applied)."""
@@ -97,13 +94,13 @@ class InstagramOutput(OutputChannel):
         await self._store(build_quick_replies(_to(recipient_id), text, buttons), "quick_replies")
 
     async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
-        await self._sink(build_attachment(_to(recipient_id), "image", image), "media")
+        await self._store([build_attachment(_to(recipient_id), "image", image)], "media")
 
     async def send_attachment(self, recipient_id: Text, attachment: Any, **kwargs: Any) -> None:
         """``{"type": "video", "url": …}`` or a plain URL (sent as an image)."""
         if isinstance(attachment, Mapping) and attachment.get("url"):
-            await self._sink(build_attachment(_to(recipient_id), str(attachment.get("type", "file")),
-                                              str(attachment["url"])), "media")
+            await self._store([build_attachment(_to(recipient_id), str(attachment.get("type", "file")),
+                                                str(attachment["url"]))], "media")
         elif isinstance(attachment, str) and attachment.startswith(("https://", "http://")):
             await self.send_image_url(recipient_id, attachment)
         else:
@@ -128,23 +125,47 @@ class InstagramAgentOutput(InstagramOutput):
     """
 
     def __init__(self, channel: "InstagramInput", *, account: str, key: str) -> None:
-        self._channel, self._account, self._key, self._calls = channel, account, key, 0
-
-        async def sink(payload: Mapping[str, Any], kind: str) -> None:
-            await channel.send_agent_payloads(customer=str(payload["recipient"]["id"]), payloads=[payload],
-                                              kind=kind, key=self._next_key(), account=account)
-
-        super().__init__(sink)
-
-    def _next_key(self) -> str:
-        key = self._key if self._calls == 0 else f"{self._key}:{self._calls}"
-        self._calls += 1
-        return key
+        self._agent = _AgentOutbox(channel, account=account, key=key)
+        super().__init__(self._agent)
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         """Raises :class:`MessagingWindowClosed` past 7 days (nothing queued)."""
-        await self._channel.send_agent_reply(customer=_to(recipient_id), text=text, reply_id=self._key,
-                                             account=self._account, key=self._next_key())
+        agent = self._agent
+        await agent.channel.send_agent_reply(customer=_to(recipient_id), text=text, reply_id=agent.key,
+                                             account=agent.account, key=agent.next_key())
+
+
+class _AgentOutbox:
+    """The :class:`bot.delivery.ports.ReplyOutbox` of a person's media and quick replies: under the
+    window policy (:meth:`InstagramInput.send_agent_payloads`), the n-th call keyed ``<key>:<n>``."""
+
+    def __init__(self, channel: "InstagramInput", *, account: str, key: str) -> None:
+        self.channel, self.account, self.key, self._calls = channel, account, key, 0
+
+    def next_key(self) -> str:
+        key = self.key if self._calls == 0 else f"{self.key}:{self._calls}"
+        self._calls += 1
+        return key
+
+    async def add(self, payload: Mapping[str, Any], *, kind: str = "message", free_form: bool = True,
+                  key: Optional[str] = None) -> None:
+        """Raises :class:`MessagingWindowClosed` past 7 days (nothing queued)."""
+        await self.channel.send_agent_payloads(customer=str(payload["recipient"]["id"]), payloads=[payload],
+                                               kind=kind, key=key or self.next_key(), account=self.account)
+
+
+class ProactiveOutbox:
+    """The :class:`bot.delivery.ports.ReplyOutbox` of messages Rasa sends unprompted (random keys)."""
+
+    def __init__(self, delivery: Delivery, account: str) -> None:
+        self.delivery, self.account = delivery, account
+
+    async def add(self, payload: Mapping[str, Any], *, kind: str = "message", free_form: bool = True,
+                  key: Optional[str] = None) -> Optional[OutboundMessage]:
+        return await self.delivery.enqueue(OutboundMessage(
+            channel=CHANNEL_NAME, account=self.account, customer=str(payload["recipient"]["id"]), payload=payload,
+            idempotency_key=key or f"proactive:{uuid.uuid4().hex}", kind=kind,
+        ))
 
 
 #: Instagram's reaction names (``reaction.reaction``) as the emoji an agent sees.
@@ -155,15 +176,6 @@ def is_like(event: InstagramEvent) -> bool:
     """A heart sent as a message (``like_heart`` attachment, no text): a reaction, not a request."""
     return (event.kind is Kind.MESSAGE and not event.text.strip() and bool(event.attachments)
             and all(item.type == "like_heart" for item in event.attachments))
-
-
-def outbox_sink(outbox: Outbox) -> Sink:
-    """Replies to one inbound message: keys ``<event id>:<n>``."""
-
-    async def add(payload: Mapping[str, Any], kind: str) -> None:
-        await outbox.add(payload, kind=kind)
-
-    return add
 
 
 def metadata_for(event: InstagramEvent, entry: Optional[EntrySource]) -> Dict[str, Any]:
@@ -215,7 +227,7 @@ class AgentReplyResult:
     open_until: datetime
 
 
-class InstagramInput(InputChannel):
+class InstagramInput(InputChannel, CustomerChannel):
     """Receives Instagram messaging and comment webhooks; answers through :mod:`bot.delivery`.
 
     Args:
@@ -345,16 +357,15 @@ class InstagramInput(InputChannel):
                 return
             # The gate sees the open handoff: records the message for the desk, bot silent.
             logger.info("Instagram item %s: a person owns this conversation; to the desk", item.id)
-        sink = outbox_sink(outbox)
         if event.is_unsupported or (event.is_story_mention and not event.text):
             texts = self.settings.funnel.unsupported if event.is_unsupported else self.settings.funnel.story_mention
             text = texts[await self._language(item.customer)]
-            await sink(build_text_payloads(item.customer, text)[0], "notice")
+            await outbox.add(build_text_payloads(item.customer, text)[0], kind="notice")
             return
         assert self._on_new_message is not None, "blueprint() was not called"
         parse_data = self._parse_data(event, item.account)
         await self._on_new_message(UserMessage(
-            text=event.display_text if parse_data else event.intent_text, output_channel=InstagramOutput(sink),
+            text=event.display_text if parse_data else event.intent_text, output_channel=InstagramOutput(outbox),
             sender_id=sender_id(CHANNEL_NAME, item.customer), parse_data=parse_data,
             input_channel=CHANNEL_NAME, message_id=item.message_id, metadata=metadata_for(event, entry),
         ))
@@ -510,14 +521,16 @@ class InstagramInput(InputChannel):
     def get_output_channel(self) -> Optional[OutputChannel]:
         """For Rasa's proactive endpoints (``/conversations/{id}/trigger_intent``)."""
         account = self.settings.account_ids[0] if self.settings.account_ids else ""
+        return InstagramOutput(ProactiveOutbox(self.delivery, account))
 
-        async def enqueue(payload: Mapping[str, Any], kind: str) -> None:
-            await self.delivery.enqueue(OutboundMessage(
-                channel=CHANNEL_NAME, account=account, customer=str(payload["recipient"]["id"]), payload=payload,
-                idempotency_key=f"proactive:{uuid.uuid4().hex}", kind=kind,
-            ))
+    def agent_output(self, outbox: AgentOutbox) -> OutputChannel:
+        """A person's messages: 24 h as usual, then ``HUMAN_AGENT`` for 7 days, then refused.
 
-        return InstagramOutput(enqueue)
+        Past 7 days ``send_text_message`` raises ``MessagingWindowClosed`` (a
+        :class:`bot.errors.ChannelError`): nothing is queued and the caller reports why.
+        The outbox gives the account and key; the window policy enqueues itself.
+        """
+        return InstagramAgentOutput(self, account=outbox.account, key=outbox.key)
 
     def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
         """Metadata is built from the stored event in the handler, not the request."""

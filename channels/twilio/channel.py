@@ -33,6 +33,7 @@ from sanic.response import HTTPResponse
 from twilio.rest import Client
 
 from bot.delivery import Delivery, DeliveryStore, InboundItem, OutboundMessage, Outbox, RetryPolicy
+from bot.delivery.ports import AgentOutbox, CustomerChannel, ReplyOutbox
 from bot.entry_links import METADATA_KEY, EntrySource, EntrySourceStore, split_ref
 from bot.identity import provider_id, sender_id
 from bot.storage import get_engine
@@ -65,9 +66,6 @@ def _to(recipient_id: str) -> str:
     """The customer's number in Rasa's recipient id (``twilio_whatsapp:+9715…`` → ``+9715…``)."""
     return provider_id(CHANNEL_NAME, recipient_id)
 
-#: Stores one outgoing payload: ``(payload, kind, free_form)``.
-Sink = Callable[[Mapping[str, Any], str, bool], Awaitable[Any]]
-
 
 def option_lines(buttons: Iterable[Mapping[str, Any]]) -> str:
     """Buttons as numbered lines: free-form WhatsApp has no buttons without a Content template."""
@@ -75,7 +73,7 @@ def option_lines(buttons: Iterable[Mapping[str, Any]]) -> str:
 
 
 class TwilioWhatsAppOutput(OutputChannel):
-    """Turns Rasa responses into Twilio payloads and stores them through a sink.
+    """Turns Rasa responses into Twilio payloads stored in a :class:`bot.delivery.ports.ReplyOutbox`.
 
     Every message is one outbox entry (never sent directly), so it is retried, ordered
     and sent at most once per idempotency key by :mod:`bot.delivery`.  Replies go back
@@ -83,8 +81,8 @@ class TwilioWhatsAppOutput(OutputChannel):
     numbers, parts of at most 10 segments, no 24-hour window).
 
     Args:
-        sink: stores ``(payload, kind, free_form)``: ``Outbox.add`` for replies, or
-            ``Delivery.enqueue`` for proactive messages.
+        outbox: where payloads are stored: the inbound message's ``Outbox`` for replies,
+            the desk's outbox for a person's messages, :class:`ProactiveOutbox` otherwise.
         account: the business address the customer wrote to (``+1415…``).
         status_callback: URL Twilio posts delivery reports to, if any.
         to: the customer's number, known from the message being answered.
@@ -97,9 +95,9 @@ class TwilioWhatsAppOutput(OutputChannel):
     def name(cls) -> Text:
         return CHANNEL_NAME
 
-    def __init__(self, sink: Sink, *, account: str, status_callback: Optional[str] = None,
+    def __init__(self, outbox: ReplyOutbox, *, account: str, status_callback: Optional[str] = None,
                  to: Optional[str] = None, sms: bool = False, contacts: Optional[ContactBook] = None) -> None:
-        self._sink = sink
+        self._outbox = outbox
         self._account = account
         self._status_callback = status_callback
         self._to, self._sms, self._contacts = to, sms, contacts
@@ -122,14 +120,14 @@ class TwilioWhatsAppOutput(OutputChannel):
         for part in parts:
             payload = build_text(to=to, from_=self._account, body=part, status_callback=self._status_callback, sms=sms)
             # SMS has no customer-service window: never held back as "free-form".
-            await self._sink(payload, "sms" if sms else "text", not sms)
+            await self._outbox.add(payload, kind="sms" if sms else "text", free_form=not sms)
 
     async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
         to, sms = await self._recipient(recipient_id)
         payload = build_media(
             to=to, from_=self._account, media_urls=[image], status_callback=self._status_callback, sms=sms
         )
-        await self._sink(payload, "media", not sms)
+        await self._outbox.add(payload, kind="media", free_form=not sms)
 
     async def send_attachment(self, recipient_id: Text, attachment: Any, **kwargs: Any) -> None:
         """A URL attachment is sent as media; anything else as its text."""
@@ -160,7 +158,7 @@ class TwilioWhatsAppOutput(OutputChannel):
                 variables=json_message.get("content_variables"),
                 status_callback=self._status_callback,
             )
-            await self._sink(payload, "template", False)
+            await self._outbox.add(payload, kind="template", free_form=False)
         elif json_message.get("media_url"):
             urls = json_message["media_url"]
             to, sms = await self._recipient(recipient_id)
@@ -172,44 +170,41 @@ class TwilioWhatsAppOutput(OutputChannel):
                 status_callback=self._status_callback,
                 sms=sms,
             )
-            await self._sink(payload, "media", not sms)
+            await self._outbox.add(payload, kind="media", free_form=not sms)
         elif json_message.get("body"):
             await self.send_text_message(recipient_id, str(json_message["body"]))
         else:
             logger.warning("Custom message with keys %s has nothing Twilio can send", sorted(json_message))
 
 
-def outbox_sink(outbox: Outbox) -> Sink:
-    """A sink storing replies to one inbound message."""
+class ProactiveOutbox:
+    """The :class:`bot.delivery.ports.ReplyOutbox` of proactive messages (no inbound message; random keys).
 
-    async def add(payload: Mapping[str, Any], kind: str, free_form: bool) -> None:
-        await outbox.add(payload, kind=kind, free_form=free_form)
+    The customer is the payload's ``To``: ``whatsapp:+…`` is stored as the bare number,
+    an SMS number under its ``sms:`` key, as inbound messages are.
+    """
 
-    return add
+    def __init__(self, delivery: Delivery, account: str) -> None:
+        self.delivery, self.account = delivery, account
 
-
-def enqueue_sink(delivery: Delivery, account: str) -> Sink:
-    """A sink for proactive messages (no inbound message; random idempotency keys)."""
-
-    async def enqueue(payload: Mapping[str, Any], kind: str, free_form: bool) -> None:
+    async def add(self, payload: Mapping[str, Any], *, kind: str = "message", free_form: bool = True,
+                  key: Optional[str] = None) -> Optional[OutboundMessage]:
         to = str(payload["To"])
         customer = to[len(WHATSAPP_PREFIX):] if to.startswith(WHATSAPP_PREFIX) else f"{SMS_KEY_PREFIX}{to}"
-        await delivery.enqueue(
+        return await self.delivery.enqueue(
             OutboundMessage(
                 channel=CHANNEL_NAME,
-                account=account,
+                account=self.account,
                 customer=customer,
                 payload=payload,
-                idempotency_key=f"proactive:{uuid.uuid4().hex}",
+                idempotency_key=key or f"proactive:{uuid.uuid4().hex}",
                 free_form=free_form,
                 kind=kind,
             )
         )
 
-    return enqueue
 
-
-class TwilioWhatsAppInput(InputChannel):
+class TwilioWhatsAppInput(InputChannel, CustomerChannel):
     """Receives WhatsApp messages and status callbacks from Twilio.
 
     Args:
@@ -340,7 +335,7 @@ class TwilioWhatsAppInput(InputChannel):
 
     def _user_message(self, item: InboundItem, outbox: Outbox, message: TwilioInbound) -> UserMessage:
         output = TwilioWhatsAppOutput(
-            outbox_sink(outbox), account=item.account, status_callback=self.settings.status_callback_url,
+            outbox, account=item.account, status_callback=self.settings.status_callback_url,
             to=message.number, sms=message.transport is Transport.SMS,
         )
         metadata = metadata_for(message)
@@ -364,15 +359,15 @@ class TwilioWhatsAppInput(InputChannel):
         if self.delivery is None:
             return None
         return TwilioWhatsAppOutput(
-            enqueue_sink(self.delivery, self.settings.sender_account),
+            ProactiveOutbox(self.delivery, self.settings.sender_account),
             account=self.settings.sender_account,
             status_callback=self.settings.status_callback_url,
             contacts=self.contacts,
         )
 
-    def handoff_output(self, outbox: Any) -> OutputChannel:
+    def agent_output(self, outbox: AgentOutbox) -> OutputChannel:
         """Agent replies from the desk, on the transport the conversation uses (SMS stays SMS)."""
-        return TwilioWhatsAppOutput(outbox_sink(outbox), account=outbox.account, status_callback=self.settings.status_callback_url,
+        return TwilioWhatsAppOutput(outbox, account=outbox.account, status_callback=self.settings.status_callback_url,
                                     contacts=self.contacts)
 
     def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:

@@ -28,6 +28,7 @@ from sanic.request import Request
 
 from bot.config import ConfigError, config
 from bot.delivery import Delivery, DeliveryStore, InboundItem, OutboundMessage, Outbox
+from bot.delivery.ports import AgentOutbox, CustomerChannel, ReplyOutbox
 from bot.entry_links import METADATA_KEY, EntrySourceStore, split_ref
 from bot.gateway.notice import SECRET_HEADER as NOTICE_SECRET_HEADER, handle_notice, inbox_secret
 from bot.gateway.sweep import DEFAULT_INTERVAL_S as DEFAULT_SWEEP_INTERVAL_S, InboxSweep
@@ -63,8 +64,9 @@ def _to(recipient_id: str) -> str:
 class WhatsAppCloudOutput(OutputChannel):
     """Turns Rasa responses into WhatsApp messages in the durable outbox.
 
-    Bound to one inbound message's :class:`bot.delivery.Outbox`, so each reply
-    gets the idempotency key ``<wamid>:<position>`` and is sent at most once.
+    Bound to a :class:`bot.delivery.ports.ReplyOutbox`: one inbound message's
+    :class:`bot.delivery.Outbox` (each reply keyed ``<wamid>:<position>``, sent at most
+    once), a person's messages from the desk, or :class:`ProactiveOutbox`.
 
     Args:
         outbox: where the payloads are stored.
@@ -73,17 +75,19 @@ class WhatsAppCloudOutput(OutputChannel):
         contacts: for messages outside a turn (agent replies, proactive sends): the
             address stored with the conversation.  With neither, Rasa's recipient id
             is a phone ``wa_id`` (every conversation before BSUIDs existed).
+        account: the business number the stored address is looked up for (None: any).
     """
 
     @classmethod
     def name(cls) -> str:
         return CHANNEL_NAME
 
-    def __init__(self, outbox: "Outbox | ProactiveOutbox", *, address: Optional[Address] = None,
-                 contacts: Optional[ContactBook] = None) -> None:
+    def __init__(self, outbox: ReplyOutbox, *, address: Optional[Address] = None,
+                 contacts: Optional[ContactBook] = None, account: Optional[str] = None) -> None:
         self.outbox = outbox
         self.address = address
         self.contacts = contacts
+        self.account = account
 
     async def _to(self, recipient_id: str) -> To:
         """The address of Rasa's recipient (``whatsapp_cloud:<id>``): phone, user id or group."""
@@ -91,7 +95,7 @@ class WhatsAppCloudOutput(OutputChannel):
             return self.address
         customer = _to(recipient_id)
         if self.contacts is not None:
-            stored = await self.contacts.lookup(CHANNEL_NAME, customer, getattr(self.outbox, "account", None))
+            stored = await self.contacts.lookup(CHANNEL_NAME, customer, self.account)
             if stored is not None:
                 return Address.from_stored(stored)
         return customer
@@ -180,7 +184,7 @@ def payload_parse_data(message: InboundMessage) -> Optional[Dict[str, Any]]:
 
 
 class ProactiveOutbox:
-    """Duck-types :class:`bot.delivery.Outbox` for messages Rasa sends unprompted.
+    """The :class:`bot.delivery.ports.ReplyOutbox` of messages Rasa sends unprompted.
 
     Rasa's ``get_output_channel`` path (``/conversations/<id>/trigger_intent``,
     reminders) has no inbound message: each payload gets a fresh idempotency key and
@@ -205,7 +209,7 @@ class ProactiveOutbox:
         )
 
 
-class WhatsAppCloudInput(InputChannel):
+class WhatsAppCloudInput(InputChannel, CustomerChannel):
     """Receives WhatsApp Cloud API webhooks for one or more business numbers.
 
     Args:
@@ -251,12 +255,12 @@ class WhatsAppCloudInput(InputChannel):
 
     def get_output_channel(self) -> OutputChannel:
         """An output channel for messages Rasa sends without an inbound message."""
-        return WhatsAppCloudOutput(ProactiveOutbox(self.delivery, next(iter(self.settings.numbers))),  # type: ignore[arg-type]
+        return WhatsAppCloudOutput(ProactiveOutbox(self.delivery, next(iter(self.settings.numbers))),
                                    contacts=self.contacts)
 
-    def handoff_output(self, outbox: Any) -> OutputChannel:
+    def agent_output(self, outbox: AgentOutbox) -> OutputChannel:
         """Agent replies and notices from the desk, addressed as the conversation's last message was."""
-        return WhatsAppCloudOutput(outbox, contacts=self.contacts)
+        return WhatsAppCloudOutput(outbox, contacts=self.contacts, account=outbox.account)
 
     def attach_reactions(self, recorder: ReactionRecorder) -> None:
         """The desk shows reactions in handed-off conversations (see :mod:`channels._reactions`)."""

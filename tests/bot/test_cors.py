@@ -13,8 +13,8 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Secret
 from bot.storage import create_engine, migrate
-from channels.agent_desk import AgentDeskInput
-from channels.rest import RestInput
+from bot.agent_desk.channel import AgentDeskInput
+from channels.rest.channel import RestInput
 from serve import cors_args
 from tests.e2e.handoff_harness import handoff_settings
 from tests.channels.test_instagram_harness import RecordingAgent

@@ -20,7 +20,7 @@ import psutil
 import pytest
 
 from bot.config import Secret
-from channels.rest import RestInput
+from channels.rest.channel import RestInput
 from tests.channels.test_instagram_harness import RecordingAgent
 from tests.channels.whatsapp_harness import APP_SECRET, NUMBERS, VERIFY_TOKEN
 from tests.conftest import ROOT, free_port, wait_for_http

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 from bot.delivery import DeliveryStore
 from bot.handoff.context import OwnerState
-from channels.agent_desk import AgentDeskInput
+from bot.agent_desk.channel import AgentDeskInput
 from channels.instagram.channel import TAKEOVER_REASON, InstagramInput
 from tests.bot.agent_desk.conftest import FakeTrackers, StubAgent
 from tests.channels.test_instagram_harness import (

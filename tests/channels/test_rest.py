@@ -1,4 +1,4 @@
-"""The REST channel (channels/rest.py) through Rasa's configure_app on a real port.
+"""The REST channel (channels/rest/channel.py) through Rasa's configure_app on a real port.
 
 The README's curl without the token is refused with 401 and reaches nothing; with the
 token the message reaches Rasa as ``rest:<sender>`` on channel ``rest`` with no client
@@ -16,7 +16,9 @@ import pytest
 
 from bot.config import Secret
 from bot.local_secrets import REST_TOKEN_FILE
-from channels.rest import MAX_BODY_BYTES, RestInput, read_request, token_matches
+from channels.rest.channel import RestInput
+from channels.rest.parse import MAX_BODY_BYTES, read_request
+from channels.rest.webhook import token_matches
 from serve import effective_credentials, provide_rest_token
 from tests.channels.test_instagram_harness import RecordingAgent
 from tests.channels.whatsapp_harness import running_channel
@@ -133,5 +135,5 @@ def test_without_a_token_the_channel_is_left_out(tmp_path: Path) -> None:
     env = {"MAJLIS_REST": "off"}
     assert provide_rest_token(env, tmp_path) is None
     skipped = effective_credentials(ROOT / "credentials.yml", tmp_path / "c.yml", env)
-    assert "channels.rest.RestInput (set MAJLIS_REST_TOKEN)" in skipped
+    assert "channels.rest.channel.RestInput (set MAJLIS_REST_TOKEN)" in skipped
     assert not (tmp_path / REST_TOKEN_FILE).exists()

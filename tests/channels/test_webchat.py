@@ -11,7 +11,9 @@ import websockets
 
 from bot.delivery import DeliveryStore, RetryPolicy
 from bot.storage import create_engine
-from channels.webchat import CSP, MAX_TEXT_CHARS, WebChatInput, agent_joined
+from channels.webchat.channel import CSP, WebChatInput
+from channels.webchat.parse import MAX_TEXT_CHARS
+from channels.webchat.payloads import agent_joined
 from tests.channels.test_instagram_harness import RecordingAgent
 from tests.channels.whatsapp_harness import running_channel
 from tests.logs import printed

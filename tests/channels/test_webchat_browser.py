@@ -16,7 +16,7 @@ from playwright.async_api import Page, async_playwright
 from bot.delivery import DeliveryStore
 from bot.identity import provider_id
 from bot.storage import create_engine
-from channels.webchat import WebChatInput
+from channels.webchat.channel import WebChatInput
 from tests.channels.test_instagram_harness import RecordingAgent
 from tests.channels.whatsapp_harness import running_channel
 from tests.conftest import ROOT
@@ -91,7 +91,7 @@ async def test_customer_html_is_shown_as_text() -> None:
 
 
 async def test_agent_joined_notice_and_typing_indicator() -> None:
-    from channels.webchat import agent_joined
+    from channels.webchat.payloads import agent_joined
 
     agent = RecordingAgent(reply={"custom": agent_joined("Sara")})
     async with chat_page(agent) as (page, _channel, _dialogs):

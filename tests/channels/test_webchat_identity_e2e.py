@@ -14,8 +14,8 @@ import pytest
 
 from bot.delivery import DeliveryStore
 from bot.storage import create_engine
-from channels._webchat_session import OperatorJWT
-from channels.webchat import WebChatInput
+from channels.webchat.session import OperatorJWT
+from channels.webchat.channel import WebChatInput
 from tests.channels.test_webchat import FAST_RETRY, Page
 from tests.channels.whatsapp_harness import running_channel
 from tests.e2e.test_verification_conversation import latest_sms_code

@@ -15,8 +15,8 @@ import jwt
 from bot.delivery import DeliveryStore
 from bot.identity import PROOF_METADATA_KEY, unseal
 from bot.storage import create_engine
-from channels._webchat_session import Limits, OperatorJWT, SessionTokens, SlidingWindow, origin_allowed
-from channels.webchat import WebChatInput
+from channels.webchat.session import Limits, OperatorJWT, SessionTokens, SlidingWindow, origin_allowed
+from channels.webchat.channel import WebChatInput
 from tests.channels.test_instagram_harness import RecordingAgent
 from tests.channels.test_webchat import FAST_RETRY, Page, served
 

@@ -21,8 +21,8 @@ from sqlalchemy.engine import Engine
 from bot.config import Config
 from bot.delivery import DeliveryStore
 from bot.handoff.config import ROOT, HandoffSettings, parse_settings
-from channels.agent_desk import AgentDeskInput
-from channels.webchat import WebChatInput
+from bot.agent_desk.channel import AgentDeskInput
+from channels.webchat.channel import WebChatInput
 from channels.whatsapp_cloud.channel import WhatsAppCloudInput
 from tests.channels.whatsapp_harness import APP_SECRET, PHONE_NUMBER_ID, WEBHOOK_PATH, settings
 from tests.fakes.fake_customer import FakeCustomer

@@ -14,8 +14,8 @@ from channels.instagram.parse import parse_event as parse_instagram_event
 from channels.instagram.parse import raw_events
 from channels.twilio.parse import MalformedWebhook, parse_event as parse_twilio_event
 from channels.whatsapp_cloud.parse import parse_webhook
-from channels.rest import read_request
-from channels.webchat import read_message
+from channels.rest.parse import read_request
+from channels.webchat.parse import read_message
 from tests.channels import test_instagram_harness as instagram
 from tests.channels import whatsapp_harness as whatsapp
 from tests.fuzz.harness import FUZZ, encode, json_values, mutated

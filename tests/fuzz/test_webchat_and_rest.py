@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from bot.config import Secret
 from bot.delivery import DeliveryStore
 from bot.storage import create_engine
-from channels.rest import RestInput
-from channels.webchat import WebChatInput
+from channels.rest.channel import RestInput
+from channels.webchat.channel import WebChatInput
 from tests.channels.test_instagram_harness import FAST_RETRY, RecordingAgent
 from tests.fuzz.harness import FEW, FUZZ, Failures, ThreadServer, assert_answered, deeply_nested, encode, json_values
 from tests.rasa_server_app import served_rasa_app

@@ -18,7 +18,7 @@ from bot.agent_desk.accounts import AccountStore
 from bot.config import Config
 from bot.identity import sender_id
 from bot.storage import create_engine, migrate
-from channels.agent_desk import AgentDeskInput
+from bot.agent_desk.channel import AgentDeskInput
 from tests.conftest import free_port
 from tests.e2e.handoff_harness import DESK, handoff_settings, serving
 

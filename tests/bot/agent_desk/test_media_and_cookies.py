@@ -8,7 +8,7 @@ import pytest
 
 from bot.agent_desk.media import MediaPolicy
 from bot.config import Config
-from channels.agent_desk import secure_cookie_setting
+from bot.agent_desk.channel import secure_cookie_setting
 from tests.bot.agent_desk.conftest import PASSWORDS, login, serve_desk, user_event
 
 TRACKER = "https://attacker.example/pixel.png?agent=1"

@@ -17,7 +17,7 @@ from bot.agent_desk.accounts import AccountStore
 from bot.agent_desk.security import token_hash
 from bot.storage import create_engine, migrate
 from bot.storage.schema import agent_session, api_token
-from channels.agent_desk import AgentDeskInput
+from bot.agent_desk.channel import AgentDeskInput
 from tests.bot.agent_desk.conftest import PASSWORDS, StubAgent
 from tests.conftest import free_port
 from tests.e2e.handoff_harness import DESK, handoff_settings, serving

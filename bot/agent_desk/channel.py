@@ -2,7 +2,7 @@
 
 credentials.yml::
 
-    channels.agent_desk.AgentDeskInput:
+    bot.agent_desk.channel.AgentDeskInput:
       handoff_config: ${MAJLIS_HANDOFF_CONFIG}   # optional; default ./handoff.yml
       cookie_secure: true                         # optional; default MAJLIS_DESK_SECURE_COOKIE
 

@@ -2,7 +2,7 @@
 
 credentials.yml::
 
-    channels.webchat.WebChatInput:
+    channels.webchat.channel.WebChatInput:
       socketio_path: /webchat/socket.io     # default; the stock ``socketio:`` keeps /socket.io
 
 Routes (prefix ``/webhooks/webchat``): ``GET /`` the chat page (``?src=snapchat&campaign=…``
@@ -55,11 +55,23 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from bot.delivery import Delivery, DeliveryStore, InboundItem, OutboundMessage, Outbox, RetryPolicy, SendResult
+from bot.delivery import Delivery, DeliveryStore, InboundItem, OutboundMessage, Outbox, RetryPolicy
+from bot.delivery.ports import AgentOutbox, CustomerChannel, ReplyOutbox
 from bot.entry_links import METADATA_KEY, EntrySourceStore, from_metadata
-from bot.errors import ProviderAPIError
 from bot.identity import PROOF_METADATA_KEY, IdentityProof, provider_id, sender_id
-from channels._webchat_session import (
+from channels.webchat.parse import MAX_TEXT_CHARS, read_message
+from channels.webchat.payloads import (
+    AGENT_JOINED,
+    AGENT_LEFT,
+    agent_joined,
+    attachment_body,
+    buttons_body,
+    custom_body,
+    image_body,
+    text_body,
+)
+from channels.webchat.sender import WebChatSender
+from channels.webchat.session import (
     Limits,
     OperatorJWT,
     SessionTokens,
@@ -74,15 +86,11 @@ logger = logging.getLogger(__name__)
 CHANNEL_NAME = "webchat"
 #: The web chat has one business identity; the conversation is the browser session.
 ACCOUNT = "webchat"
-PAGE_DIR = Path(__file__).resolve().parents[1] / "bot" / "webchat"
+PAGE_DIR = Path(__file__).resolve().parents[2] / "bot" / "webchat"
 STATIC_FILES: Mapping[str, str] = {"webchat.js": "text/javascript; charset=utf-8",
                                    "webchat.css": "text/css; charset=utf-8"}
-MAX_TEXT_CHARS = 2000
-MAX_DISPLAY_CHARS = 200
 #: Largest socket.io packet accepted (Engine.IO ``max_http_buffer_size``).
 MAX_PACKET_BYTES = 64 * 1024
-AGENT_JOINED = "agent_joined"
-AGENT_LEFT = "agent_left"
 #: Replies wait for a disconnected page: ~1 s … 30 s apart, for about 8 minutes.
 WEBCHAT_RETRY = RetryPolicy(max_attempts=20, base_delay=1.0, max_delay=30.0, min_delay=0.2)
 _CLIENT_MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -90,85 +98,65 @@ _CLIENT_MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
        "connect-src 'self' ws: wss:; base-uri 'none'; form-action 'none'")
 
-#: Stores one outgoing payload: ``(session id, payload, kind)``.
-Sink = Callable[[str, Mapping[str, Any], str], Awaitable[Any]]
-
-
-def agent_joined(name: Optional[str] = None) -> Dict[str, Any]:
-    """The custom payload announcing that a person joined (for the agent desk)."""
-    return {"majlis": AGENT_JOINED, "agent": {"name": name}} if name else {"majlis": AGENT_JOINED}
-
-
 class WebChatOutput(OutputChannel):
-    """Rasa responses as socket.io ``bot_uttered`` payloads, stored through a sink."""
+    """Rasa responses as socket.io ``bot_uttered`` payloads, stored in a :class:`bot.delivery.ports.ReplyOutbox`."""
 
     @classmethod
     def name(cls) -> Text:
         return CHANNEL_NAME
 
-    def __init__(self, sink: Sink) -> None:
-        self._sink = sink
+    def __init__(self, outbox: ReplyOutbox) -> None:
+        self._outbox = outbox
+
+    def outbox_for(self, recipient_id: Text) -> ReplyOutbox:
+        """Where a message to ``recipient_id`` is stored (a reply's outbox serves one session)."""
+        return self._outbox
+
+    async def _store(self, recipient_id: Text, body: Optional[Mapping[str, Any]], kind: str) -> None:
+        if body is not None:
+            await self.outbox_for(recipient_id).add(body, kind=kind)
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
-        if text.strip():
-            await self._sink(recipient_id, {"text": text.strip()}, "text")
+        await self._store(recipient_id, text_body(text), "text")
 
     async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]],
                                      **kwargs: Any) -> None:
-        replies = [{"content_type": "text", "title": str(b.get("title") or b.get("payload") or ""),
-                    "payload": str(b.get("payload") or b.get("title") or "")} for b in buttons]
-        await self._sink(recipient_id, {"text": text.strip(), "quick_replies": replies}, "buttons")
+        await self._store(recipient_id, buttons_body(text, buttons), "buttons")
 
     async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
-        await self._sink(recipient_id, {"attachment": {"type": "image", "payload": {"src": image}}}, "image")
+        await self._store(recipient_id, image_body(image), "image")
 
     async def send_attachment(self, recipient_id: Text, attachment: Any, **kwargs: Any) -> None:
-        await self._sink(recipient_id, {"attachment": attachment}, "attachment")
+        await self._store(recipient_id, attachment_body(attachment), "attachment")
 
     async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
-        await self._sink(recipient_id, {"custom": json_message}, "custom")
+        await self._store(recipient_id, custom_body(json_message), "custom")
 
 
-class WebChatSender:
-    """Implements ``bot.delivery.Sender``: emits to the session's room.
+class ProactiveOutbox:
+    """The :class:`bot.delivery.ports.ReplyOutbox` of unprompted messages to one session (random keys)."""
 
-    A session with no open page is a transient failure, so the reply is retried
-    (:data:`WEBCHAT_RETRY`) and reaches the customer when the page reconnects.
-    """
+    def __init__(self, delivery: Delivery, session_id: str) -> None:
+        self.delivery, self.session_id = delivery, session_id
 
-    def __init__(self, sio: AsyncServer, event: str, namespace: Optional[str] = None) -> None:
-        self._sio = sio
-        self._event = event
-        self._namespace = namespace or "/"
-
-    async def send(self, message: OutboundMessage) -> SendResult:
-        if not any(True for _ in self._sio.manager.get_participants(self._namespace, message.customer)):
-            raise ProviderAPIError(0, "no open web-chat page for this session", True)
-        await self._sio.emit(self._event, dict(message.payload), room=message.customer, namespace=self._namespace)
-        return SendResult(provider_message_id=message.idempotency_key)
-
-    def window_template(self, message: OutboundMessage) -> Optional[Mapping[str, Any]]:
-        return None
+    async def add(self, payload: Mapping[str, Any], *, kind: str = "message", free_form: bool = True,
+                  key: Optional[str] = None) -> Optional[OutboundMessage]:
+        return await self.delivery.enqueue(OutboundMessage(
+            channel=CHANNEL_NAME, account=ACCOUNT, customer=self.session_id, payload=payload,
+            idempotency_key=key or f"proactive:{uuid.uuid4().hex}", kind=kind))
 
 
-def read_message(data: Any) -> Optional[Dict[str, Any]]:
-    """The stored form of a ``user_uttered`` payload (only the fields we define), or None if unusable."""
-    if not isinstance(data, Mapping) or not isinstance(data.get("message"), str):
-        return None
-    text = data["message"].strip()
-    if not text or len(text) > MAX_TEXT_CHARS:
-        return None
-    metadata = data.get("metadata") if isinstance(data.get("metadata"), Mapping) else {}
-    display = metadata.get("display_text")
-    entry = from_metadata(metadata.get(METADATA_KEY))
-    return {
-        "text": text,
-        "display_text": display[:MAX_DISPLAY_CHARS] if isinstance(display, str) else text,
-        METADATA_KEY: entry.as_metadata() if entry else None,
-    }
+class ProactiveOutput(WebChatOutput):
+    """For Rasa's proactive endpoints: each message to the session named by its recipient id."""
+
+    def __init__(self, delivery: Delivery) -> None:
+        self._delivery = delivery
+
+    def outbox_for(self, recipient_id: Text) -> ReplyOutbox:
+        return ProactiveOutbox(self._delivery, provider_id(CHANNEL_NAME, recipient_id))
 
 
-class WebChatInput(SocketIOInput):
+class WebChatInput(SocketIOInput, CustomerChannel):
     """The socket.io channel serving Majlis' chat page (see the module docstring).
 
     Args:
@@ -181,6 +169,9 @@ class WebChatInput(SocketIOInput):
         limits: per-minute rates (default: ``MAJLIS_WEBCHAT_*_PER_MINUTE``).
         (other arguments: as :class:`~rasa.core.channels.socketio.SocketIOInput`)
     """
+
+    #: The chat page draws "an agent joined / left" notices (``agent_joined``).
+    shows_agent_notices = True
 
     @classmethod
     def name(cls) -> Text:
@@ -368,13 +359,10 @@ class WebChatInput(SocketIOInput):
         if payload.get(PROOF_METADATA_KEY):
             metadata[PROOF_METADATA_KEY] = payload[PROOF_METADATA_KEY]
 
-        async def add(_session: str, body: Mapping[str, Any], kind: str) -> None:
-            await outbox.add(body, kind=kind)
-
         await self._typing(item.customer, True)
         try:
             await on_new_message(UserMessage(
-                text=str(payload["text"]), output_channel=WebChatOutput(add),
+                text=str(payload["text"]), output_channel=WebChatOutput(outbox),
                 sender_id=sender_id(CHANNEL_NAME, item.customer),
                 input_channel=CHANNEL_NAME, message_id=item.message_id, metadata=metadata))
         finally:
@@ -386,24 +374,13 @@ class WebChatInput(SocketIOInput):
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         """Proactive messages (agent desk, ``trigger_intent``): stored and sent like replies."""
-        delivery = self.delivery
-        if delivery is None:
+        if self.delivery is None:
             return None
+        return ProactiveOutput(self.delivery)
 
-        async def enqueue(recipient_id: str, body: Mapping[str, Any], kind: str) -> None:
-            await delivery.enqueue(OutboundMessage(
-                channel=CHANNEL_NAME, account=ACCOUNT, customer=provider_id(CHANNEL_NAME, recipient_id), payload=body,
-                idempotency_key=f"proactive:{uuid.uuid4().hex}", kind=kind))
-
-        return WebChatOutput(enqueue)
-
-    def handoff_output(self, outbox: Any) -> OutputChannel:
+    def agent_output(self, outbox: AgentOutbox) -> OutputChannel:
         """Agent replies and hand-back messages (``bot.handoff.outbound``), stored under the desk's keys."""
-
-        async def add(_session: str, body: Mapping[str, Any], kind: str) -> None:
-            await outbox.add(body, kind=kind)
-
-        return WebChatOutput(add)
+        return WebChatOutput(outbox)
 
     def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
         return None

@@ -2,7 +2,7 @@
 
 credentials.yml::
 
-    channels.rest.RestInput:
+    channels.rest.channel.RestInput:
       token: ${MAJLIS_REST_TOKEN}
 
 ``POST /webhooks/rest/webhook`` with ``Authorization: Bearer <token>`` and
@@ -26,10 +26,8 @@ What differs from Rasa's ``rest`` channel, and why (docs/security.md):
 """
 from __future__ import annotations
 
-import hmac
-import json
 import logging
-from typing import Any, Awaitable, Callable, Dict, Optional, Text, Tuple
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -37,49 +35,17 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.config import Secret
+from channels.rest.parse import MAX_BODY_BYTES, read_request
+from channels.rest.webhook import token_matches
 
 logger = logging.getLogger(__name__)
 
 CHANNEL_NAME = "rest"
-MAX_BODY_BYTES = 64 * 1024
-MAX_SENDER_CHARS = 128
-MAX_MESSAGE_CHARS = 4096
-_BEARER = "bearer "
 
 
 def namespaced(sender: str) -> str:
     """The conversation id Rasa gets for a REST ``sender`` (``rest:<sender>``)."""
     return f"{CHANNEL_NAME}:{sender}"
-
-
-def token_matches(header: Optional[str], token: Secret) -> bool:
-    """Whether an ``Authorization`` header carries ``token`` (constant-time compare)."""
-    if not header or header[: len(_BEARER)].lower() != _BEARER:
-        return False
-    offered = header[len(_BEARER):].strip().encode("utf-8", "surrogatepass")
-    return hmac.compare_digest(offered, token.reveal().encode("utf-8"))
-
-
-def read_request(raw: bytes) -> Tuple[Optional[Tuple[str, str]], Optional[str]]:
-    """``((sender, text), None)`` from a request body, or ``(None, reason)`` when unusable."""
-    if len(raw) > MAX_BODY_BYTES:
-        return None, f"body larger than {MAX_BODY_BYTES} bytes"
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):
-        return None, "body is not JSON"
-    if not isinstance(body, dict):
-        return None, 'body must be a JSON object {"sender": ..., "message": ...}'
-    sender, text = body.get("sender"), body.get("message")
-    if isinstance(sender, int) and not isinstance(sender, bool):
-        sender = str(sender)
-    if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS:
-        return None, f'"sender" must be a non-empty string of at most {MAX_SENDER_CHARS} characters'
-    if not sender.isprintable():
-        return None, '"sender" must not contain control characters'
-    if not isinstance(text, str) or not text.strip() or len(text) > MAX_MESSAGE_CHARS:
-        return None, f'"message" must be a non-empty string of at most {MAX_MESSAGE_CHARS} characters'
-    return (sender.strip(), text), None
 
 
 class RestInput(InputChannel):
