@@ -2,10 +2,10 @@
 
 :meth:`InstagramWebhook.handle` takes what a request carries and returns ``(body,
 status, content type)``; the Sanic routes in :mod:`channels.instagram.channel` only adapt.
-Order of checks, and the one place errors become HTTP statuses:
+Order of checks (statuses and bodies: :mod:`channels.webhook_errors`, shared by every webhook):
 
 1. body larger than ``max_body_bytes`` → 413
-2. ``X-Hub-Signature-256`` missing → 401; malformed or not matching the raw bytes → 403
+2. ``X-Hub-Signature-256`` missing, malformed or not matching the raw bytes → 401
 3. body not a JSON object → 400
 4. ``object`` other than ``instagram``, unknown event kinds, events whose entry or
    recipient is an account we don't serve, comments by our own account, events older
@@ -30,6 +30,7 @@ from bot.errors import PayloadError, SignatureError
 from channels.instagram.parse import InstagramEvent, Kind, decode_body, parse_event, raw_events
 from channels.meta.graph import verify_handshake, verify_signature
 from channels._replay import too_old
+from channels.webhook_errors import TOO_LARGE, UNAVAILABLE, refusal_for
 
 if TYPE_CHECKING:
     from bot.delivery import Delivery
@@ -72,23 +73,23 @@ class InstagramWebhook:
         """Process one POST; never raises for bad input."""
         if len(request.body) > self._settings.max_body_bytes:
             logger.warning("Instagram webhook rejected: body of %d bytes is too large", len(request.body))
-            return "payload too large", 413, TEXT
+            return TOO_LARGE.answer()
         try:
             verify_signature(request.body, request.signature, self._settings.app_secret)
         except SignatureError as exc:
             logger.warning("Instagram webhook rejected: signature %s", exc.reason)
-            return ("unauthorized", 401, TEXT) if exc.reason == "missing" else ("forbidden", 403, TEXT)
+            return refusal_for(exc).answer()
         try:
             body = decode_body(request.body)
         except PayloadError as exc:
             logger.warning("Instagram webhook rejected: %s", exc.reason)
-            return "malformed body", exc.status, TEXT
+            return refusal_for(exc).answer()
         items = self.items(body)
         try:
             accepted = await self._delivery.accept(items) if items else []
         except SQLAlchemyError:
             logger.exception("Instagram webhook could not be stored")
-            return "temporarily unavailable", 503, TEXT
+            return UNAVAILABLE.answer()
         logger.debug("Instagram webhook: %d event(s), %d new", len(items), len(accepted))
         return "EVENT_RECEIVED", 200, TEXT
 

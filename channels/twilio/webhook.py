@@ -2,13 +2,13 @@
 
 :meth:`TwilioWebhook.handle` takes what a request carries and returns ``(body, status,
 content type)``; the Sanic route in :mod:`channels.twilio.channel` only adapts. Order
-of checks, and the one place errors become HTTP statuses:
+of checks (statuses and bodies: :mod:`channels.webhook_errors`, shared by every webhook):
 
 1. body larger than ``max_body_bytes`` → 413
 2. not ``application/x-www-form-urlencoded`` → 415
-3. no ``X-Twilio-Signature`` → 403
+3. no ``X-Twilio-Signature`` → 401
 4. body not a form → 400
-5. signature does not match the public URL and fields → 403
+5. signature does not match the public URL and fields → 401
 6. required fields missing or unreadable → 400
 7. inbound message → ``Delivery.accept`` (deduplicated on MessageSid; an SMS to a
    number without SMS enabled is ignored, 200); status callback (``MessageSid`` and
@@ -39,6 +39,7 @@ from channels.twilio.parse import (
 from channels.twilio.payloads import WHATSAPP_PREFIX
 from channels.twilio.sender import WINDOW_CLOSED, title
 from channels.twilio.signature import is_valid_signature
+from channels.webhook_errors import BAD_SIGNATURE, TOO_LARGE, UNAVAILABLE, malformed, unsupported_type
 
 if TYPE_CHECKING:
     from bot.delivery import Delivery
@@ -51,10 +52,6 @@ TWIML_CONTENT_TYPE = "text/xml"
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 Answer = Tuple[str, int, str]
-
-
-def _plain(reason: str, status: int) -> Answer:
-    return reason, status, "text/plain; charset=utf-8"
 
 
 def strip_channel(address: str) -> str:
@@ -190,33 +187,33 @@ class TwilioWebhook:
         """Process one webhook request; never raises for bad input."""
         if len(request.body) > self._max_body_bytes:
             logger.warning("Twilio webhook rejected: body of %d bytes is too large", len(request.body))
-            return _plain("payload too large", 413)
+            return TOO_LARGE.answer()
         media_type = request.content_type.split(";", 1)[0].strip().lower()
         if media_type != FORM_CONTENT_TYPE:
             logger.warning("Twilio webhook rejected: content type %.60r", media_type)
-            return _plain(f"expected {FORM_CONTENT_TYPE}", 415)
+            return unsupported_type(FORM_CONTENT_TYPE).answer()
         if not request.signature:
             logger.warning("Twilio webhook rejected: no X-Twilio-Signature header")
-            return _plain("forbidden", 403)
+            return BAD_SIGNATURE.answer()
         try:
             fields = decode_form(request.body)
         except MalformedWebhook as exc:
             logger.warning("Twilio webhook rejected: %s", exc.reason)
-            return _plain("malformed body", 400)
+            return malformed("malformed body").answer()
         if not is_valid_signature(self._auth_token, request.url, fields, request.signature):
             logger.warning("Twilio webhook rejected: signature does not match (checked against %s)",
                            request.url.split("?", 1)[0])
-            return _plain("forbidden", 403)
+            return BAD_SIGNATURE.answer()
         try:
             event = parse_event(fields)
         except MalformedWebhook as exc:
             logger.warning("Twilio webhook rejected: %.200s", exc.reason)
-            return _plain(f"malformed webhook: {exc.reason}"[:200], 400)
+            return malformed(f"malformed webhook: {exc.reason}").answer()
         try:
             await self._hand_over(event, single_values(fields))
         except SQLAlchemyError:
             logger.exception("Twilio webhook could not be stored")
-            return _plain("temporarily unavailable", 503)
+            return UNAVAILABLE.answer()
         return TWIML_EMPTY, 200, TWIML_CONTENT_TYPE
 
     async def _hand_over(self, event: Any, fields: Mapping[str, str]) -> None:

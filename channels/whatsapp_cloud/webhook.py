@@ -9,10 +9,10 @@ receiver process (:mod:`channels.whatsapp_receiver`), which runs only
 :func:`check_webhook` before answering and :func:`record_batch` (``schedule=False``)
 later, from its journal, then tells the Rasa process.
 
-Order of checks, and the one place errors become status codes:
+Order of checks (statuses and bodies: :mod:`channels.webhook_errors`, shared by every webhook):
 
 1. body larger than ``max_body_bytes`` → 413
-2. no ``X-Hub-Signature-256`` → 401; malformed or wrong → 403 (over the raw bytes)
+2. ``X-Hub-Signature-256`` missing, malformed or wrong (over the raw bytes) → 401
 3. not ``application/json`` → 415; malformed JSON or not an object → 400
 4. statuses → ``Delivery.record_statuses``; messages → ``Delivery.accept``
    (deduplicated on the wamid); the database failing → 503 (Meta retries).
@@ -38,6 +38,7 @@ from bot.delivery import Delivery, InboundItem, StatusUpdate
 from bot.errors import PayloadError, SignatureError
 from channels.meta.graph import WINDOW_CLOSED_CODES, verify_signature
 from channels._replay import too_old
+from channels.webhook_errors import TOO_LARGE, UNAVAILABLE, refusal_for
 from channels.whatsapp_cloud.parse import InboundMessage, parse_webhook
 from channels.whatsapp_cloud.settings import WhatsAppSettings
 
@@ -100,7 +101,7 @@ async def record_webhook(
         accepted, statuses = await record_batch(body, settings=settings, delivery=delivery, schedule=schedule)
     except SQLAlchemyError:
         logger.exception("Webhook not recorded: database unavailable")
-        return WebhookReceipt({"error": "temporarily unavailable"}, 503)
+        return WebhookReceipt(UNAVAILABLE.body, UNAVAILABLE.status)
     return WebhookReceipt({"status": "ok", "accepted": len(accepted), "statuses": statuses}, 200, accepted)
 
 
@@ -114,16 +115,17 @@ def check_webhook(
     """
     if len(raw) > settings.max_body_bytes:
         logger.warning("Webhook body of %d bytes refused (limit %d)", len(raw), settings.max_body_bytes)
-        return None, WebhookReceipt({"error": "body too large"}, 413)
+        return None, WebhookReceipt(TOO_LARGE.body, TOO_LARGE.status)
     try:
         verify_signature(raw, signature, settings.app_secret)
         return decode_body(raw, content_type), None
     except SignatureError as exc:
         logger.warning("Webhook refused: signature %s", exc.reason)
-        return None, WebhookReceipt({"error": "invalid signature"}, 401 if exc.reason == "missing" else 403)
+        refusal = refusal_for(exc)
     except PayloadError as exc:
         logger.warning("Webhook refused: %s", exc.reason)
-        return None, WebhookReceipt({"error": exc.reason}, exc.status)
+        refusal = refusal_for(exc)
+    return None, WebhookReceipt(refusal.body, refusal.status)
 
 
 async def record_batch(

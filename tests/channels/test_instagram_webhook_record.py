@@ -29,6 +29,7 @@ ACCOUNT, CUSTOMER = "chatwoot-app-user-id-1", "Sender-id-1"
 #: The fixtures were sent on 2021-09-08 06:34 UTC; "now" is a day later.
 NOW = datetime(2021, 9, 9, 6, 34, 4, tzinfo=timezone.utc)
 TEXT_PLAIN = "text/plain; charset=utf-8"
+JSON = "application/json"
 OK = ("EVENT_RECEIVED", 200, TEXT_PLAIN)
 
 
@@ -97,9 +98,12 @@ async def test_every_event_of_every_entry_is_stored_in_order(delivery) -> None:
         assert (await stored(delivery, mid)).payload["event"]["message"]["text"] == text
 
 
-@pytest.mark.parametrize("header, answer", [(None, ("unauthorized", 401, TEXT_PLAIN)), ("", ("unauthorized", 401, TEXT_PLAIN)),
-                                            ("sha256=" + "0" * 64, ("forbidden", 403, TEXT_PLAIN)),
-                                            ("garbage", ("forbidden", 403, TEXT_PLAIN))])
+REFUSED_SIGNATURE = ('{"error": "invalid signature"}', 401, JSON)
+
+
+@pytest.mark.parametrize("header, answer", [(None, REFUSED_SIGNATURE), ("", REFUSED_SIGNATURE),
+                                            ("sha256=" + "0" * 64, REFUSED_SIGNATURE),
+                                            ("garbage", REFUSED_SIGNATURE)])
 async def test_a_missing_or_wrong_signature_is_refused_and_nothing_stored(delivery, header, answer) -> None:
     assert await post(delivery, fixture_bytes("instagram_message_create_event.json"), signature=header) == answer
     assert await stored(delivery, "message-id-1") is None and delivery.kicked == []
@@ -107,18 +111,20 @@ async def test_a_missing_or_wrong_signature_is_refused_and_nothing_stored(delive
 
 async def test_the_signature_covers_the_raw_bytes(delivery) -> None:
     raw = fixture_bytes("instagram_message_create_event.json")
-    assert (await post(delivery, raw.replace(b"first", b"frist"), signature=sign(raw, SECRET)))[1] == 403
+    assert (await post(delivery, raw.replace(b"first", b"frist"), signature=sign(raw, SECRET)))[1] == 401
 
 
 async def test_the_body_limit_is_inclusive(delivery) -> None:
     raw = fixture_bytes("instagram_message_create_event.json")
-    assert await post(delivery, raw, max_body_bytes=len(raw) - 1) == ("payload too large", 413, TEXT_PLAIN)
+    assert await post(delivery, raw, max_body_bytes=len(raw) - 1) == ('{"error": "body too large"}', 413, JSON)
     assert await post(delivery, raw, max_body_bytes=len(raw)) == OK
 
 
 @pytest.mark.parametrize("raw", [b"{", b"\xff{}", b"[]", b"null"])
 async def test_a_body_that_is_not_a_json_object_gets_400(delivery, raw) -> None:
-    assert await post(delivery, raw) == ("malformed body", 400, TEXT_PLAIN)
+    status = await post(delivery, raw)
+    assert status[1:] == (400, JSON) and json.loads(status[0])["error"] in (
+        "body is not JSON", "body is not a JSON object")
 
 
 @pytest.mark.parametrize("name", ["messaging_seen_event.json", "instagram_message_unsend_event.json",
@@ -133,7 +139,7 @@ async def test_unknown_kinds_are_acknowledged_without_touching_the_database(tmp_
         assert await post(broken, encode(body)) == OK
         with caplog.at_level(logging.WARNING, logger="channels.instagram.webhook"):
             assert await post(broken, fixture_bytes("instagram_message_create_event.json")) == (
-                "temporarily unavailable", 503, TEXT_PLAIN)
+                '{"error": "temporarily unavailable"}', 503, JSON)
     assert [r.getMessage() for r in caplog.records] == ["Instagram webhook could not be stored"]
 
 

@@ -6,6 +6,7 @@ signs requests as Twilio does, and sends replies to the fake Twilio API
 """
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any, Dict
 
@@ -149,7 +150,7 @@ async def test_button_tap_triggers_the_payload_and_shows_the_text() -> None:
 # -- signatures and proxies --------------------------------------------------------
 
 
-async def test_bad_and_missing_signatures_are_403_and_logged_without_body(caplog) -> None:
+async def test_bad_and_missing_signatures_are_401_and_logged_without_body(caplog) -> None:
     caplog.set_level(logging.DEBUG)
     agent = RecordingAgent()
     channel = make_channel(settings())
@@ -159,7 +160,8 @@ async def test_bad_and_missing_signatures_are_403_and_logged_without_body(caplog
         wrong_token = await served.post_signed(body, token="not-the-token")
         wrong_url = await served.post_signed(body, url="https://elsewhere.example.com/webhooks/twilio_whatsapp/webhook")
         await channel.delivery.drain()
-    assert [missing[0], wrong_token[0], wrong_url[0]] == [403, 403, 403]
+    assert [missing[0], wrong_token[0], wrong_url[0]] == [401, 401, 401]
+    assert json.loads(missing[1]) == json.loads(wrong_token[1]) == {"error": "invalid signature"}
     assert agent.messages == []
     logged = caplog.text
     assert "rejected: no X-Twilio-Signature" in logged and "signature does not match" in logged
@@ -177,7 +179,7 @@ async def test_public_url_setting_behind_a_proxy() -> None:
         signed_public = await served.post_signed(body, url=f"{public}/webhooks/twilio_whatsapp/webhook")
         signed_local = await served.post_signed(inbound_body(sid="SM" + "2" * 32))
         await channel.delivery.drain()
-    assert (signed_public[0], signed_local[0]) == (200, 403)
+    assert (signed_public[0], signed_local[0]) == (200, 401)
     assert len(agent.messages) == 1
 
 
@@ -195,7 +197,7 @@ async def test_forwarded_headers_rebuild_the_public_url_only_behind_a_trusted_pr
         answers.append(len(agent.messages))
     # Trusted: the signature over the public URL matches.  Not trusted: the request's own
     # URL (http://127.0.0.1:<port>) is checked, so a signature for another URL is refused.
-    assert answers == [200, 1, 403, 0]
+    assert answers == [200, 1, 401, 0]
 
 
 # -- bad input ---------------------------------------------------------------------
@@ -223,8 +225,8 @@ async def test_bad_input_gets_a_clear_status_never_500() -> None:
     assert json_body[0] == 415
     assert oversized[0] == 413
     assert (not_utf8[0], not_form[0], empty[0]) == (400, 400, 400)
-    assert missing_field[:2] == (400, "malformed webhook: missing field From")
-    assert bad_status[:2] == (400, "malformed webhook: unknown MessageStatus")
+    assert (missing_field[0], json.loads(missing_field[1])) == (400, {"error": "malformed webhook: missing field From"})
+    assert (bad_status[0], json.loads(bad_status[1])) == (400, {"error": "malformed webhook: unknown MessageStatus"})
     assert (get_status, health_status) == (405, 200)
     assert agent.messages == []
 

@@ -251,7 +251,7 @@ async def test_bad_requests_get_clear_status_codes(served, agent, caplog):
         assert (await served.post_signed(good, content_type="text/plain"))[0] == 415
         assert (await served.post(good, {"Content-Type": "application/json"}))[0] == 401
         assert (await served.post(good, {"Content-Type": "application/json",
-                                         "X-Hub-Signature-256": "sha256=" + "0" * 64}))[0] == 403
+                                         "X-Hub-Signature-256": "sha256=" + "0" * 64}))[0] == 401
         assert (await served.post_signed(json.dumps({"object": "page", "entry": []}).encode()))[0] == 200
         unknown_field = {"object": "whatsapp_business_account",
                          "entry": [{"id": "1", "changes": [{"field": "calls", "value": {}}]}]}
