@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pytest
 from aiohttp import web
 
-from channels import _whatsapp_sender as whatsapp_sender
+from channels.whatsapp_cloud import sender as whatsapp_sender
 from tests.channels.whatsapp_harness import PHONE_NUMBER_ID, RecordingAgent, make_channel, running_channel, settings
 from tests.fakes.fake_customer import encode, envelope, text_message
 from tests.fakes.fake_graph import FakeGraph, _error, serving
