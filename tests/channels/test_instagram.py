@@ -94,7 +94,7 @@ async def test_verification_handshake(fake_instagram_graph: FakeInstagramGraph) 
                                  "&hub.challenge=1158201444")
         health = await served.get("/webhooks/instagram/")
     assert ok == (200, "1158201444")
-    assert wrong[0] == 401 and "1158201444" not in wrong[1]
+    assert wrong[0] == 403 and "1158201444" not in wrong[1]
     assert health[0] == 200
 
 

@@ -155,7 +155,7 @@ async def test_page_assets_and_health() -> None:
                 assert "innerHTML" not in source and "textContent" in source
             async with http.get(f"{base}/webhooks/webchat/static/webchat.css") as css:
                 assert css.status == 200 and css.headers["Content-Type"].startswith("text/css")
-            for path in ("static/../channels/webchat.py", "static/index.html", "static/x.js"):
+            for path in ("static/../channels/webchat/channel.py", "static/index.html", "static/x.js"):
                 async with http.get(f"{base}/webhooks/webchat/{path}") as missing:
                     assert missing.status == 404
             async with http.get(f"{base}/webhooks/webchat/health") as health:
