@@ -1,4 +1,4 @@
-"""One error-to-HTTP mapping for every signed webhook (WhatsApp Cloud, its receiver, Instagram, Twilio).
+"""One error-to-HTTP mapping for every webhook (WhatsApp Cloud, its receiver, Instagram, Twilio; REST too).
 
 Every refusal answers ``{"error": "<reason>"}`` as ``application/json`` with:
 

@@ -36,7 +36,8 @@ from sanic.response import HTTPResponse
 
 from bot.config import Secret
 from channels.rest.parse import MAX_BODY_BYTES, read_request
-from channels.rest.webhook import token_matches
+from channels.rest.webhook import WRONG_TOKEN, token_matches
+from channels.webhook_errors import TOO_LARGE, malformed
 
 logger = logging.getLogger(__name__)
 
@@ -79,13 +80,14 @@ class RestInput(InputChannel):
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             if not token_matches(request.headers.get("Authorization"), self.token):
-                return response.json({"error": "missing or wrong bearer token"}, status=401,
+                return response.json(WRONG_TOKEN.body, status=WRONG_TOKEN.status,
                                      headers={"WWW-Authenticate": 'Bearer realm="majlis-rest"'})
             if len(request.body or b"") > MAX_BODY_BYTES:
-                return response.json({"error": f"body larger than {MAX_BODY_BYTES} bytes"}, status=413)
+                return response.json(TOO_LARGE.body, status=TOO_LARGE.status)
             parsed, reason = read_request(request.body or b"")
             if parsed is None:
-                return response.json({"error": reason}, status=400)
+                refusal = malformed(reason)
+                return response.json(refusal.body, status=refusal.status)
             sender, text = parsed
             collector = CollectingOutputChannel()
             # Channel pinned, metadata empty: nothing the client sends picks either.

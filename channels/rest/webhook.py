@@ -5,8 +5,12 @@ import hmac
 from typing import Optional
 
 from bot.config import Secret
+from channels.webhook_errors import Refusal
 
 _BEARER = "bearer "
+#: The answer without the right token (a bearer token, not a provider signature: the route
+#: adds ``WWW-Authenticate: Bearer``); shaped as every webhook refusal (channels/webhook_errors.py).
+WRONG_TOKEN = Refusal(401, "missing or wrong bearer token")
 
 
 def token_matches(header: Optional[str], token: Secret) -> bool:
