@@ -11,13 +11,12 @@ table with versions 1-3) are converted: stamped at the matching revision, the ol
 table dropped, the newer revisions applied.
 
 To change the schema: edit :mod:`bot.storage.schema`, then add a revision
-(``python -m bot.storage.migrations revision -m "what changes"`` writes the file with
+(``python -m bot.storage revision -m "what changes"`` writes the file with
 the differences Alembic sees; review it).  ``tests/bot/storage/test_migrations.py``
 fails while the two disagree.
 """
 from __future__ import annotations
 
-import argparse
 import logging
 from pathlib import Path
 from typing import Any, List, Optional, Sequence
@@ -124,30 +123,3 @@ def applied_versions(engine: Engine) -> List[str]:
         return []
     script = ScriptDirectory.from_config(alembic_config())
     return [r.revision for r in script.iterate_revisions(current, "base")][::-1]
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """``upgrade`` the configured database, show the ``current`` revision, or write a new ``revision``."""
-    from bot.storage.engine import get_engine
-
-    parser = argparse.ArgumentParser(prog="python -m bot.storage.migrations", description=main.__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("upgrade", help="apply the missing revisions (what start-up does)")
-    commands.add_parser("current", help="print the applied revision")
-    new = commands.add_parser("revision", help="write a new revision from the schema differences")
-    new.add_argument("-m", "--message", required=True)
-    args = parser.parse_args(argv)
-    engine = get_engine()
-    if args.command == "upgrade":
-        print(" ".join(migrate(engine)) or "already current")
-    elif args.command == "current":
-        print(" ".join(applied_versions(engine)[-1:]) or "none")
-    else:
-        with engine.begin() as conn:
-            command.revision(alembic_config(conn), message=args.message, autogenerate=True,
-                             rev_id=f"{int(head()) + 1:04d}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -11,7 +11,7 @@ from bot.storage.schema import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run Majlis' migrations with bot.storage.migrate(engine) (python -m bot.storage.migrations)")
+    raise RuntimeError("run Majlis' migrations with bot.storage.migrate(engine) (python -m bot.storage upgrade)")
 
 context.configure(connection=connection, target_metadata=metadata, version_table=VERSION_TABLE, include_name=ours)
 with context.begin_transaction():
