@@ -43,7 +43,15 @@ from bot.delivery.types import (
     StatusRecord,
     StatusUpdate,
 )
-from bot.storage.claims import DEFAULT_LEASE, RELEASED, claim_values, claimable_by, instance_id, lease_live, pg_lock
+from bot.storage.claims import (
+    RELEASED,
+    claim_values,
+    claimable_by,
+    configured_lease,
+    instance_id,
+    lease_live,
+    pg_lock,
+)
 from bot.storage.engine import is_sqlite, read_only
 from bot.storage.migrations import migrate
 from bot.storage.schema import contact_window, inbox, message_status, outbox
@@ -60,15 +68,15 @@ class SqlDelivery:
     Args:
         engine: from :func:`bot.storage.get_engine` (SQLite or PostgreSQL).
         owner: this instance's claimer id (default :func:`bot.storage.claims.instance_id`).
-        lease: how long a claim holds unless finished.
+        lease: how long a claim holds unless finished (default :func:`bot.storage.claims.configured_lease`).
     """
 
-    def __init__(self, engine: Engine, *, owner: Optional[str] = None, lease: timedelta = DEFAULT_LEASE) -> None:
+    def __init__(self, engine: Engine, *, owner: Optional[str] = None, lease: Optional[timedelta] = None) -> None:
         if engine.dialect.name not in ("sqlite", "postgresql"):
             raise ValueError(f"unsupported database dialect: {engine.dialect.name}")
         self.engine = engine
         self.owner = owner or instance_id(engine)
-        self.lease = lease
+        self.lease = lease or configured_lease()
         self._insert = sqlite.insert if is_sqlite(engine) else postgresql.insert
 
     def setup(self) -> None:

@@ -14,7 +14,6 @@ from typing import Optional
 from sqlalchemy.engine import Engine
 
 from bot.delivery.sql import Finished, SqlDelivery
-from bot.storage.claims import DEFAULT_LEASE
 from bot.storage.threaded import Threaded, threaded
 
 __all__ = ["DeliveryStore", "Finished"]
@@ -28,11 +27,11 @@ class DeliveryStore(Threaded[SqlDelivery]):
         executor: thread pool for database calls; by default one thread for SQLite
             (a single writer anyway) and four for PostgreSQL.
         owner: this instance's claimer id (default :func:`bot.storage.claims.instance_id`).
-        lease: how long a claim holds unless finished.
+        lease: how long a claim holds unless finished (default :func:`bot.storage.claims.configured_lease`).
     """
 
     def __init__(self, engine: Engine, executor: Optional[ThreadPoolExecutor] = None, *,
-                 owner: Optional[str] = None, lease: timedelta = DEFAULT_LEASE) -> None:
+                 owner: Optional[str] = None, lease: Optional[timedelta] = None) -> None:
         super().__init__(SqlDelivery(engine, owner=owner, lease=lease), executor)
 
     @property

@@ -26,6 +26,8 @@ from sqlalchemy.engine import Engine
 INSTANCE_ENV = "MAJLIS_INSTANCE_ID"
 #: How long a claim holds without being finished (a turn or a send takes seconds).
 DEFAULT_LEASE = timedelta(minutes=5)
+#: Environment variable overriding :data:`DEFAULT_LEASE`, in seconds.
+LEASE_ENV = "MAJLIS_CLAIM_LEASE_S"
 #: The instance id of the embedded default: one Rasa process per SQLite database.
 EMBEDDED = "embedded"
 
@@ -45,6 +47,17 @@ def instance_id(engine: Engine) -> str:
     if engine.dialect.name == "sqlite":
         return EMBEDDED
     return f"{socket.gethostname()[:32]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def configured_lease() -> timedelta:
+    """``MAJLIS_CLAIM_LEASE_S`` seconds, or :data:`DEFAULT_LEASE`: how soon a crashed claimer's work moves on."""
+    value = os.environ.get(LEASE_ENV, "").strip()
+    if not value:
+        return DEFAULT_LEASE
+    seconds = float(value)
+    if seconds <= 0:
+        raise ValueError(f"{LEASE_ENV} must be a positive number of seconds, not {value!r}")
+    return timedelta(seconds=seconds)
 
 
 def lease_live(row: Any, now: datetime) -> bool:
