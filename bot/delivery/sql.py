@@ -54,10 +54,8 @@ from bot.storage.claims import (
 )
 from bot.storage.engine import is_sqlite, read_only
 from bot.storage.migrations import migrate
+from bot.storage.ports import Finished
 from bot.storage.schema import contact_window, inbox, message_status, outbox
-
-Finished = Tuple[int, InboxState, Optional[str]]
-"""(inbox row id, final state, error name or None): the end of one processing attempt."""
 
 _PENDING, _PROCESSING = InboxState.PENDING.value, InboxState.PROCESSING.value
 
