@@ -34,8 +34,10 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 import segno
 import sqlalchemy as sa
 import yaml
+from sqlalchemy.exc import IntegrityError
 
 from bot.config import config as default_config
+from bot.storage.schema import entry_source as entry_source_table
 from bot.storage.table_store import TableStore
 
 logger = logging.getLogger(__name__)
@@ -238,32 +240,14 @@ def _aware(value: Optional[datetime]) -> Optional[datetime]:
     return None if value is None else value.replace(tzinfo=timezone.utc)
 
 
-metadata = sa.MetaData()
-entry_source_table = sa.Table(
-    "majlis_entry_source",
-    metadata,
-    sa.Column("channel", sa.String(64), primary_key=True),
-    sa.Column("customer", sa.String(255), primary_key=True),
-    sa.Column("ref", sa.String(64), nullable=False),
-    sa.Column("source", sa.String(64), nullable=False),
-    sa.Column("campaign", sa.String(64), nullable=True),
-    sa.Column("first_seen_at", sa.DateTime, nullable=False),
-)
-
-
 class EntrySourceStore(TableStore):
     """Where each conversation came from; the first source recorded stays.
-
-    The table is created on first use; it belongs in ``bot.storage.migrations``
-    once the storage owner adds it there.
 
     Args:
         engine: from :func:`bot.storage.get_engine`.
         executor: where database calls run; pass the delivery store's, so calls on one
             SQLite connection never overlap (default: the loop's thread pool).
     """
-
-    metadata = metadata
 
     async def record(self, channel: str, customer: str, source: EntrySource, at: datetime) -> bool:
         """Store ``source`` for the conversation unless one is stored; True if stored now."""
@@ -275,9 +259,13 @@ class EntrySourceStore(TableStore):
                 entry_source_table.c.channel == channel, entry_source_table.c.customer == customer)).first()
             if exists is not None:
                 return False
-            conn.execute(entry_source_table.insert().values(
-                channel=channel, customer=customer, ref=source.ref, source=source.source,
-                campaign=source.campaign, first_seen_at=_naive_utc(at)))
+            try:
+                with conn.begin_nested():
+                    conn.execute(entry_source_table.insert().values(
+                        channel=channel, customer=customer, ref=source.ref, source=source.source,
+                        campaign=source.campaign, first_seen_at=_naive_utc(at)))
+            except IntegrityError:  # another instance recorded the first source meanwhile: it stays
+                return False
             return True
 
     async def get(self, channel: str, customer: str) -> Optional[Tuple[EntrySource, datetime]]:

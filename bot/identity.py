@@ -18,7 +18,7 @@ id and expires, so copying it into another conversation, or into a slot through
 the NLU, proves nothing.
 
 Older versions stored bare sender ids (``971501234567``).  Handoff rows are
-prefixed by migration 3 (bot/storage/migrations.py); :func:`provider_id` reads a
+prefixed by migration 0002 (bot/storage/alembic/versions); :func:`provider_id` reads a
 bare id as a provider id of the channel asking (the same channel only: a
 prefix naming another channel is refused).
 """

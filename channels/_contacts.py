@@ -7,8 +7,7 @@ so the channel records, for every conversation, the kind of address its last
 message came with: WhatsApp Cloud ``phone`` (``to``) or ``user_id`` (``recipient``),
 Twilio ``whatsapp`` or ``sms``.  Nothing is inferred from how an id looks.
 
-The table is created on first use (like :class:`bot.entry_links.EntrySourceStore`);
-it belongs in ``bot.storage.migrations`` once the storage owner adds it there.
+The table (``majlis_contact_address``) is created by the migrations (bot/storage/alembic).
 """
 from __future__ import annotations
 
@@ -18,21 +17,8 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from bot.storage.schema import contact_address
 from bot.storage.table_store import TableStore
-
-metadata = sa.MetaData()
-contact_address = sa.Table(
-    "majlis_contact_address",
-    metadata,
-    sa.Column("channel", sa.String(64), primary_key=True),
-    sa.Column("account", sa.String(128), primary_key=True),
-    sa.Column("customer", sa.String(255), primary_key=True),
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("address", sa.String(255), nullable=False),
-    sa.Column("updated_at", sa.DateTime, nullable=False),
-    sa.Index("ix_majlis_contact_address_customer", "channel", "customer", "updated_at"),
-)
-
 
 def _naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
@@ -44,8 +30,6 @@ class ContactBook(TableStore):
     Writes are skipped when this process already stored the same address (one insert
     per conversation in the common case, not one per message).
     """
-
-    metadata = metadata
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

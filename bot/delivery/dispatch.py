@@ -15,7 +15,7 @@ from typing import Callable, Dict, Optional
 
 from bot.delivery.sender import RetryPolicy, Sender
 from bot.delivery._rows import Conversation
-from bot.delivery.store import DeliveryStore
+from bot.storage.ports import DeliveryStorage
 from bot.delivery.types import OutboundMessage, OutboxState
 from bot.errors import ProviderAPIError, WindowClosedError
 
@@ -42,7 +42,7 @@ class Dispatcher:
         self,
         *,
         channel: str,
-        store: DeliveryStore,
+        store: DeliveryStorage,
         sender: Sender,
         retry: RetryPolicy,
         clock: Callable[[], datetime],
@@ -65,15 +65,16 @@ class Dispatcher:
     async def flush(self, conv: Conversation) -> Optional[float]:
         """Send due pending messages of ``conv`` in order; seconds until the next is due.
 
-        Reads pending messages a batch at a time (one query, not one per message).
-        Messages stored while a batch is being sent are not in it: whoever stores one
-        wakes the conversation's sender again (:meth:`Delivery._wake_sender`).
+        Claims pending messages a batch at a time (one transaction, not one per message;
+        :meth:`bot.delivery.sql.SqlDelivery.claim_outbound`), until a claim finds nothing:
+        messages stored meanwhile, here or by another instance, are sent too.  Nothing
+        is claimed while another instance sends the conversation's older messages.
         """
         while not self._stopping():
-            records, last_inbound = await self.store.pending_outbound(self.channel, conv, self._batch)
-            if records:
-                self.read_upto[conv] = max(self.read_upto.get(conv, 0), records[-1].message.id or 0)
-            again = len(records) == self._batch
+            records, last_inbound = await self.store.claim_outbound(self.channel, conv, self.clock(), self._batch)
+            if not records:
+                return None
+            self.read_upto[conv] = max(self.read_upto.get(conv, 0), records[-1].message.id or 0)
             for record in records:
                 if self._stopping():
                     return None
@@ -84,9 +85,6 @@ class Dispatcher:
                 outcome = await self.attempt(record.message, last_inbound)
                 if outcome.retry_in is not None:
                     return outcome.retry_in  # later messages wait behind this one (order)
-                again = again or outcome.queued
-            if not again:
-                return None
         return None
 
     async def attempt(self, message: OutboundMessage, last_inbound: Optional[datetime]) -> "Outcome":

@@ -24,7 +24,8 @@ from bot.delivery import killpoint, replay
 from bot.delivery.dispatch import Dispatcher
 from bot.delivery.sender import RetryPolicy, Sender
 from bot.delivery._rows import Conversation, utcnow
-from bot.delivery.store import DeliveryStore, Finished
+from bot.delivery.sql import Finished
+from bot.storage.ports import DeliveryStorage
 from bot.delivery.types import (
     InboundItem,
     InboxState,
@@ -134,7 +135,7 @@ class Delivery:
         self,
         *,
         channel: str,
-        store: DeliveryStore,
+        store: DeliveryStorage,
         sender: Sender,
         handler: Optional[Handler] = None,
         retry: RetryPolicy = RetryPolicy(),
@@ -284,7 +285,7 @@ class Delivery:
         self._semaphore = asyncio.Semaphore(self._max_concurrency)
         replay.install()  # a re-processed message already in its tracker is not fed to Rasa again
         await self.store.setup()
-        conversations = await self.store.recover(self.channel)
+        conversations = await self.store.recover(self.channel, self.clock())
         if conversations:
             logger.info("%s: resuming unfinished work of %d conversation(s)", self.channel, len(conversations))
         for conv in conversations:

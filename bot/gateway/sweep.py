@@ -1,32 +1,24 @@
-"""The safety net of the Rasa process: wake conversations with work another process stored.
+"""The safety net of the Rasa process: wake conversations whose work nobody is doing.
 
-A receiver process stores inbox rows and then sends a notice (:mod:`bot.gateway.notice`).
-If the notice is lost (Rasa busy restarting, a network hiccup), :class:`InboxSweep`
-still finds the rows: every ``interval`` seconds it lists the conversations of one
-channel with *pending* inbox rows, or outbox rows never attempted (a window template
-the receiver queued from a failure status), and calls ``Delivery.kick`` for each.
+A receiver process stores inbox rows and then hands the work on (:mod:`bot.gateway.notice`).
+If that is lost (Rasa busy restarting, a network hiccup), :class:`InboxSweep` still
+finds the rows: every ``interval`` seconds it asks the delivery store which
+conversations of one channel wait (:meth:`bot.delivery.sql.SqlDelivery.waiting_conversations`:
+pending inbox rows, rows whose claimer's lease has passed, outbox rows due that nobody
+holds) and calls ``Delivery.kick`` for each.
 
-Cheap when there is nothing: one indexed ``SELECT DISTINCT`` on
-``(channel, state)`` per tick.  On SQLite it runs in autocommit mode, without the
-``BEGIN IMMEDIATE`` the store's transactions take, so it never holds the write lock
-a receiver is waiting for.  Kicking a conversation that is already being worked on
-only marks it for one more (empty) look-up.
-
-This is :meth:`bot.delivery.DeliveryStore.recover` without its first half: it never
-resets rows in ``processing`` (they belong to a running worker of this process).
+Cheap when there is nothing: one indexed read per tick that never takes SQLite's
+write lock.  Kicking a conversation that is already being worked on (here or by
+another instance) only costs one claim that finds nothing.  It never resets rows:
+that is :meth:`~bot.delivery.sql.SqlDelivery.recover`, at start-up.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, Optional, Tuple
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
-
-from bot.delivery import DeliveryStore
-from bot.storage import is_sqlite
-from bot.storage.schema import inbox, outbox
+from bot.storage.ports import DeliveryStorage
 
 logger = logging.getLogger(__name__)
 
@@ -36,38 +28,6 @@ Conversation = Tuple[str, str]
 DEFAULT_INTERVAL_S = 2.0
 #: Conversations woken per tick at most (the rest next tick).
 MAX_PER_TICK = 1000
-
-
-def _query(channel: str) -> sa.sql.Select:
-    waiting_in = sa.select(inbox.c.account, inbox.c.customer).where(
-        inbox.c.channel == channel, inbox.c.state == "pending"
-    )
-    never_tried_out = sa.select(outbox.c.account, outbox.c.customer).where(
-        outbox.c.channel == channel, outbox.c.state == "pending", outbox.c.next_attempt_at.is_(None)
-    )
-    return sa.union(waiting_in, never_tried_out).limit(MAX_PER_TICK)
-
-
-def pending_conversations(engine: Engine, channel: str) -> List[Conversation]:
-    """Conversations of ``channel`` with pending inbox rows or never-attempted outbox rows (blocking)."""
-    query = _query(channel)
-    if is_sqlite(engine):
-        # Autocommit read on the raw connection: no BEGIN IMMEDIATE, no write lock.
-        compiled = query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": False})
-        params = [compiled.params[name] for name in compiled.positiontup]  # type: ignore[union-attr]
-        raw = engine.raw_connection()
-        try:
-            cursor = raw.cursor()
-            try:
-                rows = cursor.execute(str(compiled), params).fetchall()
-            finally:
-                cursor.close()
-        finally:
-            raw.close()
-    else:
-        with engine.connect() as conn:
-            rows = conn.execute(query).fetchall()
-    return sorted((str(account), str(customer)) for account, customer in rows)
 
 
 class InboxSweep:
@@ -82,7 +42,7 @@ class InboxSweep:
 
     def __init__(
         self,
-        store: DeliveryStore,
+        store: DeliveryStorage,
         channel: str,
         kick: Callable[[Conversation], None],
         interval: float = DEFAULT_INTERVAL_S,
@@ -103,7 +63,7 @@ class InboxSweep:
 
     async def sweep(self) -> int:
         """One look at the store; returns how many conversations were woken."""
-        conversations = await self.store.run_blocking(pending_conversations, self.store.engine, self.channel)
+        conversations = await self.store.waiting_conversations(self.channel, limit=MAX_PER_TICK)
         for conversation in conversations:
             self.kick(conversation)
         self.ticks += 1

@@ -1,4 +1,4 @@
-"""Majlis' own database: engine factory and schema migrations.
+"""Majlis' own database: engine factory, schema migrations (Alembic), storage ports.
 
 Usage::
 
@@ -7,15 +7,14 @@ Usage::
     migrate(engine)                # idempotent
 """
 from bot.storage.engine import create_engine, dispose_engines, get_engine, is_sqlite
-from bot.storage.migrations import MIGRATIONS, Migration, applied_versions, migrate
+from bot.storage.migrations import applied_versions, head, migrate
 
 __all__ = [
-    "MIGRATIONS",
-    "Migration",
     "applied_versions",
     "create_engine",
     "dispose_engines",
     "get_engine",
+    "head",
     "is_sqlite",
     "migrate",
 ]

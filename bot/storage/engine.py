@@ -15,7 +15,7 @@ import threading
 from typing import Any, Dict, Optional
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import QueuePool, StaticPool
 
 from bot.config import database_url
@@ -51,10 +51,23 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+#: Execution option of a connection that only reads (:func:`read_only`).
+READ_ONLY = "majlis_read_only"
+
+
 def _sqlite_begin(conn: Any) -> None:
     """BEGIN IMMEDIATE: take the write lock up front, so a transaction that reads and
-    then writes never fails on a snapshot another writer changed (SQLITE_BUSY)."""
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    then writes never fails on a snapshot another writer changed (SQLITE_BUSY).
+
+    A read-only connection (:func:`read_only`) begins a deferred transaction instead:
+    with WAL it reads a snapshot without ever taking, or waiting for, the write lock.
+    """
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+
+
+def read_only(engine: Engine) -> Connection:
+    """A connection for reads only: on SQLite it never holds the write lock a writer waits for."""
+    return engine.connect().execution_options(**{READ_ONLY: True})
 
 
 def create_engine(url: Optional[str] = None, **kwargs: Any) -> Engine:

@@ -1,131 +1,125 @@
-"""Versioned schema migrations for Majlis' own tables.
+"""Schema migrations of Majlis' own tables, kept with Alembic and run at start-up.
 
-Each migration runs once per database, in version order, inside one transaction,
-and is recorded in ``majlis_schema_migrations``.  To change the schema, append a
-new :class:`Migration` (never edit an applied one) and update
-:mod:`bot.storage.schema` to the resulting shape.  On PostgreSQL an advisory lock
-serialises processes that start at the same time.
+The revisions live in ``bot/storage/alembic/versions``; :func:`migrate` applies the
+missing ones, in one transaction, on SQLite and PostgreSQL.  It is idempotent and
+safe when several processes start at once: on PostgreSQL a transaction-scoped
+advisory lock lets one process migrate while the others wait and then find nothing
+to do; on SQLite ``BEGIN IMMEDIATE`` (bot.storage.engine) does the same.
+
+Databases built by the hand-written migrator this replaced (a ``majlis_schema_migrations``
+table with versions 1-3) are converted: stamped at the matching revision, the old
+table dropped, the newer revisions applied.
+
+To change the schema: edit :mod:`bot.storage.schema`, then add a revision
+(``python -m bot.storage revision -m "what changes"`` writes the file with
+the differences Alembic sees; review it).  ``tests/bot/storage/test_migrations.py``
+fails while the two disagree.
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable, List, Sequence
+from pathlib import Path
+from typing import Any, List, Optional, Sequence
 
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
-
-from bot.storage import schema
 
 logger = logging.getLogger(__name__)
 
+#: Alembic's version table, named so it never meets another application's in a shared database.
+VERSION_TABLE = "majlis_alembic_version"
+#: The hand-written migrator's table (converted, then dropped).
+LEGACY_TABLE = "majlis_schema_migrations"
 #: Arbitrary constant identifying Majlis' migration lock among PostgreSQL advisory locks.
 _PG_LOCK_ID = 0x4D414A4C  # "MAJL"
+#: The revision the old migrator's versions reached: {1, 2} → 0001, {1, 2, 3} → 0002.
+_LEGACY_REVISION = {frozenset({1, 2}): "0001", frozenset({1, 2, 3}): "0002"}
+
+_SCRIPTS = Path(__file__).resolve().parent / "alembic"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Migration:
-    """One schema change: ``apply`` receives a connection inside a transaction."""
-
-    version: int
-    name: str
-    apply: Callable[[Connection], None]
-
-
-def _v1_delivery_tables(conn: Connection) -> None:
-    """Durable inbox/outbox, message statuses, customer-service windows."""
-    schema.metadata.create_all(
-        conn,
-        tables=[schema.inbox, schema.outbox, schema.message_status, schema.contact_window],
-    )
+def alembic_config(connection: Optional[Connection] = None) -> Config:
+    """Alembic's configuration for Majlis' revisions (no ``alembic.ini``: everything is here)."""
+    config = Config()
+    config.set_main_option("script_location", str(_SCRIPTS))
+    config.attributes["connection"] = connection
+    return config
 
 
-def _v2_handoff_tables(conn: Connection) -> None:
-    """Handoffs, their messages and events, agents, sessions, API tokens, webhook deliveries."""
-    schema.metadata.create_all(
-        conn,
-        tables=[
-            schema.agent,
-            schema.agent_session,
-            schema.api_token,
-            schema.handoff,
-            schema.handoff_message,
-            schema.handoff_event,
-            schema.webhook_delivery,
-        ],
-    )
+def head() -> str:
+    """The newest revision."""
+    revision = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert revision is not None
+    return revision
 
 
-#: Channels whose sender ids became ``<channel>:<provider id>`` (bot/identity.py).
-_NAMESPACED_CHANNELS = ("whatsapp_cloud", "twilio_whatsapp", "instagram", "webchat")
+def ours(name: Optional[str], kind: str, _parents: Any = None) -> bool:
+    """Alembic's filter: only Majlis' tables (a shared database may hold Rasa's tracker store too)."""
+    return kind != "table" or bool(name and name.startswith("majlis_") and name != VERSION_TABLE)
 
 
-def _v3_namespaced_handoff_customers(conn: Connection) -> None:
-    """Handoffs name the customer by Rasa's sender id, now namespaced: prefix the older bare ids.
-
-    Only Majlis' handoff rows need it: the delivery, status, window and entry-source
-    tables keep the bare provider id beside their channel column.
-    """
-    handoff = schema.handoff
-    for channel in _NAMESPACED_CHANNELS:
-        prefix = f"{channel}:"
-        conn.execute(
-            handoff.update()
-            .where(handoff.c.channel == channel, ~handoff.c.customer.startswith(prefix, autoescape=True))
-            .values(customer=sa.literal(prefix) + handoff.c.customer)
-        )
-        # The one-open-handoff key is "<channel> <customer>": rebuild it from the new customer.
-        conn.execute(
-            handoff.update()
-            .where(handoff.c.channel == channel, handoff.c.active_key.isnot(None))
-            .values(active_key=sa.literal(f"{channel} ") + handoff.c.customer)
-        )
+def _context(conn: Connection) -> MigrationContext:
+    return MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE, "include_name": ours})
 
 
-MIGRATIONS: Sequence[Migration] = (
-    Migration(version=1, name="delivery tables", apply=_v1_delivery_tables),
-    Migration(version=2, name="handoff and agent desk tables", apply=_v2_handoff_tables),
-    Migration(version=3, name="namespaced customer ids in handoffs", apply=_v3_namespaced_handoff_customers),
-)
+def _current(conn: Connection) -> Optional[str]:
+    return _context(conn).get_current_revision()
 
 
-def applied_versions(engine: Engine) -> List[int]:
-    """Versions already applied to the database behind ``engine``."""
-    with engine.connect() as conn:
-        if not sa.inspect(conn).has_table(schema.schema_migrations.name):
-            return []
-        rows = conn.execute(sa.select(schema.schema_migrations.c.version)).scalars()
-        return sorted(rows)
+def differences(conn: Connection) -> List[Any]:
+    """What Alembic would generate to make the database match :mod:`bot.storage.schema` (empty: they agree)."""
+    from alembic.autogenerate import compare_metadata
+
+    from bot.storage.schema import metadata
+
+    return list(compare_metadata(_context(conn), metadata))
 
 
-def migrate(engine: Engine, migrations: Sequence[Migration] = MIGRATIONS) -> List[int]:
-    """Apply every migration not yet applied.
+def _convert_legacy(conn: Connection) -> None:
+    """Stamp a database of the old migrator at the revision its versions match; drop its table."""
+    inspector = sa.inspect(conn)
+    if not inspector.has_table(LEGACY_TABLE) or inspector.has_table(VERSION_TABLE):
+        return
+    versions = frozenset(conn.execute(sa.text(f"SELECT version FROM {LEGACY_TABLE}")).scalars())
+    revision = _LEGACY_REVISION.get(versions)
+    if revision is not None:
+        command.stamp(alembic_config(conn), revision)
+    # Anything else (an interrupted old upgrade) runs every revision: they skip what exists.
+    logger.info("Converted the old schema version table (versions %s) to Alembic revision %s",
+                sorted(versions), revision or "none")
+    conn.execute(sa.text(f"DROP TABLE {LEGACY_TABLE}"))
 
-    Args:
-        engine: the database to migrate.
-        migrations: the migrations to consider (tests pass their own).
+
+def migrate(engine: Engine) -> List[str]:
+    """Bring the database behind ``engine`` to the newest revision.
 
     Returns:
-        The versions applied by this call (empty when the schema was current).
+        The revisions applied by this call, oldest first (empty when it was current).
     """
-    applied_now: List[int] = []
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_LOCK_ID})
-        schema.metadata.create_all(conn, tables=[schema.schema_migrations])
-        done = set(conn.execute(sa.select(schema.schema_migrations.c.version)).scalars())
-        for migration in sorted(migrations, key=lambda m: m.version):
-            if migration.version in done:
-                continue
-            logger.info("Applying schema migration %d (%s)", migration.version, migration.name)
-            migration.apply(conn)
-            conn.execute(
-                schema.schema_migrations.insert().values(
-                    version=migration.version,
-                    name=migration.name,
-                    applied_at=datetime.now(timezone.utc).replace(tzinfo=None),
-                )
-            )
-            applied_now.append(migration.version)
-    return applied_now
+        _convert_legacy(conn)
+        before = _current(conn)
+        target = head()
+        if before == target:
+            return []
+        script = ScriptDirectory.from_config(alembic_config())
+        applied = [r.revision for r in script.iterate_revisions(target, before or "base")][::-1]
+        logger.info("Applying schema revisions %s", ", ".join(applied))
+        command.upgrade(alembic_config(conn), target)
+    return applied
+
+
+def applied_versions(engine: Engine) -> List[str]:
+    """The revisions applied to the database behind ``engine``, oldest first (empty: none)."""
+    with engine.connect() as conn:
+        current = _current(conn)
+    if current is None:
+        return []
+    script = ScriptDirectory.from_config(alembic_config())
+    return [r.revision for r in script.iterate_revisions(current, "base")][::-1]

@@ -1,5 +1,9 @@
 """Table definitions of Majlis' own tables (the current shape, after every migration).
 
+Every table here is created by the Alembic migrations in ``bot/storage/alembic/versions``
+(:func:`bot.storage.migrate`); no store creates tables itself.  Change a table here
+AND add a migration (``tests/bot/storage/test_migrations.py`` checks they agree).
+
 Times are stored as naive UTC ``DateTime`` (SQLite has no time zones); the stores
 convert to and from aware UTC datetimes at their boundary.  Rasa's tracker store is
 separate and not described here.
@@ -12,14 +16,6 @@ metadata = sa.MetaData()
 
 #: Auto-increment primary key: BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
 _PK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
-schema_migrations = sa.Table(
-    "majlis_schema_migrations",
-    metadata,
-    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("applied_at", sa.DateTime, nullable=False),
-)
 
 inbox = sa.Table(
     "majlis_inbox",
@@ -38,6 +34,10 @@ inbox = sa.Table(
     sa.Column("accept_token", sa.String(36), nullable=False),
     sa.Column("last_error", sa.String(255), nullable=True),
     sa.Column("finished_at", sa.DateTime, nullable=True),
+    # Who works on the row and until when (multi-instance claims): a row claimed by
+    # another instance is left alone until ``lease_until`` passes (a crashed claimer).
+    sa.Column("claimed_by", sa.String(64), nullable=True),
+    sa.Column("lease_until", sa.DateTime, nullable=True),
     sa.UniqueConstraint("channel", "message_id", name="uq_majlis_inbox_message"),
     sa.Index("ix_majlis_inbox_state", "channel", "state"),
     sa.Index("ix_majlis_inbox_conversation", "channel", "account", "customer", "id"),
@@ -64,6 +64,10 @@ outbox = sa.Table(
     sa.Column("error_message", sa.String(255), nullable=True),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
+    # Who works on the row and until when (multi-instance claims): a row claimed by
+    # another instance is left alone until ``lease_until`` passes (a crashed claimer).
+    sa.Column("claimed_by", sa.String(64), nullable=True),
+    sa.Column("lease_until", sa.DateTime, nullable=True),
     sa.UniqueConstraint("channel", "idempotency_key", name="uq_majlis_outbox_key"),
     sa.Index("ix_majlis_outbox_state", "channel", "state"),
     sa.Index("ix_majlis_outbox_conversation", "channel", "account", "customer", "id"),
@@ -217,4 +221,41 @@ webhook_delivery = sa.Table(
     sa.Column("updated_at", sa.DateTime, nullable=False),
     sa.UniqueConstraint("event_id", "target", name="uq_majlis_webhook_delivery"),
     sa.Index("ix_majlis_webhook_delivery_due", "state", "next_attempt_at"),
+)
+
+# -- per-conversation records of the channels (migration 0003; were created on first use) --
+
+contact_address = sa.Table(
+    "majlis_contact_address",
+    metadata,
+    sa.Column("channel", sa.String(64), primary_key=True),
+    sa.Column("account", sa.String(128), primary_key=True),
+    sa.Column("customer", sa.String(255), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("address", sa.String(255), nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Index("ix_majlis_contact_address_customer", "channel", "customer", "updated_at"),
+)
+
+takeover = sa.Table(
+    "majlis_takeover",
+    metadata,
+    sa.Column("channel", sa.String(64), primary_key=True),
+    sa.Column("account", sa.String(128), primary_key=True),
+    sa.Column("customer", sa.String(255), primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("reason", sa.String(64), nullable=False),
+    sa.Column("since", sa.DateTime, nullable=False),
+    sa.Column("released_at", sa.DateTime, nullable=True),
+)
+
+entry_source = sa.Table(
+    "majlis_entry_source",
+    metadata,
+    sa.Column("channel", sa.String(64), primary_key=True),
+    sa.Column("customer", sa.String(255), primary_key=True),
+    sa.Column("ref", sa.String(64), nullable=False),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("campaign", sa.String(64), nullable=True),
+    sa.Column("first_seen_at", sa.DateTime, nullable=False),
 )

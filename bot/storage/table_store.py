@@ -1,8 +1,9 @@
-"""Base for small stores whose tables are created on first use.
+"""Base for small stores of per-conversation records (contact addresses, takeovers, entry sources).
 
 Database calls are blocking (SQLAlchemy Core); they run off the event loop, on the
 delivery store's executor when one is given, so calls on one SQLite connection
-never overlap.
+never overlap.  Tables come from the migrations (:func:`bot.storage.migrate`), which
+run once before the first call: a store never creates a table of its own.
 """
 from __future__ import annotations
 
@@ -11,14 +12,15 @@ from concurrent.futures import Executor
 from functools import partial
 from typing import Any, Awaitable, Callable, Optional, TypeVar
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+
+from bot.storage.migrations import migrate
 
 T = TypeVar("T")
 
 
 class TableStore:
-    """Runs blocking calls off the loop and creates ``metadata``'s tables before the first one.
+    """Runs blocking calls off the loop, the schema brought up to date before the first one.
 
     Args:
         engine: from :func:`bot.storage.get_engine`.
@@ -26,8 +28,6 @@ class TableStore:
         run: a coroutine function that runs a blocking call, e.g. ``DeliveryStore.run_blocking``;
             it takes precedence over ``executor``.
     """
-
-    metadata: sa.MetaData  # set by each subclass: the tables it owns
 
     def __init__(self, engine: Engine, executor: Optional[Executor] = None, *,
                  run: Optional[Callable[..., Awaitable[Any]]] = None) -> None:
@@ -43,6 +43,6 @@ class TableStore:
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         if not self._ready:
-            await self._call(self.metadata.create_all, self.engine)
+            await self._call(migrate, self.engine)
             self._ready = True
         return await self._call(fn, *args)

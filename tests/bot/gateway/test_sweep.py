@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from bot.delivery import DeliveryStore, InboundItem, InboxState, OutboundMessage, OutboxState, utcnow
-from bot.gateway.sweep import InboxSweep, pending_conversations
+from bot.gateway.sweep import InboxSweep
 from bot.storage import create_engine
 from tests.bot.delivery.helpers import eventually
 
@@ -27,7 +27,7 @@ async def store(request, tmp_path):
 
 
 async def test_nothing_pending_nothing_found(store):
-    assert await store.run_blocking(pending_conversations, store.engine, "whatsapp_cloud") == []
+    assert await store.waiting_conversations("whatsapp_cloud") == []
 
 
 async def test_pending_inbox_rows_are_found_processing_and_done_are_not(store):
@@ -36,9 +36,9 @@ async def test_pending_inbox_rows_are_found_processing_and_done_are_not(store):
     claimed = await store.claim_next_inbound("whatsapp_cloud", ("acc", "c2"))
     await store.claim_next_inbound("whatsapp_cloud", ("acc", "c3"))
     await store.finish_inbound(claimed.id, InboxState.DONE, now)  # c2 done; c3 processing
-    found = await store.run_blocking(pending_conversations, store.engine, "whatsapp_cloud")
+    found = await store.waiting_conversations("whatsapp_cloud")
     assert found == [("acc", "c1")]
-    assert await store.run_blocking(pending_conversations, store.engine, "twilio_whatsapp") == []
+    assert await store.waiting_conversations("twilio_whatsapp") == []
     # the sweep never resets rows a worker is processing (unlike DeliveryStore.recover)
     assert (await store.inbound("whatsapp_cloud", "m3"))[1] is InboxState.PROCESSING
 
@@ -54,7 +54,7 @@ async def test_never_attempted_outbox_rows_are_found_backed_off_ones_are_not(sto
     waiting, _ = await store.enqueue(message("k2", "c2"), now)
     await store.update_outbound(waiting.id, now, state=OutboxState.PENDING, attempts=1,
                                 next_attempt_at=now + timedelta(seconds=30))
-    found = await store.run_blocking(pending_conversations, store.engine, "whatsapp_cloud")
+    found = await store.waiting_conversations("whatsapp_cloud")
     assert found == [("acc", "c1")] and fresh.id
 
 
@@ -68,7 +68,7 @@ async def test_the_sweep_kicks_every_tick_and_survives_errors(store):
     real = store.run_blocking
     failed = []
 
-    async def broken(*_args):
+    async def broken(*_args, **_kwargs):
         failed.append(True)
         raise RuntimeError("database away")
 

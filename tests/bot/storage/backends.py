@@ -14,9 +14,11 @@ from typing import Iterator
 
 import psycopg2
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bot.storage import create_engine, migrate
+from bot.storage.migrations import VERSION_TABLE
 from bot.storage.schema import metadata
 
 PG_SERVER = os.environ.get("MAJLIS_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
@@ -65,6 +67,13 @@ def pg_url() -> Iterator[str]:
         drop_pg_database(url)
 
 
+def empty(engine: Engine) -> None:
+    """Drop every Majlis table and the migrations' record of them (the database is as new)."""
+    metadata.drop_all(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"DROP TABLE IF EXISTS {VERSION_TABLE}"))
+
+
 @pytest.fixture(params=BACKENDS)
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """An engine on an empty, migrated database: SQLite file, then PostgreSQL."""
@@ -73,7 +82,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     else:
         url = request.getfixturevalue("pg_url")
     engine = create_engine(url)
-    metadata.drop_all(engine)
+    empty(engine)
     migrate(engine)
     try:
         yield engine

@@ -52,3 +52,21 @@ def test_postgresql_engine(pg_url):
             assert conn.execute(sa.text("SELECT 1")).scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_a_read_only_connection_never_holds_the_sqlite_write_lock(tmp_path):
+    """A long read (the sweep's look) must not make a receiver's write wait (SQLite, WAL)."""
+    from bot.storage.engine import read_only
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'locks.sqlite'}", connect_args={"timeout": 0.1,
+                                                                                   "check_same_thread": False})
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE t (x INTEGER)"))
+    with read_only(engine) as reader:
+        assert reader.execute(sa.text("SELECT count(*) FROM t")).scalar() == 0  # its transaction is open
+        with engine.begin() as writer:  # BEGIN IMMEDIATE: would time out if the reader held the lock
+            writer.execute(sa.text("INSERT INTO t VALUES (1)"))
+        assert reader.execute(sa.text("SELECT count(*) FROM t")).scalar() == 0  # its own snapshot
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM t")).scalar() == 1
+    engine.dispose()

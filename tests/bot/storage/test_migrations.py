@@ -1,87 +1,145 @@
-"""Schema migrations (bot/storage/migrations.py) on SQLite and PostgreSQL."""
+"""Schema migrations (Alembic, bot/storage/alembic) on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator
+
+import pytest
 import sqlalchemy as sa
 
-from bot.storage import MIGRATIONS, Migration, applied_versions, migrate
+from bot.storage import applied_versions, create_engine, head, migrate
+from bot.storage.migrations import LEGACY_TABLE, VERSION_TABLE, differences
 from bot.storage.schema import metadata
+from tests.bot.storage import legacy_schema as legacy
+from tests.bot.storage.backends import create_pg_database, drop_pg_database
 
-LATEST = max(m.version for m in MIGRATIONS)
-
-
-def test_fresh_database_gets_every_migration_once(engine):
-    assert applied_versions(engine) == [m.version for m in MIGRATIONS]
-    assert migrate(engine) == []  # idempotent
-    tables = set(sa.inspect(engine).get_table_names())
-    assert {"majlis_inbox", "majlis_outbox", "majlis_message_status", "majlis_contact_window"} <= tables
+REVISIONS = ["0001", "0002", "0003"]
 
 
-def test_new_migration_is_applied_in_order_and_recorded(engine):
-    calls = []
-
-    def add_column(conn):
-        calls.append("new")
-        conn.execute(sa.text("ALTER TABLE majlis_contact_window ADD COLUMN note VARCHAR(20)"))
-
-    extra = [*MIGRATIONS, Migration(version=LATEST + 1, name="note", apply=add_column)]
-    assert migrate(engine, extra) == [LATEST + 1]
-    assert migrate(engine, extra) == []
-    assert calls == ["new"]
-    columns = {c["name"] for c in sa.inspect(engine).get_columns("majlis_contact_window")}
-    assert "note" in columns
-    assert applied_versions(engine) == [*range(1, LATEST + 2)]
-
-
-def test_failed_migration_leaves_nothing_half_applied(engine):
-    def broken(conn):
-        conn.execute(sa.text("CREATE TABLE majlis_half (id INTEGER)"))
-        raise RuntimeError("boom")
-
+@pytest.fixture(params=["sqlite", "postgresql"])
+def blank(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.engine.Engine]:
+    """An engine on a database with nothing in it (PostgreSQL: its own, dropped afterwards)."""
+    url = f"sqlite:///{tmp_path / 'blank.sqlite'}" if request.param == "sqlite" else create_pg_database()
+    engine = create_engine(url)
     try:
-        migrate(engine, [*MIGRATIONS, Migration(version=LATEST + 1, name="broken", apply=broken)])
-    except RuntimeError:
-        pass
-    assert applied_versions(engine) == [*range(1, LATEST + 1)]
-    assert "majlis_half" not in sa.inspect(engine).get_table_names()
+        yield engine
+    finally:
+        engine.dispose()
+        if request.param == "postgresql":
+            drop_pg_database(url)
 
 
-def test_empty_database_has_no_versions(tmp_path):
-    from bot.storage import create_engine
-
-    engine = create_engine(f"sqlite:///{tmp_path / 'empty.sqlite'}")
-    assert applied_versions(engine) == []
-    metadata.drop_all(engine)
+def tables(engine: sa.engine.Engine) -> set:
+    return set(sa.inspect(engine).get_table_names())
 
 
-async def test_handoffs_stored_with_bare_sender_ids_are_namespaced(tmp_path):
-    """Migration 3: handoff rows of the customer channels name the customer by ``<channel>:<id>``,
-    so a conversation handed off before the upgrade stays attached to its handoff."""
-    from datetime import datetime
+def test_fresh_database_gets_every_revision_once_and_every_table(blank):
+    assert applied_versions(blank) == []
+    assert migrate(blank) == REVISIONS
+    assert migrate(blank) == []  # idempotent
+    assert applied_versions(blank) == REVISIONS and head() == REVISIONS[-1]
+    # every table of the schema, the channels' per-conversation ones included, comes from a migration
+    assert tables(blank) == set(metadata.tables) | {VERSION_TABLE}
+    assert {"majlis_contact_address", "majlis_takeover", "majlis_entry_source"} <= tables(blank)
 
-    from bot.handoff.store import HandoffStore
-    from bot.storage import create_engine
-    from bot.storage.schema import handoff
 
-    engine = create_engine(f"sqlite:///{tmp_path / 'legacy.sqlite'}")
-    migrate(engine, [m for m in MIGRATIONS if m.version <= 2])
+def test_the_migrations_build_exactly_the_schema_the_code_describes(blank):
+    """bot/storage/schema.py and the revisions agree: Alembic sees nothing left to generate."""
+    migrate(blank)
+    with blank.connect() as conn:
+        assert differences(conn) == []
+
+
+def test_two_processes_starting_at_once_migrate_once(blank):
+    """Two instances start together: one applies the revisions, the other waits and finds them applied."""
+    other = create_engine(str(blank.url))
+    results, errors = [], []
+    barrier = threading.Barrier(2)
+
+    def start(engine):
+        barrier.wait()
+        try:
+            results.append(migrate(engine))
+        except Exception as exc:  # pragma: no cover - the assertion shows it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(engine,)) for engine in (blank, other)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    other.dispose()
+    assert errors == []
+    assert sorted(results) == [[], REVISIONS]
+    assert applied_versions(blank) == REVISIONS
+
+
+def build_legacy(engine: sa.engine.Engine, versions) -> None:
+    """A database as the hand-written migrator and the channels' first use left it."""
+    legacy.metadata.create_all(engine)
     now = datetime(2026, 11, 1, 12, 0)
-    rows = [("a1", "whatsapp_cloud", "971501234567", "whatsapp_cloud 971501234567"),
-            ("a2", "instagram", "1784000111", None),
-            ("a3", "rest", "me", "rest me"),
-            ("a4", "webchat", "webchat:already", "webchat webchat:already")]
     with engine.begin() as conn:
-        for public_id, channel, customer, key in rows:
-            conn.execute(handoff.insert().values(
-                public_id=public_id, channel=channel, customer=customer, active_key=key,
-                state="queued" if key else "bot", queue="general", language="ar", priority=2, reason="x",
-                version=1, context="{}", created_at=now))
-    assert migrate(engine) == [m.version for m in MIGRATIONS if m.version > 2]
-    with engine.connect() as conn:
-        found = {r.public_id: (r.customer, r.active_key) for r in conn.execute(sa.select(handoff))}
-    assert found == {"a1": ("whatsapp_cloud:971501234567", "whatsapp_cloud whatsapp_cloud:971501234567"),
-                     "a2": ("instagram:1784000111", None),
-                     "a3": ("me", "rest me"),  # not a namespaced channel: untouched
-                     "a4": ("webchat:already", "webchat webchat:already")}
-    store = HandoffStore(engine)
-    assert (await store.open_for("whatsapp_cloud", "whatsapp_cloud:971501234567")).public_id == "a1"
-    engine.dispose()
+        conn.execute(legacy.schema_migrations.insert(),
+                     [{"version": v, "name": f"v{v}", "applied_at": now} for v in versions])
+        conn.execute(legacy.inbox.insert().values(
+            channel="whatsapp_cloud", message_id="wamid.1", account="acc", customer="971501234567",
+            payload='{"text": "مرحبا"}', received_at=now, opens_window=True, state="processing", attempts=1,
+            accept_token="t"))
+        conn.execute(legacy.contact_address.insert().values(
+            channel="whatsapp_cloud", account="acc", customer="971501234567", kind="phone",
+            address="971501234567", updated_at=now))
+        conn.execute(legacy.takeover.insert().values(
+            channel="instagram", account="ig", customer="1784000111", state="human", reason="instagram_inbox_echo",
+            since=now))
+        conn.execute(legacy.entry_source.insert().values(
+            channel="whatsapp_cloud", customer="971501234567", ref="snap-ramadan", source="snapchat", first_seen_at=now))
+        conn.execute(legacy.handoff.insert().values(
+            public_id="h1", channel="whatsapp_cloud", customer="971501234567" if 3 not in versions
+            else "whatsapp_cloud:971501234567", active_key="whatsapp_cloud whatsapp_cloud:971501234567"
+            if 3 in versions else "whatsapp_cloud 971501234567", state="queued", queue="general", language="ar",
+            priority=2, reason="x", version=1, context="{}", created_at=now))
+
+
+def test_a_database_of_the_old_migrator_is_converted_and_keeps_its_rows(blank):
+    build_legacy(blank, [1, 2, 3])
+    assert migrate(blank) == ["0003"]  # stamped at 0002 (= old version 3), then the new revision
+    assert applied_versions(blank) == REVISIONS
+    assert LEGACY_TABLE not in tables(blank)
+    with blank.connect() as conn:
+        inbox = conn.execute(sa.text("SELECT message_id, state, claimed_by, lease_until FROM majlis_inbox")).one()
+        assert tuple(inbox) == ("wamid.1", "processing", None, None)
+        assert conn.execute(sa.text("SELECT address FROM majlis_contact_address")).scalar() == "971501234567"
+        assert conn.execute(sa.text("SELECT state FROM majlis_takeover")).scalar() == "human"
+        assert conn.execute(sa.text("SELECT ref FROM majlis_entry_source")).scalar() == "snap-ramadan"
+        assert conn.execute(sa.text("SELECT customer FROM majlis_handoff")).scalar() == "whatsapp_cloud:971501234567"
+    assert migrate(blank) == []
+    with blank.connect() as conn:
+        assert differences(conn) == []
+
+
+async def test_an_old_database_before_namespaced_ids_gets_them(blank):
+    """Old version 3 (revision 0002) still runs for a database that stopped at version 2."""
+    from bot.handoff.store import HandoffStore
+
+    build_legacy(blank, [1, 2])
+    assert migrate(blank) == ["0002", "0003"]
+    with blank.connect() as conn:
+        row = conn.execute(sa.text("SELECT customer, active_key FROM majlis_handoff")).one()
+    assert tuple(row) == ("whatsapp_cloud:971501234567", "whatsapp_cloud whatsapp_cloud:971501234567")
+    store = HandoffStore(blank)
+    try:
+        assert (await store.open_for("whatsapp_cloud", "whatsapp_cloud:971501234567")).public_id == "h1"
+    finally:
+        store.shutdown()
+
+
+def test_a_failed_upgrade_leaves_nothing_half_applied(blank):
+    """Revision 0003 cannot add a column that exists: everything of this run is rolled back."""
+    with blank.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE majlis_outbox (id INTEGER PRIMARY KEY, claimed_by VARCHAR(64))"))
+    with pytest.raises(sa.exc.SQLAlchemyError):
+        migrate(blank)
+    assert tables(blank) == {"majlis_outbox"}  # no baseline tables, no version table
+    assert applied_versions(blank) == []

@@ -1,9 +1,12 @@
-"""Contract tests of bot/delivery/store.py, run on SQLite and on PostgreSQL."""
+"""DeliveryStorage (bot/delivery/store.py over bot/delivery/sql.py): the basics, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from bot.delivery import (
+    DeliveryStore,
     InboxState,
     OutboundMessage,
     OutboxState,
@@ -11,6 +14,13 @@ from bot.delivery import (
     utcnow,
 )
 from tests.bot.delivery.helpers import CHANNEL, item
+
+
+@pytest.fixture
+def store(engine):
+    store = DeliveryStore(engine)
+    yield store
+    store.close()
 
 
 def outbound(key: str, customer: str = "cust-1") -> OutboundMessage:

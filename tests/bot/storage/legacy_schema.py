@@ -1,0 +1,259 @@
+"""FROZEN: the schema the hand-written migrator (before Alembic) left, to build old databases in tests.
+
+A copy of ``bot/storage/schema.py`` at the last commit before Alembic (versions 1-3 of
+``majlis_schema_migrations``), plus the three tables the channels created on first use
+then.  Never edit it to follow the current schema: it is what upgrades start from.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+#: Auto-increment primary key: BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
+_PK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+schema_migrations = sa.Table(
+    "majlis_schema_migrations",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("applied_at", sa.DateTime, nullable=False),
+)
+
+inbox = sa.Table(
+    "majlis_inbox",
+    metadata,
+    sa.Column("id", _PK, primary_key=True, autoincrement=True),
+    sa.Column("channel", sa.String(64), nullable=False),
+    sa.Column("message_id", sa.String(255), nullable=False),
+    sa.Column("account", sa.String(128), nullable=False),
+    sa.Column("customer", sa.String(255), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("sent_at", sa.DateTime, nullable=True),
+    sa.Column("received_at", sa.DateTime, nullable=False),
+    sa.Column("opens_window", sa.Boolean, nullable=False, default=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("accept_token", sa.String(36), nullable=False),
+    sa.Column("last_error", sa.String(255), nullable=True),
+    sa.Column("finished_at", sa.DateTime, nullable=True),
+    sa.UniqueConstraint("channel", "message_id", name="uq_majlis_inbox_message"),
+    sa.Index("ix_majlis_inbox_state", "channel", "state"),
+    sa.Index("ix_majlis_inbox_conversation", "channel", "account", "customer", "id"),
+    sa.Index("ix_majlis_inbox_received", "received_at"),
+)
+
+outbox = sa.Table(
+    "majlis_outbox",
+    metadata,
+    sa.Column("id", _PK, primary_key=True, autoincrement=True),
+    sa.Column("channel", sa.String(64), nullable=False),
+    sa.Column("idempotency_key", sa.String(255), nullable=False),
+    sa.Column("account", sa.String(128), nullable=False),
+    sa.Column("customer", sa.String(255), nullable=False),
+    sa.Column("inbound_message_id", sa.String(255), nullable=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("free_form", sa.Boolean, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", sa.DateTime, nullable=True),
+    sa.Column("provider_message_id", sa.String(255), nullable=True),
+    sa.Column("error_code", sa.Integer, nullable=True),
+    sa.Column("error_message", sa.String(255), nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("channel", "idempotency_key", name="uq_majlis_outbox_key"),
+    sa.Index("ix_majlis_outbox_state", "channel", "state"),
+    sa.Index("ix_majlis_outbox_conversation", "channel", "account", "customer", "id"),
+    sa.Index("ix_majlis_outbox_provider_id", "channel", "provider_message_id"),
+)
+
+message_status = sa.Table(
+    "majlis_message_status",
+    metadata,
+    sa.Column("channel", sa.String(64), primary_key=True),
+    sa.Column("provider_message_id", sa.String(255), primary_key=True),
+    sa.Column("status", sa.String(32), primary_key=True),
+    sa.Column("rank", sa.Integer, nullable=False),
+    sa.Column("occurred_at", sa.DateTime, nullable=True),
+    sa.Column("recorded_at", sa.DateTime, nullable=False),
+    sa.Column("error_code", sa.Integer, nullable=True),
+    sa.Column("error_title", sa.String(255), nullable=True),
+    sa.Index("ix_majlis_message_status_recorded", "recorded_at"),
+)
+
+contact_window = sa.Table(
+    "majlis_contact_window",
+    metadata,
+    sa.Column("channel", sa.String(64), primary_key=True),
+    sa.Column("account", sa.String(128), primary_key=True),
+    sa.Column("customer", sa.String(255), primary_key=True),
+    sa.Column("last_inbound_at", sa.DateTime, nullable=False),
+)
+
+# -- handoff and agent desk (migration 2; owned by bot.handoff / bot.agent_desk) -------
+
+agent = sa.Table(
+    "majlis_agent",
+    metadata,
+    sa.Column("id", _PK, primary_key=True, autoincrement=True),
+    sa.Column("email", sa.String(255), nullable=False),
+    sa.Column("display_name", sa.String(120), nullable=False),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("languages", sa.String(64), nullable=False),
+    sa.Column("queues", sa.String(255), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("email", name="uq_majlis_agent_email"),
+)
+
+agent_session = sa.Table(
+    "majlis_agent_session",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("agent_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+              sa.ForeignKey("majlis_agent.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+    sa.Index("ix_majlis_agent_session_expiry", "expires_at"),
+)
+
+api_token = sa.Table(
+    "majlis_api_token",
+    metadata,
+    sa.Column("id", _PK, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False),
+    sa.Column("scopes", sa.String(255), nullable=False),
+    sa.Column("queues", sa.String(255), nullable=False, default="*"),
+    # the desk identity the integration acts as (claims, replies, notes)
+    sa.Column("agent_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+              sa.ForeignKey("majlis_agent.id"), nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("revoked_at", sa.DateTime, nullable=True),
+    sa.UniqueConstraint("token_hash", name="uq_majlis_api_token_hash"),
+)
+
+handoff = sa.Table(
+    "majlis_handoff",
+    metadata,
+    sa.Column("id", _PK, primary_key=True, autoincrement=True),
+    sa.Column("public_id", sa.String(36), nullable=False),
+    sa.Column("channel", sa.String(64), nullable=False),
+    sa.Column("account", sa.String(128), nullable=True),
+    sa.Column("customer", sa.String(255), nullable=False),
+    # "<channel> <customer>" while the bot does not own the conversation, NULL after:
+    # the unique constraint allows one open handoff per conversation, enforced by the DB.
+    sa.Column("active_key", sa.String(330), nullable=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("queue", sa.String(64), nullable=False),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("priority", sa.Integer, nullable=False),
+    sa.Column("reason", sa.String(64), nullable=False),
+    sa.Column("agent_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+              sa.ForeignKey("majlis_agent.id"), nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("context", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("assigned_at", sa.DateTime, nullable=True),
+    sa.Column("closed_at", sa.DateTime, nullable=True),
+    sa.Column("returned_at", sa.DateTime, nullable=True),
+    sa.Column("resolution", sa.String(64), nullable=True),
+    sa.Column("last_customer_at", sa.DateTime, nullable=True),
+    sa.Column("last_notice_at", sa.DateTime, nullable=True),
+    sa.Column("rating", sa.Integer, nullable=True),
+    sa.Column("rating_state", sa.String(16), nullable=True),
+    sa.UniqueConstraint("public_id", name="uq_majlis_handoff_public_id"),
+    sa.UniqueConstraint("active_key", name="uq_majlis_handoff_active"),
+    sa.Index("ix_majlis_handoff_queue", "state", "queue", "priority", "created_at"),
+    sa.Index("ix_majlis_handoff_customer", "channel", "customer"),
+)
+
+handoff_message = sa.Table(
+    "majlis_handoff_message",
+    metadata,
+    sa.Column("id", _PK, primary_key=True, autoincrement=True),
+    sa.Column("handoff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+              sa.ForeignKey("majlis_handoff.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("agent_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+    sa.Column("author", sa.String(120), nullable=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("client_key", sa.String(64), nullable=True),
+    sa.Column("send_attempt", sa.Integer, nullable=False, default=0),
+    sa.Column("delivery_state", sa.String(16), nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("handoff_id", "client_key", name="uq_majlis_handoff_message_client_key"),
+    sa.Index("ix_majlis_handoff_message_handoff", "handoff_id", "id"),
+)
+
+handoff_event = sa.Table(
+    "majlis_handoff_event",
+    metadata,
+    sa.Column("id", _PK, primary_key=True, autoincrement=True),
+    sa.Column("handoff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+              sa.ForeignKey("majlis_handoff.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Index("ix_majlis_handoff_event_handoff", "handoff_id", "id"),
+)
+
+webhook_delivery = sa.Table(
+    "majlis_webhook_delivery",
+    metadata,
+    sa.Column("id", _PK, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+              sa.ForeignKey("majlis_handoff_event.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("target", sa.String(120), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", sa.DateTime, nullable=False),
+    sa.Column("last_status", sa.Integer, nullable=True),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("event_id", "target", name="uq_majlis_webhook_delivery"),
+    sa.Index("ix_majlis_webhook_delivery_due", "state", "next_attempt_at"),
+)
+
+
+# -- created on first use by the channels (channels/_contacts.py, channels/_instagram_takeover.py,
+#    bot/entry_links.py), outside the migrations --------------------------------------------------
+
+contact_address = sa.Table(
+    "majlis_contact_address",
+    metadata,
+    sa.Column("channel", sa.String(64), primary_key=True),
+    sa.Column("account", sa.String(128), primary_key=True),
+    sa.Column("customer", sa.String(255), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("address", sa.String(255), nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Index("ix_majlis_contact_address_customer", "channel", "customer", "updated_at"),
+)
+
+takeover = sa.Table(
+    "majlis_takeover",
+    metadata,
+    sa.Column("channel", sa.String(64), primary_key=True),
+    sa.Column("account", sa.String(128), primary_key=True),
+    sa.Column("customer", sa.String(255), primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("reason", sa.String(64), nullable=False),
+    sa.Column("since", sa.DateTime, nullable=False),
+    sa.Column("released_at", sa.DateTime, nullable=True),
+)
+
+entry_source = sa.Table(
+    "majlis_entry_source",
+    metadata,
+    sa.Column("channel", sa.String(64), primary_key=True),
+    sa.Column("customer", sa.String(255), primary_key=True),
+    sa.Column("ref", sa.String(64), nullable=False),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("campaign", sa.String(64), nullable=True),
+    sa.Column("first_seen_at", sa.DateTime, nullable=False),
+)
