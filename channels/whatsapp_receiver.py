@@ -12,8 +12,11 @@ is held by the Rasa process's transactions, and waiting for it made the 200 slow
 Behind the answer, :class:`bot.gateway.relay.JournalRelay` moves the journal into the
 delivery database, oldest first, with :func:`channels._whatsapp_webhook.record_batch`
 (the same code the in-Rasa route runs, ``schedule=False``), tells the Rasa process
-which conversations have new rows (:class:`bot.gateway.notice.InboxNotifier`,
-``POST /webhooks/whatsapp_cloud/inbox``) and deletes the entry.  A crash in between
+which conversations have new rows and deletes the entry.  With ``MAJLIS_WORK_QUEUE_URL``
+(several Rasa servers, docs/deploy.md) it publishes them to a RabbitMQ work queue that
+every Rasa server consumes (:class:`bot.cluster.workqueue.WorkPublisher`); without it, it
+POSTs a notice to the one Rasa server (:class:`bot.gateway.notice.InboxNotifier`,
+``POST /webhooks/whatsapp_cloud/inbox``).  A crash in between
 replays the entry on the next start (deduplicated on the wamid); a database outage
 keeps entries in the journal (retried with backoff).  The Rasa process processes the
 rows with its usual per-conversation workers; its sweep (:mod:`bot.gateway.sweep`)
@@ -21,7 +24,9 @@ picks up rows whose notice was lost.
 
 Routes (the same paths as the in-Rasa channel, so only the port changes):
 
-- ``GET  /webhooks/whatsapp_cloud/``         health (``{"status": "ok"}``)
+- ``GET  /webhooks/whatsapp_cloud/``         health (``{"status": "ok"}``: the process answers)
+- ``GET  /webhooks/whatsapp_cloud/ready``    readiness (200 once the journal is open, the
+  relay is not failing and, with a work queue, RabbitMQ is connected; else 503)
 - ``GET  /webhooks/whatsapp_cloud/webhook``  Meta's verification handshake
 - ``POST /webhooks/whatsapp_cloud/webhook``  messages and statuses
 
@@ -55,6 +60,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Config, ConfigError, config, data_dir, positive
 from bot.delivery import Delivery, DeliveryStore
+from bot.cluster.workqueue import QueueSettings, WorkPublisher
 from bot.gateway.journal import DEFAULT_LIMIT, DEFAULT_NAME, Journal, JournalFull
 from bot.gateway.notice import SECRET_ENV, InboxNotifier, inbox_secret
 from bot.gateway.relay import JournalRelay
@@ -124,6 +130,7 @@ def build_app(
     relay: JournalRelay,
     *,
     on_cleanup: Sequence[Callable[[web.Application], object]] = (),
+    ready: Callable[[], bool] = lambda: True,
 ) -> web.Application:
     """The receiver's aiohttp application.
 
@@ -136,6 +143,7 @@ def build_app(
         journal: where verified bodies are written before the answer (not yet open).
         relay: moves journal entries to the delivery database and notifies Rasa.
         on_cleanup: coroutines run when the app shuts down, after the relay stopped.
+        ready: whatever else readiness needs (e.g. the work queue connected).
     """
     # aiohttp refuses bodies above client_max_size itself (413) before reading them all.
     app = web.Application(client_max_size=settings.max_body_bytes + 1)
@@ -148,6 +156,12 @@ def build_app(
 
     async def health(_request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
+
+    async def readiness(_request: web.Request) -> web.Response:
+        # Ready to take webhooks: a load balancer sends them elsewhere meanwhile.
+        if journal.is_open and not relay.failing and ready():
+            return web.json_response({"status": "ready"})
+        return web.json_response({"status": "not ready"}, status=503)
 
     async def verify(request: web.Request) -> web.Response:
         body, status = verify_handshake(dict(request.query), settings.verify_token)
@@ -210,6 +224,7 @@ def build_app(
             logger.info("%d journaled webhook(s) left for the next start", len(journal))
 
     app.router.add_get(f"{PREFIX}/", health)
+    app.router.add_get(f"{PREFIX}/ready", readiness)
     app.router.add_get(f"{PREFIX}/webhook", verify)
     app.router.add_post(f"{PREFIX}/webhook", receive)
     app.on_startup.append(start)
@@ -228,18 +243,30 @@ def journal_path(cfg: Config = config) -> str:
     return cfg(JOURNAL_ENV, default="") or os.path.join(data_dir(cfg), DEFAULT_NAME)
 
 
+def notifier_for(cfg: Config, rasa_url: str) -> "InboxNotifier | WorkPublisher":
+    """How the Rasa side hears of new rows: the work queue when configured, else the HTTP notice.
+
+    Raises:
+        bot.config.ConfigError: neither a work queue nor the notice's shared secret.
+    """
+    queue = QueueSettings.from_config(cfg, role="receiver")
+    if queue is not None:
+        return WorkPublisher(queue, CHANNEL_NAME)
+    secret = inbox_secret(cfg)
+    if secret is None:
+        raise ConfigError(SECRET_ENV, "is required: the secret shared with the Rasa process")
+    return InboxNotifier(rasa_url.rstrip("/") + NOTICE_PATH, secret)
+
+
 def create(cfg: Config = config, *, rasa_url: str) -> web.Application:
     """The receiver as configured by the environment (``cfg``).
 
     Raises:
-        bot.config.ConfigError: WhatsApp settings or the shared secret missing.
+        bot.config.ConfigError: WhatsApp settings missing, or neither a work queue nor the shared secret.
     """
     settings = WhatsAppSettings.from_config(cfg)
-    secret = inbox_secret(cfg)
-    if secret is None:
-        raise ConfigError(SECRET_ENV, "is required: the secret shared with the Rasa process")
+    notifier = notifier_for(cfg, rasa_url)
     limit = cfg(JOURNAL_LIMIT_ENV, cast=positive(int), default=DEFAULT_LIMIT)
-    notifier = InboxNotifier(rasa_url.rstrip("/") + NOTICE_PATH, secret)
     graph = GraphClient(settings.graph_url, timeout_s=settings.timeout)  # never used to send from here
     store = DeliveryStore(get_engine())
     delivery = RecordOnlyDelivery(
@@ -259,6 +286,12 @@ def create(cfg: Config = config, *, rasa_url: str) -> web.Application:
         except (SQLAlchemyError, OSError) as exc:
             logger.warning("Delivery database unavailable at start (%s); journaling until it is back",
                            type(exc).__name__)
+        if isinstance(notifier, WorkPublisher):
+            try:
+                await notifier.connect()
+            except Exception as exc:  # aio-pika raises many types; publishing retries per batch
+                logger.warning("Work queue unavailable at start (%s); the Rasa servers' sweep covers it",
+                               type(exc).__name__)
         logger.info("WhatsApp receiver ready for %d number(s); journal limit %d; notices go to %s",
                     len(settings.numbers), limit, notifier.url)
 
@@ -268,11 +301,16 @@ def create(cfg: Config = config, *, rasa_url: str) -> web.Application:
         store.close()
         store.engine.dispose()
         logger.info("WhatsApp receiver stopped (%d webhook(s) journaled, %d relayed, %d notice(s) sent, %d failed)",
-                    journal.appended, relay.delivered, notifier.sent, notifier.failed)
+                    journal.appended, relay.delivered, _sent(notifier), notifier.failed)
 
-    app = build_app(settings, journal, relay, on_cleanup=[cleanup])
+    connected = (lambda: notifier.connected) if isinstance(notifier, WorkPublisher) else (lambda: True)
+    app = build_app(settings, journal, relay, on_cleanup=[cleanup], ready=connected)
     app.on_startup.append(ready)
     return app
+
+
+def _sent(notifier: "InboxNotifier | WorkPublisher") -> int:
+    return notifier.published if isinstance(notifier, WorkPublisher) else notifier.sent
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -75,6 +75,8 @@ class JournalRelay:
         self._wake = asyncio.Event()
         self._task: Optional[asyncio.Task] = None
         self._stopping = False
+        #: the delivery database failed at the last try (readiness reports it)
+        self.failing = False
 
     def wake(self) -> None:
         """There is a new entry (called after an append; never blocks)."""
@@ -115,14 +117,15 @@ class JournalRelay:
                     logger.warning("Journaled webhooks not recorded (%s: delivery database unavailable); "
                                    "%d held, retrying with backoff up to %.0f s",
                                    type(exc).__name__, len(self.journal), self.max_backoff)
-                failing = True
+                failing = self.failing = True
                 if self._stopping:
                     return
                 await asyncio.sleep(backoff)  # an append does not cut the wait short
                 continue
             if failing:
                 logger.info("Journaled webhooks are recorded again (%d held)", len(self.journal))
-                failing, backoff = False, 0.0
+                failing = self.failing = False
+                backoff = 0.0
             if moved:
                 continue  # maybe more behind them
             if self._stopping:
