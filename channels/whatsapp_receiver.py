@@ -25,8 +25,8 @@ picks up rows whose notice was lost.
 Routes (the same paths as the in-Rasa channel, so only the port changes):
 
 - ``GET  /webhooks/whatsapp_cloud/``         health (``{"status": "ok"}``: the process answers)
-- ``GET  /webhooks/whatsapp_cloud/ready``    readiness (200 once the journal is open, the
-  relay is not failing and, with a work queue, RabbitMQ is connected; else 503)
+- ``GET  /webhooks/whatsapp_cloud/ready``    readiness (200 once the journal is open, with
+  ``relay`` ok/failing and ``work_queue`` connected/reconnecting; 503 before)
 - ``GET  /webhooks/whatsapp_cloud/webhook``  Meta's verification handshake
 - ``POST /webhooks/whatsapp_cloud/webhook``  messages and statuses
 
@@ -53,7 +53,7 @@ import sqlite3
 import sys
 import time
 from collections import deque
-from typing import Callable, Deque, List, Optional, Sequence, Tuple
+from typing import Callable, Deque, Dict, List, Optional, Sequence, Tuple
 
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
@@ -130,7 +130,7 @@ def build_app(
     relay: JournalRelay,
     *,
     on_cleanup: Sequence[Callable[[web.Application], object]] = (),
-    ready: Callable[[], bool] = lambda: True,
+    ready: Callable[[], Dict[str, str]] = dict,
 ) -> web.Application:
     """The receiver's aiohttp application.
 
@@ -143,7 +143,7 @@ def build_app(
         journal: where verified bodies are written before the answer (not yet open).
         relay: moves journal entries to the delivery database and notifies Rasa.
         on_cleanup: coroutines run when the app shuts down, after the relay stopped.
-        ready: whatever else readiness needs (e.g. the work queue connected).
+        ready: more readiness details (e.g. whether the work queue is connected).
     """
     # aiohttp refuses bodies above client_max_size itself (413) before reading them all.
     app = web.Application(client_max_size=settings.max_body_bytes + 1)
@@ -158,10 +158,13 @@ def build_app(
         return web.json_response({"status": "ok"})
 
     async def readiness(_request: web.Request) -> web.Response:
-        # Ready to take webhooks: a load balancer sends them elsewhere meanwhile.
-        if journal.is_open and not relay.failing and ready():
-            return web.json_response({"status": "ready"})
-        return web.json_response({"status": "not ready"}, status=503)
+        # Ready to take webhooks as soon as the journal is open: with the delivery database or
+        # RabbitMQ away the receiver still journals and answers (what it is for); those are
+        # reported, not made a reason for a load balancer to send Meta's webhooks nowhere.
+        details = {"relay": "failing" if relay.failing else "ok", **ready()}
+        if journal.is_open:
+            return web.json_response({"status": "ready", **details})
+        return web.json_response({"status": "starting", **details}, status=503)
 
     async def verify(request: web.Request) -> web.Response:
         body, status = verify_handshake(dict(request.query), settings.verify_token)
@@ -303,8 +306,12 @@ def create(cfg: Config = config, *, rasa_url: str) -> web.Application:
         logger.info("WhatsApp receiver stopped (%d webhook(s) journaled, %d relayed, %d notice(s) sent, %d failed)",
                     journal.appended, relay.delivered, _sent(notifier), notifier.failed)
 
-    connected = (lambda: notifier.connected) if isinstance(notifier, WorkPublisher) else (lambda: True)
-    app = build_app(settings, journal, relay, on_cleanup=[cleanup], ready=connected)
+    def details() -> Dict[str, str]:
+        if isinstance(notifier, WorkPublisher):
+            return {"work_queue": "connected" if notifier.connected else "reconnecting"}
+        return {}
+
+    app = build_app(settings, journal, relay, on_cleanup=[cleanup], ready=details)
     app.on_startup.append(ready)
     return app
 

@@ -41,7 +41,14 @@ class WorkService:
 
     @property
     def ready(self) -> bool:
-        return self.started and (self.consumer is None or self.consumer.ready)
+        """Started.  Not tied to RabbitMQ: while it is away the sweep still processes the rows,
+        and the server keeps serving the desk, REST and the other channels."""
+        return self.started
+
+    def describe(self) -> dict:
+        if self.consumer is None:
+            return {}
+        return {"work_queue": "consuming" if self.consumer.ready else "reconnecting"}
 
     async def start(self) -> None:
         """After ``Delivery.start``: consume (a RabbitMQ outage at start fails the start, loudly)."""
@@ -63,7 +70,7 @@ def serve_work(bp: Blueprint, delivery: Delivery, cfg: Config = config) -> WorkS
     @bp.route("/ready", methods=["GET"])
     async def ready(_request: Any) -> response.HTTPResponse:
         if service.ready:
-            return response.json({"status": "ready"})
+            return response.json({"status": "ready", **service.describe()})
         return response.json({"status": "starting"}, status=503)
 
     return service

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Tuple
 
 import aio_pika
+import yarl
 from aio_pika.abc import AbstractIncomingMessage
 
 from bot.config import Config, Secret, config, positive
@@ -85,8 +86,9 @@ def decode(raw: bytes) -> Tuple[str, Conversation]:
 
 
 async def _connect(settings: QueueSettings) -> aio_pika.abc.AbstractRobustConnection:
-    return await aio_pika.connect_robust(settings.url.reveal(),
-                                         client_properties={"connection_name": settings.connection_name})
+    # aiormq takes the connection's name (shown by RabbitMQ) from the URL's "name" parameter.
+    url = yarl.URL(settings.url.reveal()).update_query(name=settings.connection_name)
+    return await aio_pika.connect_robust(url)
 
 
 class WorkPublisher:

@@ -302,6 +302,12 @@ async def test_three_servers_two_receivers_answer_everything_once_through_kills(
             await wait_until(settled, 3600, "every message processed and every reply sent", interval=2)
             answered_in = time.monotonic() - started
 
+            async def consuming_again() -> bool:  # the closed RabbitMQ connection was re-established
+                async with session.get(running.child("rasa-2")["ready"]) as answer:
+                    return answer.status == 200 and (await answer.json()).get("work_queue") == "consuming"
+
+            await wait_until(consuming_again, 120, "rasa-2 consumes the work queue again")
+
             # Every server's live desk stream, opened now that all of them are up again: the handed-off
             # customer writes once more; one server processes it, and every stream shows it at once.
             token = await asyncio.to_thread(create_token, running.db)
