@@ -11,9 +11,11 @@ Three layers (docs/delivery.md, STYLE.md §9):
   :mod:`channels._whatsapp_payloads` and puts them in the durable outbox;
   :class:`channels._whatsapp_sender.WhatsAppSender` makes single Graph attempts.
 
-Routes (prefix ``/webhooks/whatsapp_cloud``): ``GET /`` health, ``GET /webhook``
-verification handshake, ``POST /webhook`` events, ``POST /inbox`` notices from the
-receiver process (:mod:`bot.gateway.notice`; rows it stored, shared secret).
+Routes (prefix ``/webhooks/whatsapp_cloud``): ``GET /`` health, ``GET /ready`` readiness
+(:mod:`bot.cluster.wiring`), ``GET /webhook`` verification handshake, ``POST /webhook``
+events, ``POST /inbox`` notices from the receiver process (:mod:`bot.gateway.notice`; rows
+it stored, shared secret).  With ``MAJLIS_WORK_QUEUE_URL`` (several Rasa servers,
+docs/deploy.md) the receivers' rows arrive through a RabbitMQ work queue instead.
 """
 from __future__ import annotations
 
