@@ -257,6 +257,7 @@ def close_rabbitmq_connection(connection_name: str) -> int:
 # -- the test ----------------------------------------------------------------------------
 
 
+@pytest.mark.timeout(3000)  # three model loads, one reload after the kill, and the load itself on 2 shared cores
 async def test_three_servers_two_receivers_answer_everything_once_through_kills(fake_graph, tmp_path):  # noqa: F811
     per_customer = max(1, MESSAGES // CONVERSATIONS)
     customers = [Customer(f"9716{n:08d}{uuid.uuid4().int % 100:02d}") for n in range(CONVERSATIONS)]
