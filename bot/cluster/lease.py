@@ -184,6 +184,9 @@ class ConversationLeases:
             self._count[conv] = left
             return False
         self._count.pop(conv, None)
+        taking = self._taking.get(conv)
+        if taking is not None and not taking.locked():
+            del self._taking[conv]  # one lock object per conversation being taken, not per conversation ever seen
         handle = self._handles.pop(conv, None)
         if handle is not None:
             await asyncio.get_running_loop().run_in_executor(self._executor, self.backend.unlock, handle)
