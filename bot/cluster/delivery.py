@@ -89,14 +89,15 @@ class ClusterDelivery(Delivery):
 
     Args:
         leases: this process's leases (default: advisory locks on the store's database).
+        max_held: conversations held at once at most (each takes a PostgreSQL connection).
         **kwargs: as for :class:`~bot.delivery.Delivery`.
     """
 
-    def __init__(self, *, leases: Optional[ConversationLeases] = None, **kwargs: Any) -> None:
+    def __init__(self, *, leases: Optional[ConversationLeases] = None, max_held: int = 10, **kwargs: Any) -> None:
         store: DeliveryStore = kwargs.pop("store")
         super().__init__(store=_RecoverWithoutReset(store), **kwargs)  # type: ignore[arg-type]
         self.leases = leases or ConversationLeases(
-            self.channel, backend_for(store.engine),
+            self.channel, backend_for(store.engine, max_held=max_held),
             on_acquired=lambda conv: self._reset_orphans(store.engine, conv))
         self.orphans_reset = 0
         self._relooks: dict = {}

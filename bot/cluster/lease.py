@@ -24,6 +24,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, Optional, Protocol, Tuple
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 
 from bot.storage import create_engine, is_sqlite
@@ -75,7 +76,10 @@ class AdvisoryLocks:
         self.engine = engine
 
     def try_lock(self, key: int) -> Optional[Any]:
-        raw = self.engine.raw_connection()
+        try:
+            raw = self.engine.raw_connection()
+        except sa_exc.TimeoutError:
+            return None  # this instance holds as many conversations as it may: not now
         try:
             cursor = raw.cursor()
             cursor.execute("SELECT pg_try_advisory_lock(%s)", (key,))
@@ -105,12 +109,17 @@ class AdvisoryLocks:
         raw.close()
 
 
-def backend_for(engine: Engine, *, max_held: int = 32) -> LockBackend:
-    """Advisory locks on a pool of their own for PostgreSQL; :class:`LocalLocks` for SQLite."""
+def backend_for(engine: Engine, *, max_held: int = 10) -> LockBackend:
+    """Advisory locks on a pool of their own for PostgreSQL; :class:`LocalLocks` for SQLite.
+
+    ``max_held`` bounds the conversations this instance holds at once, and so the
+    PostgreSQL connections the leases take (one each; the server's ``max_connections``
+    is shared by every instance): a lease asked for beyond it is "not now".
+    """
     if is_sqlite(engine):
         return LocalLocks()
     return AdvisoryLocks(create_engine(engine.url.render_as_string(hide_password=False),
-                                       pool_size=max_held, max_overflow=max_held, pool_pre_ping=True))
+                                       pool_size=max_held, max_overflow=0, pool_timeout=0.05, pool_pre_ping=True))
 
 
 class ConversationLeases:

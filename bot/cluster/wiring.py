@@ -23,9 +23,11 @@ logger = logging.getLogger(__name__)
 
 def make_delivery(cfg: Config = config, **kwargs: Any) -> Delivery:
     """The channel's delivery service: clustered with a work queue, else the one-process one."""
-    if QueueSettings.from_config(cfg, role="rasa") is None:
+    queue = QueueSettings.from_config(cfg, role="rasa")
+    if queue is None:
         return Delivery(**kwargs)
-    return ClusterDelivery(**kwargs)
+    # The queue's messages in hand, plus a few for the sweep, retries and agents' replies.
+    return ClusterDelivery(max_held=queue.prefetch + 4, **kwargs)
 
 
 class WorkService:

@@ -130,6 +130,9 @@ async def cluster(tmp_path: Path, graph_url: str) -> AsyncIterator[Running]:
         "WHATSAPP_NUMBERS": json.dumps(NUMBERS), "WHATSAPP_GRAPH_URL": graph_url,
         "WHATSAPP_INBOX_SWEEP_SECONDS": "5", "MAJLIS_BUSINESS_HOURS": "always", "MAJLIS_HANDOFF_UPDATE_SECONDS": "0",
         "MAJLIS_REST": "off", "MAJLIS_LOG_LEVEL": "INFO",
+        # PostgreSQL's 100 connections are shared with every test running on this machine:
+        # 4 conversations in hand per server keeps the cluster at a few dozen.
+        "MAJLIS_WORK_QUEUE_PREFETCH": "4",
     }
     for key in ("MAJLIS_ENDPOINTS", "MAJLIS_PORT", "MAJLIS_WORK_QUEUE_URL"):
         env.pop(key, None)
