@@ -357,50 +357,76 @@ async def test_three_servers_two_receivers_answer_everything_once_through_kills(
                        "FROM majlis_outbox ORDER BY id")
         user_events = await asyncio.to_thread(
             query, db, "SELECT data::json->>'message_id' FROM events WHERE type_name = 'user'")
+        sample = await asyncio.to_thread(query, db, "SELECT data FROM events WHERE type_name = 'user' LIMIT 1")
+        tracker_sample = sample[0][0][:300] if sample else "no user event at all"
 
     restarts = {p["name"]: p["restarts"] for p in state["processes"]}
     print(f"\n[cluster test] {total} messages over {len(customers)} conversations: accepted in {accepted_in:.0f} s, "
           f"all answered in {answered_in:.0f} s; restarts {restarts}; disruptions {disruptions}")
 
+    # Every check is made and every failed one listed: one run of this test is expensive.
+    problems: List[str] = []
+
+    def check(ok: bool, what: str) -> None:
+        if not ok:
+            problems.append(what)
+
     # The failures happened, and the launcher brought the killed processes back.
-    assert restarts["rasa-1"] >= 1 and restarts["receiver-0"] >= 1, launcher_log[-2000:]
-    assert disruptions["rabbitmq_closed"] >= 1
+    check(restarts["rasa-1"] >= 1 and restarts["receiver-0"] >= 1, f"not restarted: {restarts}")
+    check(disruptions["rabbitmq_closed"] >= 1, "no RabbitMQ connection of rasa-2 was closed")
 
     # Every message stored once, processed once (once in its tracker), nothing left.
     written = [m for who in customers for m in who.sent]
-    assert sorted(m for _, _, m, _ in inbox) == sorted(written + handed_off.sent)
-    assert {s for _, _, _, s in inbox} == {"done"}
-    in_trackers = Counter(user_events)
-    assert [m for m in written + handed_off.sent if in_trackers[m] != 1] == []
+    stored = sorted(m for _, _, m, _ in inbox)
+    check(stored == sorted(written + handed_off.sent),
+          f"inbox holds {len(stored)} rows ({len(set(stored))} distinct) for {len(written) + len(handed_off.sent)} messages")
+    check({s for _, _, _, s in inbox} == {"done"}, f"inbox states {Counter(s for _, _, _, s in inbox)}")
+    in_trackers = Counter(m for (m,) in user_events)
+    times = Counter(in_trackers[m] for m in written + handed_off.sent)
+    check(set(times) == {1}, f"messages by times found in the trackers: {dict(times)} "
+                             f"({len(user_events)} user events; e.g. {tracker_sample})")
 
     # Answered once: one Graph request per stored reply, every reply sent, each message answered.
     sends = [r for r in fake_graph.messages() if r.json.get("to") != handed_off.wa_id]
-    by_provider_id = {r.message_id: r for r in sends}
-    assert len(by_provider_id) == len(sends)
     replies = [row for row in outbox if row[0] != handed_off.wa_id]
-    assert {row[3] for row in replies} == {"sent"}
-    assert sorted(r.message_id for r in sends) == sorted(row[2] for row in replies)  # nothing twice, nothing lost
+    check({row[3] for row in replies} == {"sent"}, f"outbox states {Counter(row[3] for row in replies)}")
+    at_graph = Counter(r.message_id for r in sends)
+    stored_ids = Counter(row[2] for row in replies)
+    check(at_graph == stored_ids, f"{len(sends)} sends at the Graph API for {len(replies)} stored replies "
+                                  f"({sum(1 for k in stored_ids if k not in at_graph)} stored not received)")
+    per_customer_sent = Counter(r.json.get("to") for r in sends)
+    per_customer_stored = Counter(row[0] for row in replies)
+    twice = {c: (per_customer_sent[c], per_customer_stored[c]) for c in per_customer_stored
+             if per_customer_sent[c] != per_customer_stored[c]}
+    check(not twice, f"requests vs stored replies differ for {len(twice)} customer(s): {list(twice.values())[:5]}")
     answered = {row[1] for row in replies}
-    assert [m for m in written if m not in answered] == []
-    assert all(ARABIC.search(str(r.json)) or "text" in r.json for r in sends)
+    unanswered = [m for m in written if m not in answered]
+    check(not unanswered, f"{len(unanswered)} message(s) without a reply")
 
     # In order: per conversation, replies went out in the order the messages were accepted.
     accepted_order = {m: i for i, _, m, _ in inbox}
     inbound_of = {row[2]: row[1] for row in replies}
     out_of_order = []
     for who in customers:
-        in_send_order = [accepted_order[inbound_of[r.message_id]] for r in sends if r.json.get("to") == who.wa_id]
+        in_send_order = [accepted_order[inbound_of[r.message_id]] for r in sends
+                         if r.json.get("to") == who.wa_id and r.message_id in inbound_of]
         if in_send_order != sorted(in_send_order):
             out_of_order.append(who.wa_id)
-    assert out_of_order == []
+    check(not out_of_order, f"{len(out_of_order)} conversation(s) answered out of order")
+    late = [who.wa_id for who in customers
+            if sorted(who.sent, key=accepted_order.get) != who.sent]
+    print(f"[cluster test] conversations whose messages were accepted in another order than written "
+          f"(a killed receiver's journal): {len(late)}")
 
     # The handed-off conversation: silent on every server after the handoff.
     own = [row for row in outbox if row[0] == handed_off.wa_id]
-    assert {row[1] for row in own if row[1]} <= {handed_off.sent[0]}  # only the acknowledgement of the ask
-    assert len(agent_sends()) == 1
-    assert agent_sends()[0].json["to"] == handed_off.wa_id
+    check({row[1] for row in own if row[1]} <= {handed_off.sent[0]},
+          "the bot answered a message of the handed-off conversation")
+    check(len(agent_sends()) == 1 and agent_sends()[0].json["to"] == handed_off.wa_id,
+          f"the agent's reply was sent {len(agent_sends())} time(s)")
     for name, seen in streams.items():
-        assert any(e.get("type") == "handoff.customer_message" for e in seen), name
+        check(any(e.get("type") == "handoff.customer_message" for e in seen), f"{name}'s desk stream missed it")
+    assert not problems, "\n".join(problems)
 
 
 def create_token(db: str) -> str:
