@@ -81,6 +81,9 @@ SHUTDOWN_TIMEOUT_S = 10.0
 #: The journal file and its bound (environment).
 JOURNAL_ENV = "MAJLIS_RECEIVER_JOURNAL"
 JOURNAL_LIMIT_ENV = "MAJLIS_RECEIVER_JOURNAL_LIMIT"
+#: Seconds a webhook's answer waits for its rows to be in the delivery database (0: it does not).
+RECORD_WAIT_ENV = "MAJLIS_RECEIVER_RECORD_WAIT"
+RECORD_WAIT_S = 3.0
 
 SETTINGS_KEY = web.AppKey("settings", WhatsAppSettings)
 JOURNAL_KEY = web.AppKey("journal", Journal)
@@ -131,6 +134,7 @@ def build_app(
     *,
     on_cleanup: Sequence[Callable[[web.Application], object]] = (),
     ready: Callable[[], Dict[str, str]] = dict,
+    record_wait: float = 0.0,
 ) -> web.Application:
     """The receiver's aiohttp application.
 
@@ -144,6 +148,10 @@ def build_app(
         relay: moves journal entries to the delivery database and notifies Rasa.
         on_cleanup: coroutines run when the app shuts down, after the relay stopped.
         ready: more readiness details (e.g. whether the work queue is connected).
+        record_wait: seconds to wait, before answering, until the body is recorded in the
+            delivery database (0: answer once journaled).  With several receivers this keeps
+            a customer's messages in the order the provider sent them (it sends the next after
+            the 200); when the database is slow the answer goes out anyway after this long.
     """
     # aiohttp refuses bodies above client_max_size itself (413) before reading them all.
     app = web.Application(client_max_size=settings.max_body_bytes + 1)
@@ -153,6 +161,7 @@ def build_app(
     # (request, journal append) ms of the latest answers, summarised in the stop log line:
     # where the time to 200 goes, measured inside the process.
     timings: Deque[Tuple[float, float]] = deque(maxlen=10_000)
+    held_at_open = 0  # entries a previous run left: the relay moves them before ours
 
     async def health(_request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
@@ -197,6 +206,11 @@ def build_app(
         except (sqlite3.Error, OSError) as exc:
             logger.error("Webhook not journaled: %s", type(exc).__name__)
             return web.json_response({"error": "temporarily unavailable"}, status=503)
+        if record_wait > 0:
+            # Durable in the journal; recorded in the shared database before the 200 (order).
+            ticket = held_at_open + journal.appended
+            relay.wake()
+            await relay.moved_past(ticket, record_wait)
         # Durable in the journal: answer first, then let the relay record and notify.
         answer = web.json_response({"status": "ok"})
         await answer.prepare(request)
@@ -209,7 +223,9 @@ def build_app(
         return answer
 
     async def start(_app: web.Application) -> None:
+        nonlocal held_at_open
         held = await journal.open()
+        held_at_open = held - await journal.parked()  # parked entries never leave the journal
         if held:
             logger.info("Journal holds %d webhook(s) from a previous run; relaying them first", held)
         relay.start()
@@ -311,7 +327,10 @@ def create(cfg: Config = config, *, rasa_url: str) -> web.Application:
             return {"work_queue": "connected" if notifier.connected else "reconnecting"}
         return {}
 
-    app = build_app(settings, journal, relay, on_cleanup=[cleanup], ready=details)
+    # With a work queue (several receivers, PostgreSQL: no database-wide write lock to wait
+    # for), record before answering, so a customer's messages keep their order (docs/deploy.md).
+    record_wait = cfg(RECORD_WAIT_ENV, cast=float, default=RECORD_WAIT_S if isinstance(notifier, WorkPublisher) else 0.0)
+    app = build_app(settings, journal, relay, on_cleanup=[cleanup], ready=details, record_wait=record_wait)
     app.on_startup.append(ready)
     return app
 
