@@ -12,8 +12,11 @@ is held by the Rasa process's transactions, and waiting for it made the 200 slow
 Behind the answer, :class:`bot.gateway.relay.JournalRelay` moves the journal into the
 delivery database, oldest first, with :func:`channels._whatsapp_webhook.record_batch`
 (the same code the in-Rasa route runs, ``schedule=False``), tells the Rasa process
-which conversations have new rows (:class:`bot.gateway.notice.InboxNotifier`,
-``POST /webhooks/whatsapp_cloud/inbox``) and deletes the entry.  A crash in between
+which conversations have new rows and deletes the entry.  With ``MAJLIS_WORK_QUEUE_URL``
+(several Rasa servers, docs/deploy.md) it publishes them to a RabbitMQ work queue that
+every Rasa server consumes (:class:`bot.cluster.workqueue.WorkPublisher`); without it, it
+POSTs a notice to the one Rasa server (:class:`bot.gateway.notice.InboxNotifier`,
+``POST /webhooks/whatsapp_cloud/inbox``).  A crash in between
 replays the entry on the next start (deduplicated on the wamid); a database outage
 keeps entries in the journal (retried with backoff).  The Rasa process processes the
 rows with its usual per-conversation workers; its sweep (:mod:`bot.gateway.sweep`)
@@ -21,7 +24,9 @@ picks up rows whose notice was lost.
 
 Routes (the same paths as the in-Rasa channel, so only the port changes):
 
-- ``GET  /webhooks/whatsapp_cloud/``         health (``{"status": "ok"}``)
+- ``GET  /webhooks/whatsapp_cloud/``         health (``{"status": "ok"}``: the process answers)
+- ``GET  /webhooks/whatsapp_cloud/ready``    readiness (200 once the journal is open, with
+  ``relay`` ok/failing and ``work_queue`` connected/reconnecting; 503 before)
 - ``GET  /webhooks/whatsapp_cloud/webhook``  Meta's verification handshake
 - ``POST /webhooks/whatsapp_cloud/webhook``  messages and statuses
 
@@ -48,13 +53,14 @@ import sqlite3
 import sys
 import time
 from collections import deque
-from typing import Callable, Deque, List, Optional, Sequence, Tuple
+from typing import Callable, Deque, Dict, List, Optional, Sequence, Tuple
 
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Config, ConfigError, config, data_dir, positive
 from bot.delivery import Delivery, DeliveryStore
+from bot.cluster.workqueue import QueueSettings, WorkPublisher
 from bot.gateway.journal import DEFAULT_LIMIT, DEFAULT_NAME, Journal, JournalFull
 from bot.gateway.notice import SECRET_ENV, InboxNotifier, inbox_secret
 from bot.gateway.relay import JournalRelay
@@ -75,6 +81,9 @@ SHUTDOWN_TIMEOUT_S = 10.0
 #: The journal file and its bound (environment).
 JOURNAL_ENV = "MAJLIS_RECEIVER_JOURNAL"
 JOURNAL_LIMIT_ENV = "MAJLIS_RECEIVER_JOURNAL_LIMIT"
+#: Seconds a webhook's answer waits for its rows to be in the delivery database (0: it does not).
+RECORD_WAIT_ENV = "MAJLIS_RECEIVER_RECORD_WAIT"
+RECORD_WAIT_S = 3.0
 
 SETTINGS_KEY = web.AppKey("settings", WhatsAppSettings)
 JOURNAL_KEY = web.AppKey("journal", Journal)
@@ -124,6 +133,8 @@ def build_app(
     relay: JournalRelay,
     *,
     on_cleanup: Sequence[Callable[[web.Application], object]] = (),
+    ready: Callable[[], Dict[str, str]] = dict,
+    record_wait: float = 0.0,
 ) -> web.Application:
     """The receiver's aiohttp application.
 
@@ -136,6 +147,11 @@ def build_app(
         journal: where verified bodies are written before the answer (not yet open).
         relay: moves journal entries to the delivery database and notifies Rasa.
         on_cleanup: coroutines run when the app shuts down, after the relay stopped.
+        ready: more readiness details (e.g. whether the work queue is connected).
+        record_wait: seconds to wait, before answering, until the body is recorded in the
+            delivery database (0: answer once journaled).  With several receivers this keeps
+            a customer's messages in the order the provider sent them (it sends the next after
+            the 200); when the database is slow the answer goes out anyway after this long.
     """
     # aiohttp refuses bodies above client_max_size itself (413) before reading them all.
     app = web.Application(client_max_size=settings.max_body_bytes + 1)
@@ -145,9 +161,19 @@ def build_app(
     # (request, journal append) ms of the latest answers, summarised in the stop log line:
     # where the time to 200 goes, measured inside the process.
     timings: Deque[Tuple[float, float]] = deque(maxlen=10_000)
+    held_at_open = 0  # entries a previous run left: the relay moves them before ours
 
     async def health(_request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
+
+    async def readiness(_request: web.Request) -> web.Response:
+        # Ready to take webhooks as soon as the journal is open: with the delivery database or
+        # RabbitMQ away the receiver still journals and answers (what it is for); those are
+        # reported, not made a reason for a load balancer to send Meta's webhooks nowhere.
+        details = {"relay": "failing" if relay.failing else "ok", **ready()}
+        if journal.is_open:
+            return web.json_response({"status": "ready", **details})
+        return web.json_response({"status": "starting", **details}, status=503)
 
     async def verify(request: web.Request) -> web.Response:
         body, status = verify_handshake(dict(request.query), settings.verify_token)
@@ -180,6 +206,11 @@ def build_app(
         except (sqlite3.Error, OSError) as exc:
             logger.error("Webhook not journaled: %s", type(exc).__name__)
             return web.json_response({"error": "temporarily unavailable"}, status=503)
+        if record_wait > 0:
+            # Durable in the journal; recorded in the shared database before the 200 (order).
+            ticket = held_at_open + journal.appended
+            relay.wake()
+            await relay.moved_past(ticket, record_wait)
         # Durable in the journal: answer first, then let the relay record and notify.
         answer = web.json_response({"status": "ok"})
         await answer.prepare(request)
@@ -192,7 +223,9 @@ def build_app(
         return answer
 
     async def start(_app: web.Application) -> None:
+        nonlocal held_at_open
         held = await journal.open()
+        held_at_open = held - await journal.parked()  # parked entries never leave the journal
         if held:
             logger.info("Journal holds %d webhook(s) from a previous run; relaying them first", held)
         relay.start()
@@ -210,6 +243,7 @@ def build_app(
             logger.info("%d journaled webhook(s) left for the next start", len(journal))
 
     app.router.add_get(f"{PREFIX}/", health)
+    app.router.add_get(f"{PREFIX}/ready", readiness)
     app.router.add_get(f"{PREFIX}/webhook", verify)
     app.router.add_post(f"{PREFIX}/webhook", receive)
     app.on_startup.append(start)
@@ -228,18 +262,30 @@ def journal_path(cfg: Config = config) -> str:
     return cfg(JOURNAL_ENV, default="") or os.path.join(data_dir(cfg), DEFAULT_NAME)
 
 
+def notifier_for(cfg: Config, rasa_url: str) -> "InboxNotifier | WorkPublisher":
+    """How the Rasa side hears of new rows: the work queue when configured, else the HTTP notice.
+
+    Raises:
+        bot.config.ConfigError: neither a work queue nor the notice's shared secret.
+    """
+    queue = QueueSettings.from_config(cfg, role="receiver")
+    if queue is not None:
+        return WorkPublisher(queue, CHANNEL_NAME)
+    secret = inbox_secret(cfg)
+    if secret is None:
+        raise ConfigError(SECRET_ENV, "is required: the secret shared with the Rasa process")
+    return InboxNotifier(rasa_url.rstrip("/") + NOTICE_PATH, secret)
+
+
 def create(cfg: Config = config, *, rasa_url: str) -> web.Application:
     """The receiver as configured by the environment (``cfg``).
 
     Raises:
-        bot.config.ConfigError: WhatsApp settings or the shared secret missing.
+        bot.config.ConfigError: WhatsApp settings missing, or neither a work queue nor the shared secret.
     """
     settings = WhatsAppSettings.from_config(cfg)
-    secret = inbox_secret(cfg)
-    if secret is None:
-        raise ConfigError(SECRET_ENV, "is required: the secret shared with the Rasa process")
+    notifier = notifier_for(cfg, rasa_url)
     limit = cfg(JOURNAL_LIMIT_ENV, cast=positive(int), default=DEFAULT_LIMIT)
-    notifier = InboxNotifier(rasa_url.rstrip("/") + NOTICE_PATH, secret)
     graph = GraphClient(settings.graph_url, timeout_s=settings.timeout)  # never used to send from here
     store = DeliveryStore(get_engine())
     delivery = RecordOnlyDelivery(
@@ -259,6 +305,12 @@ def create(cfg: Config = config, *, rasa_url: str) -> web.Application:
         except (SQLAlchemyError, OSError) as exc:
             logger.warning("Delivery database unavailable at start (%s); journaling until it is back",
                            type(exc).__name__)
+        if isinstance(notifier, WorkPublisher):
+            try:
+                await notifier.connect()
+            except Exception as exc:  # aio-pika raises many types; publishing retries per batch
+                logger.warning("Work queue unavailable at start (%s); the Rasa servers' sweep covers it",
+                               type(exc).__name__)
         logger.info("WhatsApp receiver ready for %d number(s); journal limit %d; notices go to %s",
                     len(settings.numbers), limit, notifier.url)
 
@@ -268,11 +320,23 @@ def create(cfg: Config = config, *, rasa_url: str) -> web.Application:
         store.close()
         store.engine.dispose()
         logger.info("WhatsApp receiver stopped (%d webhook(s) journaled, %d relayed, %d notice(s) sent, %d failed)",
-                    journal.appended, relay.delivered, notifier.sent, notifier.failed)
+                    journal.appended, relay.delivered, _sent(notifier), notifier.failed)
 
-    app = build_app(settings, journal, relay, on_cleanup=[cleanup])
+    def details() -> Dict[str, str]:
+        if isinstance(notifier, WorkPublisher):
+            return {"work_queue": "connected" if notifier.connected else "reconnecting"}
+        return {}
+
+    # With a work queue (several receivers, PostgreSQL: no database-wide write lock to wait
+    # for), record before answering, so a customer's messages keep their order (docs/deploy.md).
+    record_wait = cfg(RECORD_WAIT_ENV, cast=float, default=RECORD_WAIT_S if isinstance(notifier, WorkPublisher) else 0.0)
+    app = build_app(settings, journal, relay, on_cleanup=[cleanup], ready=details, record_wait=record_wait)
     app.on_startup.append(ready)
     return app
+
+
+def _sent(notifier: "InboxNotifier | WorkPublisher") -> int:
+    return notifier.published if isinstance(notifier, WorkPublisher) else notifier.sent
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -60,8 +60,19 @@ ensure_chromium() {
   $sudo apt-get update -qq && $sudo apt-get install -y -qq chromium >/dev/null
 }
 
+# Debian's HAProxy, the load balancer of `./majlis start --instances N` (and of its test).
+ensure_haproxy() {
+  if command -v haproxy >/dev/null 2>&1; then return 0; fi
+  command -v apt-get >/dev/null 2>&1 || die "--instances needs HAProxy: install your distribution's haproxy package"
+  say "installing Debian's haproxy for the load balancer"
+  local sudo=""
+  [[ "$(id -u)" != 0 ]] && sudo="sudo"
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq haproxy >/dev/null
+}
+
 export_defaults() {
   export MAJLIS_DATA_DIR="${MAJLIS_DATA_DIR:-$ROOT/var}"
+  export MAJLIS_REDIS_PREFIX="${MAJLIS_REDIS_PREFIX:-majlis}"
   mkdir -p "$MAJLIS_DATA_DIR"
   export MAJLIS_ACTION_ENDPOINT="${MAJLIS_ACTION_ENDPOINT:-http://127.0.0.1:${MAJLIS_ACTIONS_PORT:-5055}/webhook}"
   export MAJLIS_TRACKER_DB="${MAJLIS_TRACKER_DB:-$MAJLIS_DATA_DIR/tracker.sqlite}"

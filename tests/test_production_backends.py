@@ -42,6 +42,7 @@ def production_env() -> Iterator[dict]:
         "MAJLIS_PG_HOST": "127.0.0.1", "MAJLIS_PG_PORT": "5432", "MAJLIS_PG_DB": db,
         "MAJLIS_PG_USER": "postgres", "MAJLIS_PG_PASSWORD": "",
         "MAJLIS_REDIS_HOST": "127.0.0.1", "MAJLIS_REDIS_PORT": "6379", "MAJLIS_REDIS_DB": "0",
+        "MAJLIS_REDIS_PREFIX": f"majlistest{uuid.uuid4().hex[:8]}",  # Rasa takes alphanumeric prefixes only
         "MAJLIS_RABBITMQ_HOST": "127.0.0.1", "MAJLIS_RABBITMQ_PORT": "5672",
         "MAJLIS_RABBITMQ_USER": "guest", "MAJLIS_RABBITMQ_PASSWORD": "guest",
         "MAJLIS_RABBITMQ_QUEUE": f"majlis_events_{uuid.uuid4().hex[:8]}",

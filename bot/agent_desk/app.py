@@ -22,6 +22,7 @@ from bot.agent_desk.pages import register_pages
 from bot.agent_desk.stream import KEEPALIVE_SECONDS, register_stream
 from bot.agent_desk.throttle import SignInThrottle
 from bot.agent_desk.webhooks import WebhookSender, WebhookStore, subscribers
+from bot.cluster import desk_signal
 from bot.delivery import utcnow
 from bot.handoff.config import HandoffSettings
 from bot.handoff.desk import DeskOperations
@@ -55,6 +56,9 @@ class DeskApp:
     media: MediaPolicy = field(default_factory=MediaPolicy)
     #: seconds between keep-alives on the event stream; the session is re-checked as often
     heartbeat: float = KEEPALIVE_SECONDS
+    #: the handoff database; on PostgreSQL, live updates also come from other instances
+    engine: Optional[Engine] = None
+    signal: Optional[desk_signal.DeskSignal] = None
 
     @classmethod
     def create(cls, *, settings: HandoffSettings, engine: Engine, agent: Callable[[], "Agent"],
@@ -69,6 +73,7 @@ class DeskApp:
         desk = DeskOperations(service, accounts.names, accounts.actor)
         app = cls(settings=settings, accounts=accounts, service=service, desk=desk, gate=HandoffGate(service),
                   registry=registry, cookie_secure=cookie_secure, clock=clock, media=media or MediaPolicy(),
+                  engine=engine,
                   webhooks=WebhookSender(targets=settings.webhooks, store=WebhookStore(engine), events=store.event,
                                          build=lambda event: app.webhook_body(event)))
         service.listeners.append(app.webhooks.wake)
@@ -85,12 +90,17 @@ class DeskApp:
         else:
             self.gate.install(agent)
         await self.service.start()
+        if self.engine is not None:  # several instances: events logged by the others (bot/cluster/desk_signal.py)
+            self.signal = desk_signal.attach(self.service, self.engine)
         await self.desk.recover()
         await self.webhooks.start()
         logger.info("Agent desk started")
 
     async def stop(self) -> None:
         self.gate.uninstall()
+        if self.signal is not None:
+            await self.signal.stop()
+            self.signal = None
         self.service.hub.close()
         await self.webhooks.stop()
         await self.desk.stop()

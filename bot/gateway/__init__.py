@@ -10,4 +10,8 @@ there is work, so that a lost message is impossible:
   internal route of the channel (shared secret, 127.0.0.1): fast path;
 - :mod:`bot.gateway.sweep`: the Rasa process looks for pending inbox rows every
   couple of seconds: safety net for a notice that never arrived.
+
+With several Rasa servers the notice is replaced by a RabbitMQ work queue
+(:mod:`bot.cluster.workqueue`): any server takes the work, and acknowledges it only once
+done; the sweep stays the safety net.
 """

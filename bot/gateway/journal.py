@@ -122,6 +122,11 @@ class Journal:
         """Entries held (including appends being written)."""
         return self._held
 
+    @property
+    def is_open(self) -> bool:
+        """Whether appends are accepted (between :meth:`open` and :meth:`close`)."""
+        return self._thread is not None and self._thread.is_alive()
+
     # -- life cycle ------------------------------------------------------------------
 
     async def open(self) -> int:

@@ -75,6 +75,32 @@ class JournalRelay:
         self._wake = asyncio.Event()
         self._task: Optional[asyncio.Task] = None
         self._stopping = False
+        #: the delivery database failed at the last try (readiness reports it)
+        self.failing = False
+        #: entries that left the journal (recorded or parked) since this relay was made
+        self.moved = 0
+        self._progress = asyncio.Event()
+
+    async def moved_past(self, count: int, timeout: float) -> bool:
+        """Wait until ``count`` entries in all have left the journal; False after ``timeout`` s.
+
+        A receiver that waits for this before answering makes the provider's order (the
+        next webhook comes after the 200) the order of the rows in the shared database, also
+        with several receivers; when the database is slow or away it answers anyway: the
+        body is durable in the journal.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.moved < count:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            self._progress.clear()
+            try:
+                await asyncio.wait_for(self._progress.wait(), remaining)
+            except asyncio.TimeoutError:
+                return self.moved >= count
+        return True
 
     def wake(self) -> None:
         """There is a new entry (called after an append; never blocks)."""
@@ -115,14 +141,15 @@ class JournalRelay:
                     logger.warning("Journaled webhooks not recorded (%s: delivery database unavailable); "
                                    "%d held, retrying with backoff up to %.0f s",
                                    type(exc).__name__, len(self.journal), self.max_backoff)
-                failing = True
+                failing = self.failing = True
                 if self._stopping:
                     return
                 await asyncio.sleep(backoff)  # an append does not cut the wait short
                 continue
             if failing:
                 logger.info("Journaled webhooks are recorded again (%d held)", len(self.journal))
-                failing, backoff = False, 0.0
+                failing = self.failing = False
+                backoff = 0.0
             if moved:
                 continue  # maybe more behind them
             if self._stopping:
@@ -148,6 +175,7 @@ class JournalRelay:
                     logger.error("Journaled webhook %d parked: %s", entry.id, type(exc).__name__)
                     await self.journal.park(entry.id)
                     self.parked += 1
+                    self._moved(1)
                     continue
                 self.notify(conversations)
                 done.append(entry.id)
@@ -155,7 +183,12 @@ class JournalRelay:
             if done:
                 await self.journal.remove(done)
                 self.delivered += len(done)
+                self._moved(len(done))
         return len(entries)
+
+    def _moved(self, count: int) -> None:
+        self.moved += count
+        self._progress.set()
 
 
 __all__ = ["BATCH", "JournalRelay"]

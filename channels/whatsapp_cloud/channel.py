@@ -11,9 +11,11 @@ Three layers (docs/delivery.md, STYLE.md §9):
   :mod:`channels.whatsapp_cloud.payloads` and puts them in the durable outbox;
   :class:`channels.whatsapp_cloud.sender.WhatsAppSender` makes single Graph attempts.
 
-Routes (prefix ``/webhooks/whatsapp_cloud``): ``GET /`` health, ``GET /webhook``
-verification handshake, ``POST /webhook`` events, ``POST /inbox`` notices from the
-receiver process (:mod:`bot.gateway.notice`; rows it stored, shared secret).
+Routes (prefix ``/webhooks/whatsapp_cloud``): ``GET /`` health, ``GET /ready`` readiness
+(:mod:`bot.cluster.wiring`), ``GET /webhook`` verification handshake, ``POST /webhook``
+events, ``POST /inbox`` notices from the receiver process (:mod:`bot.gateway.notice`; rows
+it stored, shared secret).  With ``MAJLIS_WORK_QUEUE_URL`` (several Rasa servers,
+docs/deploy.md) the receivers' rows arrive through a RabbitMQ work queue instead.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from sanic.request import Request
 
 from bot.config import ConfigError, config
 from bot.delivery import Delivery, DeliveryStore, InboundItem, OutboundMessage, Outbox
+from bot.cluster.wiring import make_delivery, serve_work
 from bot.delivery.ports import AgentOutbox, CustomerChannel, ReplyOutbox
 from bot.entry_links import METADATA_KEY, EntrySourceStore, split_ref
 from bot.gateway.notice import SECRET_HEADER as NOTICE_SECRET_HEADER, handle_notice, inbox_secret
@@ -242,7 +245,8 @@ class WhatsAppCloudInput(InputChannel, CustomerChannel):
         self.graph = graph or GraphClient(settings.graph_url, timeout_s=settings.timeout)
         self.sender = WhatsAppSender(self.graph, settings.numbers)
         store = store or DeliveryStore(get_engine())
-        self.delivery = Delivery(
+        # Several Rasa servers (a work queue configured): the conversation-leased kind (bot/cluster).
+        self.delivery = make_delivery(
             channel=CHANNEL_NAME,
             store=store,
             sender=self.sender,
@@ -275,14 +279,17 @@ class WhatsAppCloudInput(InputChannel, CustomerChannel):
         # notices, and by this sweep if a notice is lost.
         sweep = InboxSweep(self.delivery.store, CHANNEL_NAME, self.delivery.kick, interval=_sweep_interval())
         notice_secret = inbox_secret()
+        work = serve_work(webhook, self.delivery)  # GET /ready; with RabbitMQ, the work-queue consumer
 
         @webhook.listener("after_server_start")
         async def start_delivery(_app: Any, _loop: Any) -> None:
             await self.delivery.start()
             sweep.start()
+            await work.start()
 
         @webhook.listener("before_server_stop")
         async def stop_delivery(_app: Any, _loop: Any) -> None:
+            await work.stop()
             await sweep.stop()
             await self.delivery.stop()
             await self.graph.close()

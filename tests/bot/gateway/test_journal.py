@@ -224,3 +224,33 @@ async def test_the_wal_is_checkpointed_and_stays_short(tmp_path):
     await journal.close()
     assert journal.checkpoints >= 1 and len(journal) == 0
     assert wal < 2_000_000  # ~300 appends of 2 kB unchecked would leave several MB
+
+
+async def test_moved_past_tells_when_an_entry_has_left_the_journal_and_gives_up_while_the_database_fails(tmp_path):
+    """What a receiver waits for before answering (order across receivers, docs/deploy.md)."""
+    journal = Journal(str(tmp_path / "journal.sqlite"))
+    await journal.open()
+    failing = True
+
+    async def deliver(raw: bytes):
+        if failing:
+            raise SQLAlchemyError("database away")
+        return []
+
+    relay = JournalRelay(journal, deliver, lambda _convs: None, retry_on=(SQLAlchemyError,),
+                         first_backoff=0.01, max_backoff=0.02)
+    relay.start()
+    try:
+        await journal.append(b"first")
+        relay.wake()
+        assert not await relay.moved_past(1, timeout=0.3)  # still in the journal: answer anyway
+        assert len(journal) == 1
+        failing = False
+        assert await relay.moved_past(1, timeout=30)
+        await journal.append(b"second")
+        relay.wake()
+        assert await relay.moved_past(2, timeout=30)
+        assert len(journal) == 0 and relay.moved == 2
+    finally:
+        await relay.stop()
+        await journal.close()
