@@ -48,7 +48,7 @@ import psutil  # noqa: E402
 import psycopg2  # noqa: E402
 
 from bot.config import Secret  # noqa: E402
-from channels._meta import SIGNATURE_HEADER, sign  # noqa: E402
+from channels.meta.graph import SIGNATURE_HEADER, sign  # noqa: E402
 from tests.fakes.fake_customer import encode, envelope, text_message  # noqa: E402
 
 APP_SECRET = "bench-app-secret"

@@ -4,13 +4,13 @@ Inside ``rasa run`` the webhook shares one event loop with Rasa's synchronous NL
 policies and tracker store, so under load Meta's POST waits for model inference
 before it gets its 200 (docs/benchmarks.md §2).  This process loads no model: it
 verifies the signature over the raw bytes and decodes the JSON
-(:func:`channels._whatsapp_webhook.check_webhook`), appends the raw body to its own
+(:func:`channels.whatsapp_cloud.webhook.check_webhook`), appends the raw body to its own
 durable journal (:class:`bot.gateway.journal.Journal`, a SQLite file no other process
 opens) and answers.  The shared delivery database is not on that path: its write lock
 is held by the Rasa process's transactions, and waiting for it made the 200 slow.
 
 Behind the answer, :class:`bot.gateway.relay.JournalRelay` moves the journal into the
-delivery database, oldest first, with :func:`channels._whatsapp_webhook.record_batch`
+delivery database, oldest first, with :func:`channels.whatsapp_cloud.webhook.record_batch`
 (the same code the in-Rasa route runs, ``schedule=False``), tells the Rasa process
 which conversations have new rows and deletes the entry.  With ``MAJLIS_WORK_QUEUE_URL``
 (several Rasa servers, docs/deploy.md) it publishes them to a RabbitMQ work queue that

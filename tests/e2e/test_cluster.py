@@ -45,7 +45,7 @@ import psycopg2
 import pytest
 
 from bot.config import Secret
-from channels._meta import SIGNATURE_HEADER, sign
+from channels.meta.graph import SIGNATURE_HEADER, sign
 from tests.channels.whatsapp_harness import APP_SECRET, NUMBERS, PHONE_NUMBER_ID, VERIFY_TOKEN
 from tests.conftest import ROOT
 from tests.fakes.fake_customer import encode, envelope, text_message

@@ -18,7 +18,7 @@ from bot.config import Config, ConfigError, Secret
 from bot.delivery import DeliveryStore, InboxState
 from bot.gateway.notice import InboxNotifier
 from bot.storage import create_engine
-from channels._meta import SIGNATURE_HEADER, sign
+from channels.meta.graph import SIGNATURE_HEADER, sign
 from channels.whatsapp_receiver import CHANNEL_NAME, notifier_for
 from tests.channels.test_whatsapp_receiver import CUSTOMER, WEBHOOK, receiver_env, text_body
 from tests.channels.whatsapp_harness import APP_SECRET
