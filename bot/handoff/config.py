@@ -137,6 +137,8 @@ class HandoffSettings:
     canned: Tuple[CannedReply, ...]
     webhooks: Tuple[WebhookTarget, ...]
     intent_labels: Mapping[str, Bilingual]
+    form_labels: Mapping[str, Bilingual] = field(default_factory=dict)
+    action_labels: Mapping[str, Bilingual] = field(default_factory=dict)
     limits: HandoffLimits = field(default_factory=HandoffLimits)
 
     def level(self, name: str) -> int:
@@ -145,10 +147,28 @@ class HandoffSettings:
 
     def label(self, intent: Optional[str], language: str) -> str:
         """A readable name of ``intent`` in ``language``."""
-        if not intent:
+        return self.label_of("intent", intent, language)
+
+    def label_of(self, kind: str, name: Optional[str], language: str) -> str:
+        """A readable name of an intent, form or action (``kind``) in ``language``.
+
+        Agents read these on the context card: an internal identifier such as
+        ``order_status_form`` means nothing to them, so a name without a label is
+        still turned into words (``order status``), and a test keeps every intent,
+        form and action of the domain labelled.
+        """
+        if not name:
             return ""
-        label = self.intent_labels.get(intent)
-        return label.get(language) if label else intent.replace("_", " ")
+        table = {"intent": self.intent_labels, "form": self.form_labels, "action": self.action_labels}[kind]
+        label = table.get(name)
+        return label.get(language) if label else humanised(name)
+
+
+def humanised(name: str) -> str:
+    """``action_order_status`` / ``order_status_form`` -> ``order status``."""
+    core = name[len("action_"):] if name.startswith("action_") else name
+    core = core[: -len("_form")] if core.endswith("_form") else core
+    return core.replace("_", " ").strip()
 
 
 def _require(data: Mapping[str, Any], key: str, where: str) -> Any:
@@ -241,10 +261,15 @@ def parse_settings(data: Mapping[str, Any], cfg: Config = config) -> HandoffSett
                                  text=_bilingual(item, f"canned_replies.{item.get('id')}"))
                      for item in data.get("canned_replies") or ()),
         webhooks=_webhooks(data.get("webhooks") or [], cfg),
-        intent_labels={str(k): _bilingual(v, f"intent_labels.{k}") for k, v in
-                       (data.get("intent_labels") or {}).items()},
+        intent_labels=_labels(data, "intent_labels"),
+        form_labels=_labels(data, "form_labels"),
+        action_labels=_labels(data, "action_labels"),
         limits=_limits(data.get("limits") or {}),
     )
+
+
+def _labels(data: Mapping[str, Any], section: str) -> Dict[str, Bilingual]:
+    return {str(k): _bilingual(v, f"{section}.{k}") for k, v in (data.get(section) or {}).items()}
 
 
 def _limits(data: Mapping[str, Any]) -> HandoffLimits:

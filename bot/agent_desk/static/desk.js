@@ -41,7 +41,9 @@
     li.dataset.id = item.id;
     li.tabIndex = 0;
     const head = el("div", null, "queue-head");
-    head.append(el("span", item.wants || item.reason, "intent"), el("span", waited(item.waiting_seconds), "muted"));
+    const wants = el("span", labelText(item.wants_label) || item.reason, "intent");
+    wants.dir = "auto";
+    head.append(wants, el("span", waited(item.waiting_seconds), "muted"));
     const facts = Object.entries(item.facts || {}).map(([k, v]) => k + ": " + v).join(" · ");
     const summary = el("div", item.language === "ar" ? item.summary.ar : item.summary.en, "preview");
     summary.dir = "auto";
@@ -102,7 +104,7 @@
     }
     const meta = [turn.role === "agent" || turn.role === "note" ? turn.author : turn.role,
       turn.at ? new Date(turn.at).toLocaleTimeString() : ""];
-    if (turn.intent) meta.push(turn.intent.name + " " + Math.round(turn.intent.confidence * 100) + "%");
+    if (turn.intent) meta.push((labelText(turn.intent.label) || turn.intent.name) + " " + Math.round(turn.intent.confidence * 100) + "%");
     if (turn.entities && turn.entities.length) meta.push(turn.entities.map((e) => e.entity + "=" + e.value).join(", "));
     const footer = el("div", meta.filter(Boolean).join(" · "), "meta");
     footer.dir = "auto";
@@ -122,6 +124,13 @@
     return li;
   }
 
+  // An intent as agents read it, in both languages ("order status · حالة الطلب"); each part is
+  // a bidi isolate so the mixed line keeps its reading order.
+  function labelText(label) {
+    if (!label) return "";
+    return [label.en, label.ar].filter(Boolean).map((t) => "\u2068" + t + "\u2069").join(" · ");
+  }
+
   function showContext(detail) {
     const h = detail.handoff, c = detail.context;
     $("ctx-name").textContent = c.customer.display_name || c.customer.sender_id;
@@ -129,7 +138,8 @@
     $("ctx-window").textContent = c.channel.window_seconds_left == null ? "" :
       "reply window: " + waited(c.channel.window_seconds_left);
     $("ctx-state").textContent = h.state + (h.agent ? " · " + h.agent : "");
-    $("ctx-intent").textContent = c.summary.wants || "—";
+    $("ctx-intent").textContent = labelText(c.summary.wants_label) || "—";
+    $("ctx-intent").dir = "auto";
     $("ctx-reason").textContent = c.reason + (c.signals.length ? " (" + c.signals.join(", ") + ")" : "");
     $("ctx-priority").textContent = String(c.priority);
     const dialect = c.customer.dialect && c.customer.dialect.region;
