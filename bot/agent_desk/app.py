@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from bot.agent_desk.accounts import AccountStore
 from bot.agent_desk.api import register_api
+from bot.agent_desk.assignment_api import register_assignment_api
 from bot.agent_desk.http import no_cors
 from bot.agent_desk.media import MediaPolicy
 from bot.agent_desk.pages import register_pages
@@ -23,6 +24,8 @@ from bot.agent_desk.stream import KEEPALIVE_SECONDS, register_stream
 from bot.agent_desk.throttle import SignInThrottle
 from bot.agent_desk.webhooks import WebhookSender, WebhookStore, subscribers
 from bot.delivery import utcnow
+from bot.handoff.assignment import Assigner
+from bot.handoff.assignment_store import AssignmentStore
 from bot.handoff.config import HandoffSettings
 from bot.handoff.desk import DeskOperations
 from bot.handoff.gate import HandoffGate
@@ -49,6 +52,7 @@ class DeskApp:
     webhooks: WebhookSender
     gate: HandoffGate
     registry: ChannelRegistry
+    assigner: Assigner
     cookie_secure: Optional[bool] = None
     clock: Callable[[], datetime] = utcnow
     throttle: SignInThrottle = field(default_factory=SignInThrottle)
@@ -66,9 +70,10 @@ class DeskApp:
         registry = ChannelRegistry()
         service = HandoffService(settings=settings, store=store, registry=registry,
                                  trackers=TrackerAccess(agent), clock=clock)
-        desk = DeskOperations(service, accounts.names, accounts.actor)
+        assignment = AssignmentStore(engine)
+        desk = DeskOperations(service, accounts.names, accounts.actor, windows=assignment)
         app = cls(settings=settings, accounts=accounts, service=service, desk=desk, gate=HandoffGate(service),
-                  registry=registry, cookie_secure=cookie_secure, clock=clock, media=media or MediaPolicy(),
+                  registry=registry, assigner=Assigner(service, assignment, desk), cookie_secure=cookie_secure, clock=clock, media=media or MediaPolicy(),
                   webhooks=WebhookSender(targets=settings.webhooks, store=WebhookStore(engine), events=store.event,
                                          build=lambda event: app.webhook_body(event)))
         service.listeners.append(app.webhooks.wake)
@@ -86,6 +91,7 @@ class DeskApp:
             self.gate.install(agent)
         await self.service.start()
         await self.desk.recover()
+        await self.assigner.start()
         await self.webhooks.start()
         logger.info("Agent desk started")
 
@@ -93,6 +99,7 @@ class DeskApp:
         self.gate.uninstall()
         self.service.hub.close()
         await self.webhooks.stop()
+        await self.assigner.stop()
         await self.desk.stop()
         await self.service.stop()
 
@@ -111,5 +118,6 @@ class DeskApp:
         no_cors(bp)
         register_pages(bp, self, base)
         register_api(bp, self)
+        register_assignment_api(bp, self)
         register_stream(bp, self)
         return bp

@@ -12,6 +12,8 @@ Environment (injectable through :class:`bot.config.Config`):
 ``MAJLIS_COMPENSATION_AUTO_LIMIT``  overrides ``compensation.auto_limit``
 ``MAJLIS_HANDOFF_UPDATE_SECONDS``   overrides ``updates.interval_seconds``
 ``MAJLIS_BUSINESS_HOURS``           ``always`` ignores ``business_hours`` (24/7 desks)
+``MAJLIS_OFFER_TIMEOUT_SECONDS``    overrides ``assignment.offer_timeout_seconds``
+``MAJLIS_WINDOW_ESCALATE_MINUTES``  overrides ``assignment.window_escalate_minutes``
 ================================== ==================================================
 """
 from __future__ import annotations
@@ -116,6 +118,25 @@ class HandoffLimits:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AssignmentSettings:
+    """Offering handoffs to available agents (bot.handoff.assignment) and the window-aware queue.
+
+    ``auto_assign``: whether a queue offers handoffs until a supervisor switches it
+    (the switch is stored per queue); ``offer_timeout``: seconds an agent has to accept
+    before the next one is offered; ``default_capacity``: concurrent conversations of an
+    agent whose capacity was not set; ``escalate_minutes``: a conversation whose reply
+    window closes within this many minutes is escalated to supervisors;
+    ``check_seconds``: how often reply windows are read again.
+    """
+
+    auto_assign: bool = True
+    offer_timeout: float = 60.0
+    default_capacity: int = 3
+    escalate_minutes: float = 60.0
+    check_seconds: float = 30.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HandoffSettings:
     """Everything :mod:`bot.handoff` needs, validated."""
 
@@ -140,6 +161,7 @@ class HandoffSettings:
     form_labels: Mapping[str, Bilingual] = field(default_factory=dict)
     action_labels: Mapping[str, Bilingual] = field(default_factory=dict)
     limits: HandoffLimits = field(default_factory=HandoffLimits)
+    assignment: AssignmentSettings = field(default_factory=AssignmentSettings)
 
     def level(self, name: str) -> int:
         """The numeric priority of a level name (unknown names: normal)."""
@@ -265,7 +287,26 @@ def parse_settings(data: Mapping[str, Any], cfg: Config = config) -> HandoffSett
         form_labels=_labels(data, "form_labels"),
         action_labels=_labels(data, "action_labels"),
         limits=_limits(data.get("limits") or {}),
+        assignment=_assignment(data.get("assignment") or {}, cfg),
     )
+
+
+def _assignment(data: Mapping[str, Any], cfg: Config) -> AssignmentSettings:
+    try:
+        settings = AssignmentSettings(
+            auto_assign=bool(data.get("auto_assign", True)),
+            offer_timeout=cfg("MAJLIS_OFFER_TIMEOUT_SECONDS", cast=float,
+                              default=float(data.get("offer_timeout_seconds", 60))),
+            default_capacity=int(data.get("default_capacity", 3)),
+            escalate_minutes=cfg("MAJLIS_WINDOW_ESCALATE_MINUTES", cast=float,
+                                 default=float(data.get("window_escalate_minutes", 60))),
+            check_seconds=float(data.get("window_check_seconds", 30)))
+    except (TypeError, ValueError):
+        raise ConfigError("handoff.yml assignment", "timeouts, minutes and capacity are numbers") from None
+    if settings.offer_timeout <= 0 or settings.default_capacity < 0 or settings.check_seconds <= 0:
+        raise ConfigError("handoff.yml assignment", "offer_timeout_seconds and window_check_seconds must be "
+                                                   "above 0, default_capacity 0 or more")
+    return settings
 
 
 def _labels(data: Mapping[str, Any], section: str) -> Dict[str, Bilingual]:

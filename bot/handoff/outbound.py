@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 
 from rasa.core.channels.channel import OutputChannel
@@ -84,6 +84,11 @@ def _instagram(channel: Any, outbox: KeyedOutbox) -> OutputChannel:
 
     return InstagramAgentOutput(channel, account=outbox.account, key=outbox.key)
 
+
+#: How long after the customer's last message a *person* may still reply free-form, where it
+#: differs from the channel's delivery window: Instagram's HUMAN_AGENT tag allows 7 days
+#: (channels/_instagram_window.py).  Elsewhere (WhatsApp: 24 h) the delivery window applies.
+AGENT_REPLY_WINDOWS: Dict[str, timedelta] = {"instagram": timedelta(days=7)}
 
 # Channels whose customer-facing page shows "an agent joined / left" notices.
 NOTICE_CHANNELS = frozenset({"webchat"})
@@ -263,13 +268,16 @@ class ChannelRegistry:
         return found
 
     async def window_expires_at(self, name: str, account: Optional[str], customer: str) -> Optional[datetime]:
-        """End of the customer-service window (None: the channel has no window or no data)."""
+        """Until when an agent may reply free-form (None: the channel has no window or no data).
+
+        The channel's delivery window (WhatsApp 24 h), or :data:`AGENT_REPLY_WINDOWS` (Instagram 7 days).
+        """
         delivery = self.delivery(name)
         recipient = address(name, customer)
         if delivery is None or delivery.window is None or not account or recipient is None:
             return None
         last = await delivery.store.last_inbound_at(name, account, recipient)
-        return last + delivery.window if last else None
+        return last + AGENT_REPLY_WINDOWS.get(name, delivery.window) if last else None
 
     async def account_of(self, name: str, message_id: Optional[str]) -> Optional[str]:
         """The business identity an inbound message was sent to (replies go out from it)."""

@@ -83,10 +83,22 @@ def _v3_namespaced_handoff_customers(conn: Connection) -> None:
         )
 
 
+def _v4_assignment_tables(conn: Connection) -> None:
+    """Agent availability and capacity, per-queue auto-assignment, offers, reply windows of handoffs.
+
+    New tables only (bot.handoff.assignment_store); no existing table changes.
+    """
+    schema.metadata.create_all(
+        conn,
+        tables=[schema.agent_presence, schema.queue_setting, schema.handoff_offer, schema.handoff_window],
+    )
+
+
 MIGRATIONS: Sequence[Migration] = (
     Migration(version=1, name="delivery tables", apply=_v1_delivery_tables),
     Migration(version=2, name="handoff and agent desk tables", apply=_v2_handoff_tables),
     Migration(version=3, name="namespaced customer ids in handoffs", apply=_v3_namespaced_handoff_customers),
+    Migration(version=4, name="assignment: presence, queue settings, offers, windows", apply=_v4_assignment_tables),
 )
 
 
