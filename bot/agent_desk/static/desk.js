@@ -48,6 +48,12 @@
     const summary = el("div", item.language === "ar" ? item.summary.ar : item.summary.en, "preview");
     summary.dir = "auto";
     li.append(head, el("div", [item.language, item.queue, item.state, item.agent || ""].filter(Boolean).join(" · "), "muted"));
+    if (item.window) {
+      // How long the channel still allows a free-form reply; escalated ones are marked for everyone.
+      if (item.window.escalated) li.classList.add("window-escalated");
+      li.append(el("div", (item.window.escalated ? "⚠ " : "⏳ ") + (item.window.seconds_left > 0 ?
+        "reply window " + waited(item.window.seconds_left) : "reply window closed"), "window"));
+    }
     if (facts) { const f = el("div", facts, "facts-line"); f.dir = "auto"; li.append(f); }
     li.append(summary);
     li.addEventListener("click", () => open(item.id));
@@ -230,6 +236,7 @@
     source.addEventListener("signed-out", () => { source.close(); window.location = base + "/login"; });
     source.addEventListener("handoff", async (message) => {
       const event = JSON.parse(message.data);
+      document.dispatchEvent(new CustomEvent("majlis:event", { detail: event }));  // assign.js listens
       if (event.type === "handoff.delivery") {
         const node = document.querySelector('.tick[data-message="' + Number(event.data.message_id) + '"]');
         if (node) { node.textContent = tick(event.data.state); node.className = "tick status-" + event.data.state; }
@@ -246,6 +253,10 @@
     setupComposer();
     setupPager();
     await loadQueue();
+    // For assign.js (offers, presence, notifications): the same API helper and views.
+    window.MajlisDesk = { call, open, loadQueue, me: state.me, labelText,
+      owns: (id) => state.handoffs.some((h) => h.id === id && h.agent_id === state.me.agent.id) };
+    document.dispatchEvent(new CustomEvent("majlis:ready"));
     listen();
     setInterval(() => loadQueue().catch(() => {}), 30000);
   }
