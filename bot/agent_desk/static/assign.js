@@ -54,6 +54,7 @@
   function offerRow(offer) {
     const li = el("li", null, "queue-item offer");
     li.dataset.offer = offer.id;
+    li.dataset.handoff = offer.handoff.id;
     const head = el("div", wants(offer.handoff), "queue-head");
     head.dir = "auto";
     const facts = el("div", [offer.handoff.language, offer.handoff.queue, offer.handoff.channel].join(" · "), "muted");
