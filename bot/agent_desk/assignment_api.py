@@ -68,9 +68,10 @@ def register_assignment_api(bp: Blueprint, desk: "DeskApp") -> None:
     async def presence(actor: Actor) -> Dict[str, Any]:
         mine = await store.presence(actor.id)
         assigned = await desk.service.store.list(states=[OwnerState.ASSIGNED], agent_id=actor.id)
+        offered = await store.offers(agent_id=actor.id)  # an open offer holds a place, as in the assigner
         served = [q for q in desk.settings.queues if "*" in actor.queues or q in actor.queues]
         switches = await store.auto_assign(served, desk.settings.assignment.auto_assign)
-        return {"available": mine.available, "load": len(assigned), "auto_assign": switches,
+        return {"available": mine.available, "load": len(assigned) + len(offered), "auto_assign": switches,
                 "capacity": mine.capacity if mine.capacity is not None else default_capacity}
 
     @bp.route(f"{PREFIX}/me/presence", methods=["GET"])

@@ -153,7 +153,9 @@ class Assigner:
         candidates = await self.store.candidates()
         made = 0
         for record in waiting:
-            if not switches.get(record.queue, self.settings.auto_assign) or not candidates:
+            if not any(self._has_room(c) for c in candidates):
+                break  # everyone available is full: the rest of the queue waits (no query per handoff)
+            if not switches.get(record.queue, self.settings.auto_assign):
                 continue
             chosen = choose(record, candidates, await self.store.passed_over(record.id),
                             self.settings.default_capacity)
@@ -172,6 +174,10 @@ class Assigner:
                                                now)
             logger.info("Handoff %s offered to agent %d (offer %d)", record.public_id, offer.agent_id, offer.id)
         return made
+
+    def _has_room(self, candidate: Candidate) -> bool:
+        capacity = candidate.capacity if candidate.capacity is not None else self.settings.default_capacity
+        return candidate.actor.role != "trainer" and candidate.load < capacity
 
     async def _log(self, offer: Offer, kind: str, now: datetime) -> None:
         record = await self.service.store.get_by_id(offer.handoff_id)

@@ -116,11 +116,8 @@
     if (event.type === "handoff.window_escalated" && ["supervisor", "admin"].includes(desk.me.agent.role)) {
       notify("Reply window closing · نافذة الرد تنتهي", data.queue + ": " + data.minutes_left + " min", "window-" + event.handoff_id);
     }
-    if (event.type && event.type.startsWith("handoff.")) {
-      await loadOffers();
-      if (["handoff.claimed", "handoff.closed", "handoff.released", "handoff.transferred"].includes(event.type)) {
-        await loadPresence();
-      }
+    if (event.type && event.type.startsWith("handoff.") && event.type !== "handoff.delivery") {
+      await Promise.all([loadOffers(), loadPresence()]);
     }
   }
 
