@@ -144,7 +144,8 @@ async def assignment_overview(desk: "DeskApp", now: datetime) -> Dict[str, Any]:
               and not account.email.startswith("integration+")]
     open_records = await store.open_handoffs()
     marks = await store.windows([r.id for r in open_records])
-    escalations = [{"id": r.public_id, "queue": r.queue, "state": r.state.value, "window": window_item(marks[r.id], now)}
+    escalations = [{"id": r.public_id, "queue": r.queue, "state": r.state.value,
+                    "window": window_item(marks[r.id], now)}
                    for r in open_records if r.id in marks and marks[r.id].escalated_at is not None]
     return {"queues": [{"queue": q, "auto_assign": on} for q, on in switches.items()], "agents": agents,
             "escalations": sorted(escalations, key=lambda e: e["window"]["seconds_left"] if e["window"] else 0)}

@@ -20,8 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from bot.handoff.context import OwnerState
 from bot.handoff.desk import Actor
 from bot.handoff.records import HandoffRecord, from_db, to_db
-from bot.handoff.store import QueueFilter, SqlStore
-from bot.storage.schema import agent, agent_presence, handoff, handoff_event, handoff_offer, handoff_window, queue_setting
+from bot.handoff.store import QueueFilter, SqlStore, view_clauses
+from bot.storage.schema import (agent, agent_presence, handoff, handoff_event, handoff_offer, handoff_window,
+                                queue_setting)
 
 OPEN = "open"
 ANSWERS = ("accepted", "declined")
@@ -316,13 +317,7 @@ class AssignmentStore(SqlStore):
                    queue: Optional[str] = None, agent_id: Optional[int] = None) -> Tuple[List[HandoffRecord], int]:
         """:meth:`bot.handoff.store.HandoffStore.page`, ordered by priority, then the window closing soonest."""
         def run() -> Tuple[List[HandoffRecord], int]:
-            where = [handoff.c.state.in_([s.value for s in states])]
-            if served is not None:
-                where.append(served.clause())
-            if queue is not None:
-                where.append(handoff.c.queue == queue)
-            if agent_id is not None:
-                where.append(handoff.c.agent_id == agent_id)
+            where = view_clauses(states, served, queue, agent_id)
             rows = (sa.select(handoff).outerjoin(handoff_window, handoff_window.c.handoff_id == handoff.c.id)
                     .where(*where).order_by(*_window_order()).offset(offset).limit(limit))
             total = sa.select(sa.func.count()).select_from(handoff).where(*where)

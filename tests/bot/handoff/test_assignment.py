@@ -54,8 +54,9 @@ def build(engine, agents, clock, timeout: float) -> Assigner:
     settings = load_settings(Config({"MAJLIS_BUSINESS_HOURS": "always", "MAJLIS_HANDOFF_UPDATE_SECONDS": "0",
                                      "MAJLIS_OFFER_TIMEOUT_SECONDS": str(timeout)}))
     store = HandoffStore(engine)
-    service = HandoffService(settings=settings, store=store, registry=ChannelRegistry(), trackers=None,  # type: ignore[arg-type]
-                             clock=clock)
+    # No trackers: offers never touch a conversation's tracker.
+    service = HandoffService(settings=settings, store=store, registry=ChannelRegistry(),
+                             trackers=None, clock=clock)  # type: ignore[arg-type]
     assignment = AssignmentStore(engine)
 
     async def names(ids):
