@@ -227,28 +227,34 @@ async def test_the_queue_orders_by_closing_window_and_escalates(tmp_path, fake_g
         return [WhatsAppCloudInput(whatsapp_settings(fake_graph.url), store=DeliveryStore(engine))]
 
     async with serve_desk(tmp_path, channels=whatsapp, MAJLIS_WINDOW_ESCALATE_MINUTES="60") as desk:
-        now = datetime.now(timezone.utc)
-        store = desk.app.registry.delivery("whatsapp_cloud").store
-        # The customers last wrote 1 h and 23.5 h ago: 23 h and 30 min of WhatsApp's 24 h window are left.
-        await store.accept([InboundItem(channel="whatsapp_cloud", message_id="wamid.w1", account=ACCOUNT,
-                                        customer="971500000501", sent_at=now - timedelta(hours=1)),
-                            InboundItem(channel="whatsapp_cloud", message_id="wamid.w2", account=ACCOUNT,
-                                        customer="971500000502", sent_at=now - timedelta(hours=23, minutes=30))],
-                           now)
-        fresh = await desk.create_handoff("971500000501")
-        closing = await desk.create_handoff("971500000502")
         async with chromium() as browser:
-            sup = await agent_page(browser, desk, "sup@example.com")
+            sup = await agent_page(browser, desk, "sup@example.com")  # at the desk before anything arrives
+            now = datetime.now(timezone.utc)
+            store = desk.app.registry.delivery("whatsapp_cloud").store
+            # The customers last wrote 1 h and 23.5 h ago: 23 h and 30 min of WhatsApp's 24 h window are left.
+            await store.accept([InboundItem(channel="whatsapp_cloud", message_id="wamid.w1", account=ACCOUNT,
+                                            customer="971500000501", sent_at=now - timedelta(hours=1)),
+                                InboundItem(channel="whatsapp_cloud", message_id="wamid.w2", account=ACCOUNT,
+                                            customer="971500000502", sent_at=now - timedelta(hours=23, minutes=30))],
+                               now)
+            fresh = await desk.create_handoff("971500000501")
+            closing = await desk.create_handoff("971500000502")
             rows = sup.locator("#queue-list li")
+            await expect(rows).to_have_count(2, timeout=15000)
             await expect(rows.first).to_have_class(re.compile(r"\bwindow-escalated\b"), timeout=15000)
             assert [await r.get_attribute("data-id") for r in await rows.all()] == [
                 closing.public_id, fresh.public_id]  # same priority: the window closing soonest first
             await expect(rows.first.locator(".window")).to_contain_text("⚠ reply window")
             await expect(rows.nth(1).locator(".window")).to_contain_text("⏳ reply window 2")
-            kinds = [e.type for e in await desk.app.service.store.events_since(0) if e.handoff_id == closing.id]
-            assert "handoff.window_escalated" in kinds
-            assert not [e for e in await desk.app.service.store.events_since(0)
-                        if e.handoff_id == fresh.id and e.type == "handoff.window_escalated"]
+            # The supervisor was told live, once, and only about the closing one.
+            await sup.wait_for_function("window.__notes.some((n) => n.title.includes('Reply window closing'))")
+            escalated = [e for e in await desk.app.service.store.events_since(0)
+                         if e.type == "handoff.window_escalated"]
+            assert [e.handoff_id for e in escalated] == [closing.id]
+            left = escalated[0].payload["minutes_left"]
+            assert 0 < left <= 30
+            assert [n for n in await notes(sup) if "Reply window closing" in n["title"]] == [
+                {"title": "Reply window closing · نافذة الرد تنتهي", "body": f"general: {left} min"}]
             await sup.goto(f"{desk.base_url}{DESK}/supervisor")
             await expect(sup.locator("#escalations tbody tr")).to_have_count(1)
             await expect(sup.locator("#escalations tbody tr")).to_contain_text(closing.public_id[:8])
