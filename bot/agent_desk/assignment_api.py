@@ -84,8 +84,7 @@ def register_assignment_api(bp: Blueprint, desk: "DeskApp") -> None:
     async def set_presence(request: Request, caller: Caller) -> HTTPResponse:
         if caller.actor.role == "trainer":
             raise Forbidden("trainers do not take conversations")
-        await store.set_available(caller.actor.id, _flag(body(request), "available"), desk.now())
-        assigner.wake("agent.presence")
+        await assigner.set_available(caller.actor.id, _flag(body(request), "available"))
         return response.json(await presence(caller.actor))
 
     @bp.route(f"{PREFIX}/offers", methods=["GET"])

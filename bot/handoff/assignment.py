@@ -217,6 +217,15 @@ class Assigner:
         await self._log(answered, "handoff.offer_declined", now)
         await self.service.flush_events()
 
+    async def set_available(self, agent_id: int, available: bool) -> None:
+        """Available for offers, or away: an agent going away hands their open offers on at once."""
+        now = self.service.clock()
+        await self.store.set_available(agent_id, available, now)
+        if not available:
+            for offer in await self.store.withdraw_from(agent_id, now):
+                logger.info("Offer %d withdrawn: agent %d went away", offer.id, agent_id)
+        self.wake("agent.presence")
+
     async def _own_offer(self, actor: Actor, offer_id: int) -> Offer:
         offer = await self.store.offer(offer_id)
         if offer is None or offer.agent_id != actor.id:

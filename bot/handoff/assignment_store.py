@@ -230,6 +230,13 @@ class AssignmentStore(SqlStore):
                 return self._close(conn, [handoff_offer.c.handoff_id.in_(gone)], "withdrawn", now)
         return await self._run(run)
 
+    async def withdraw_from(self, agent_id: int, now: datetime) -> List[Offer]:
+        """Open offers of an agent who went away are withdrawn (not a refusal: they may be offered it again)."""
+        def run() -> List[Offer]:
+            with self.engine.begin() as conn:
+                return self._close(conn, [handoff_offer.c.agent_id == agent_id], "withdrawn", now)
+        return await self._run(run)
+
     async def offers(self, *, agent_id: Optional[int] = None, only_open: bool = True) -> List[Offer]:
         def run() -> List[Offer]:
             query = sa.select(handoff_offer).order_by(handoff_offer.c.id)

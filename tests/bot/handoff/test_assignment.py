@@ -270,3 +270,19 @@ async def test_one_open_offer_per_handoff_under_concurrency(world: Assigner, age
     made = await asyncio.gather(*(world.store.create_offer(record.id, agent.id, clock(), clock() + timedelta(minutes=1))
                                   for agent in agents))
     assert sum(offer is not None for offer in made) == 1
+
+
+async def test_going_away_hands_open_offers_on(world: Assigner, agents, clock: Clock) -> None:
+    noura, fahad = agents[0], agents[1]
+    for agent in (noura, fahad):
+        await world.store.set_available(agent.id, True, clock())
+    record = await handoff(world, "971500000015")
+    await world.step()
+    assert (await open_offer(world, record)).agent_id == noura.id
+    await world.set_available(noura.id, False)
+    await world.step()
+    assert (await open_offer(world, record)).agent_id == fahad.id
+    await world.set_available(fahad.id, False)
+    await world.set_available(noura.id, True)
+    await world.step()
+    assert (await open_offer(world, record)).agent_id == noura.id  # going away was not a refusal
