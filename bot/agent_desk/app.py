@@ -34,6 +34,7 @@ from bot.handoff.records import EventRecord
 from bot.handoff.service import HandoffService
 from bot.handoff.store import HandoffStore
 from bot.handoff.tracker import TrackerAccess
+from bot.handoff.window_store import WindowStore
 
 if TYPE_CHECKING:
     from rasa.core.agent import Agent
@@ -70,10 +71,10 @@ class DeskApp:
         registry = ChannelRegistry()
         service = HandoffService(settings=settings, store=store, registry=registry,
                                  trackers=TrackerAccess(agent), clock=clock)
-        assignment = AssignmentStore(engine)
-        desk = DeskOperations(service, accounts.names, accounts.actor, windows=assignment)
+        windows = WindowStore(engine)
+        desk = DeskOperations(service, accounts.names, accounts.actor, windows=windows)
         app = cls(settings=settings, accounts=accounts, service=service, desk=desk, gate=HandoffGate(service),
-                  registry=registry, assigner=Assigner(service, assignment, desk), cookie_secure=cookie_secure, clock=clock, media=media or MediaPolicy(),
+                  registry=registry, assigner=Assigner(service, AssignmentStore(engine), desk, windows), cookie_secure=cookie_secure, clock=clock, media=media or MediaPolicy(),
                   webhooks=WebhookSender(targets=settings.webhooks, store=WebhookStore(engine), events=store.event,
                                          build=lambda event: app.webhook_body(event)))
         service.listeners.append(app.webhooks.wake)

@@ -19,7 +19,7 @@ from sanic.response import HTTPResponse
 
 from bot.agent_desk.http import Caller, api_route, body
 from bot.agent_desk.serialize import handoff_item
-from bot.handoff.assignment_store import WindowMark
+from bot.handoff.window_store import WindowMark
 from bot.handoff.context import OwnerState
 from bot.handoff.desk import Actor, DeskError, Forbidden
 from bot.handoff.records import HandoffRecord
@@ -42,7 +42,7 @@ def window_item(mark: Optional[WindowMark], now: datetime) -> Optional[Dict[str,
 async def with_windows(desk: "DeskApp", records: Sequence[HandoffRecord], items: List[Dict[str, Any]],
                        now: datetime) -> List[Dict[str, Any]]:
     """Queue rows with their reply window (``window``: null when the channel has none)."""
-    marks = await desk.assigner.store.windows([r.id for r in records])
+    marks = await desk.assigner.windows.windows([r.id for r in records])
     for record, item in zip(records, items):
         item["window"] = window_item(marks.get(record.id), now)
     return items
@@ -133,16 +133,16 @@ async def assignment_overview(desk: "DeskApp", now: datetime) -> Dict[str, Any]:
     settings = desk.settings.assignment
     switches = await store.auto_assign(desk.settings.queues, settings.auto_assign)
     presences = await store.presences()
-    loads = {c.actor.id: c.load for c in await store.candidates()}
+    loads = await store.loads()
     agents = [{"id": account.id, "name": account.display_name, "role": account.role,
                "available": presences[account.id].available if account.id in presences else False,
                "capacity": (presences[account.id].capacity if account.id in presences
                             and presences[account.id].capacity is not None else settings.default_capacity),
-               "load": loads.get(account.id)}
+               "load": loads.get(account.id, 0)}
               for account in await desk.accounts.agents() if account.active and account.role != "trainer"
               and not account.email.startswith("integration+")]
-    open_records = await store.open_handoffs()
-    marks = await store.windows([r.id for r in open_records])
+    open_records = await desk.assigner.windows.open_handoffs()
+    marks = await desk.assigner.windows.windows([r.id for r in open_records])
     escalations = [{"id": r.public_id, "queue": r.queue, "state": r.state.value,
                     "window": window_item(marks[r.id], now)}
                    for r in open_records if r.id in marks and marks[r.id].escalated_at is not None]

@@ -27,6 +27,7 @@ from bot.handoff.assignment_store import AssignmentStore, Candidate, Offer
 from bot.handoff.desk import Actor, Conflict, DeskOperations, NotFound
 from bot.handoff.records import EventRecord, HandoffRecord
 from bot.handoff.service import HandoffService
+from bot.handoff.window_store import WindowStore
 
 logger = logging.getLogger(__name__)
 
@@ -62,12 +63,14 @@ class Assigner:
 
     Args:
         service: the handoff service (store, registry, hub, clock, settings).
-        store: presence, offers, windows.
+        store: presence, capacity, queue switches, offers.
         desk: the agent operations (an accepted offer is a claim).
+        windows: the reply windows of open handoffs.
     """
 
-    def __init__(self, service: HandoffService, store: AssignmentStore, desk: DeskOperations) -> None:
-        self.service, self.store, self.desk = service, store, desk
+    def __init__(self, service: HandoffService, store: AssignmentStore, desk: DeskOperations,
+                 windows: WindowStore) -> None:
+        self.service, self.store, self.desk, self.windows = service, store, desk, windows
         self.settings = service.settings.assignment
         self._task: Optional[asyncio.Task] = None
         self._lock = asyncio.Lock()
@@ -257,14 +260,14 @@ class Assigner:
         escalated = False
         limit = timedelta(minutes=self.settings.escalate_minutes)
         registry = self.service.registry
-        for record in await self.store.open_handoffs():
+        for record in await self.windows.open_handoffs():
             if only is not None and record.public_id not in only:
                 continue
             expires = await registry.window_expires_at(record.channel, record.account, record.customer)
-            mark = await self.store.set_window(record.id, expires, now)
+            mark = await self.windows.set_window(record.id, expires, now)
             if expires is None or mark.escalated_at is not None or expires - now > limit:
                 continue
-            if await self.store.mark_escalated(record.id, now):
+            if await self.windows.mark_escalated(record.id, now):
                 escalated = True
                 left = max(0, int((expires - now).total_seconds() // 60))
                 await self.service.store.add_event(record, "handoff.window_escalated",

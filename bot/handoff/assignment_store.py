@@ -1,11 +1,12 @@
-"""SQL of assignment and the window-aware queue: presence, queue switches, offers, reply windows.
+"""SQL of assignment: presence and capacity, per-queue switches, offers.
 
 Races are decided by the database, as in :mod:`bot.handoff.store`: an offer is open
 while its ``open_key`` (the handoff id) is set, and a unique constraint on that column
 allows one open offer per handoff; accepting, declining, expiring and withdrawing are
 each one conditional ``UPDATE ... WHERE state = 'open'``, so exactly one of them wins,
 and accepting also requires ``expires_at > now`` (a late accept fails even before the
-timer has fired).  Tables: migration 4 (bot/storage/migrations.py).
+timer has fired).  Reply windows: bot.handoff.window_store.  Tables: migration 4
+(bot/storage/migrations.py).
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from bot.handoff.context import OwnerState
 from bot.handoff.desk import Actor
 from bot.handoff.records import HandoffRecord, from_db, to_db
-from bot.handoff.store import QueueFilter, SqlStore, view_clauses
+from bot.handoff.store import SqlStore
+from bot.handoff.window_store import window_order
 from bot.storage.schema import (agent, agent_presence, handoff, handoff_event, handoff_offer, handoff_window,
                                 queue_setting)
 
@@ -67,26 +69,21 @@ class Candidate:
     last_offered_at: Optional[datetime]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WindowMark:
-    """A handoff's reply window as last read, and whether supervisors were told it is closing."""
-
-    expires_at: Optional[datetime]
-    escalated_at: Optional[datetime] = None
-
-
 def _split(value: str) -> frozenset:
     return frozenset(part.strip() for part in (value or "").split(",") if part.strip())
 
 
-def _window_order() -> List[Any]:
-    """Priority first, then the reply window closing soonest (no window last), then waiting time."""
-    return [handoff.c.priority.desc(), sa.case((handoff_window.c.expires_at.is_(None), 1), else_=0),
-            handoff_window.c.expires_at, handoff.c.created_at, handoff.c.id]
+def _load_counts() -> Tuple[Any, Any]:
+    """Per agent: assigned handoffs, and open offers (subqueries with ``agent_id`` and ``n``)."""
+    assigned = sa.select(handoff.c.agent_id, sa.func.count().label("n")).where(
+        handoff.c.state == A).group_by(handoff.c.agent_id).subquery()
+    offered = sa.select(handoff_offer.c.agent_id, sa.func.count().label("n")).where(
+        handoff_offer.c.state == OPEN).group_by(handoff_offer.c.agent_id).subquery()
+    return assigned, offered
 
 
 class AssignmentStore(SqlStore):
-    """Presence, capacity, auto-assignment switches, offers and reply windows."""
+    """Presence, capacity, auto-assignment switches and offers."""
 
     # -- presence and capacity ---------------------------------------------
 
@@ -133,10 +130,7 @@ class AssignmentStore(SqlStore):
     async def candidates(self) -> List[Candidate]:
         """Active, available accounts with their load: assigned handoffs plus open offers."""
         def run() -> List[Candidate]:
-            assigned = sa.select(handoff.c.agent_id, sa.func.count().label("n")).where(
-                handoff.c.state == A).group_by(handoff.c.agent_id).subquery()
-            offered = sa.select(handoff_offer.c.agent_id, sa.func.count().label("n")).where(
-                handoff_offer.c.state == OPEN).group_by(handoff_offer.c.agent_id).subquery()
+            assigned, offered = _load_counts()
             query = (sa.select(agent, agent_presence.c.capacity, agent_presence.c.last_offered_at,
                                sa.func.coalesce(assigned.c.n, 0).label("assigned"),
                                sa.func.coalesce(offered.c.n, 0).label("offered"))
@@ -150,6 +144,18 @@ class AssignmentStore(SqlStore):
                                   load=int(row.assigned) + int(row.offered), capacity=row.capacity,
                                   last_offered_at=from_db(row.last_offered_at))
                         for row in conn.execute(query)]
+        return await self._run(run)
+
+    async def loads(self) -> Dict[int, int]:
+        """Every agent's open conversations (assigned plus open offers), available or not."""
+        def run() -> Dict[int, int]:
+            found: Dict[int, int] = {}
+            with self.engine.connect() as conn:
+                for table in _load_counts():
+                    for row in conn.execute(sa.select(table.c.agent_id, table.c.n)):
+                        if row.agent_id is not None:
+                            found[row.agent_id] = found.get(row.agent_id, 0) + int(row.n)
+            return found
         return await self._run(run)
 
     # -- auto-assignment per queue -----------------------------------------
@@ -274,60 +280,7 @@ class AssignmentStore(SqlStore):
             query = (sa.select(handoff).outerjoin(handoff_offer, open_offer)
                      .outerjoin(handoff_window, handoff_window.c.handoff_id == handoff.c.id)
                      .where(handoff.c.state == Q, handoff_offer.c.id.is_(None))
-                     .order_by(*_window_order()).limit(limit))
+                     .order_by(*window_order()).limit(limit))
             with self.engine.connect() as conn:
                 return [HandoffRecord.from_row(r) for r in conn.execute(query)]
-        return await self._run(run)
-
-    # -- reply windows -----------------------------------------------------
-
-    async def open_handoffs(self) -> List[HandoffRecord]:
-        def run() -> List[HandoffRecord]:
-            with self.engine.connect() as conn:
-                return [HandoffRecord.from_row(r) for r in conn.execute(
-                    sa.select(handoff).where(handoff.c.state.in_([Q, A])).order_by(handoff.c.id))]
-        return await self._run(run)
-
-    async def set_window(self, handoff_id: int, expires_at: Optional[datetime], now: datetime) -> WindowMark:
-        """Record a handoff's window; a window that moved (the customer wrote again) may be escalated again."""
-        def run() -> WindowMark:
-            with self.engine.begin() as conn:
-                row = conn.execute(sa.select(handoff_window).where(handoff_window.c.handoff_id == handoff_id)).first()
-                escalated = row.escalated_at if row is not None and row.expires_at == to_db(expires_at) else None
-                self._upsert(conn, handoff_window, {"handoff_id": handoff_id},
-                             {"expires_at": to_db(expires_at), "escalated_at": escalated, "checked_at": to_db(now)})
-            return WindowMark(expires_at=expires_at, escalated_at=from_db(escalated))
-        return await self._run(run)
-
-    async def mark_escalated(self, handoff_id: int, now: datetime) -> bool:
-        """True for the one call that marks the window escalated (once per window)."""
-        def run() -> bool:
-            with self.engine.begin() as conn:
-                return conn.execute(sa.update(handoff_window).where(
-                    handoff_window.c.handoff_id == handoff_id, handoff_window.c.escalated_at.is_(None)).values(
-                    escalated_at=to_db(now))).rowcount == 1
-        return await self._run(run)
-
-    async def windows(self, handoff_ids: Sequence[int]) -> Dict[int, WindowMark]:
-        if not handoff_ids:
-            return {}
-
-        def run() -> Dict[int, WindowMark]:
-            query = sa.select(handoff_window).where(handoff_window.c.handoff_id.in_(list(handoff_ids)))
-            with self.engine.connect() as conn:
-                return {row.handoff_id: WindowMark(expires_at=from_db(row.expires_at),
-                                                   escalated_at=from_db(row.escalated_at))
-                        for row in conn.execute(query)}
-        return await self._run(run)
-
-    async def page(self, *, states: Sequence[OwnerState], served: Optional[QueueFilter], offset: int, limit: int,
-                   queue: Optional[str] = None, agent_id: Optional[int] = None) -> Tuple[List[HandoffRecord], int]:
-        """:meth:`bot.handoff.store.HandoffStore.page`, ordered by priority, then the window closing soonest."""
-        def run() -> Tuple[List[HandoffRecord], int]:
-            where = view_clauses(states, served, queue, agent_id)
-            rows = (sa.select(handoff).outerjoin(handoff_window, handoff_window.c.handoff_id == handoff.c.id)
-                    .where(*where).order_by(*_window_order()).offset(offset).limit(limit))
-            total = sa.select(sa.func.count()).select_from(handoff).where(*where)
-            with self.engine.connect() as conn:
-                return [HandoffRecord.from_row(r) for r in conn.execute(rows)], int(conn.execute(total).scalar() or 0)
         return await self._run(run)

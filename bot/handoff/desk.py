@@ -118,7 +118,7 @@ class DeskOperations:
         agent_names: agent ids → display names (for packets).
         agents: an agent id → its desk identity, None when there is no active account
             (to check transfer targets).
-        windows: the window-aware queue (bot.handoff.assignment_store.AssignmentStore):
+        windows: the window-aware queue (bot.handoff.window_store.WindowStore):
             pages ordered by priority, then the reply window closing soonest; None: by
             priority, then waiting time.
     """

@@ -86,7 +86,7 @@ def _v3_namespaced_handoff_customers(conn: Connection) -> None:
 def _v4_assignment_tables(conn: Connection) -> None:
     """Agent availability and capacity, per-queue auto-assignment, offers, reply windows of handoffs.
 
-    New tables only (bot.handoff.assignment_store); no existing table changes.
+    New tables only (bot.handoff.assignment_store, bot.handoff.window_store); no existing table changes.
     """
     schema.metadata.create_all(
         conn,

@@ -221,6 +221,7 @@ webhook_delivery = sa.Table(
 
 # -- assignment and window-aware queue (migration 4; owned by bot.handoff.assignment) ---
 # Kept in new tables (nothing added to the tables above), so the DDL is one block.
+# SQL: bot.handoff.assignment_store (presence, switches, offers), bot.handoff.window_store (windows).
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 

@@ -21,6 +21,7 @@ from bot.handoff.outbound import ChannelRegistry
 from bot.handoff.records import HandoffRecord
 from bot.handoff.service import HandoffService
 from bot.handoff.store import HandoffStore
+from bot.handoff.window_store import WindowStore
 
 START = datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)
 TIMEOUT = 60
@@ -46,8 +47,12 @@ def clock() -> Clock:
 def world(engine, agents, clock):
     assigner = build(engine, agents, clock, TIMEOUT)
     yield assigner
-    assigner.service.store.shutdown()
-    assigner.store.shutdown()
+    stop(assigner)
+
+
+def stop(assigner: Assigner) -> None:
+    for store in (assigner.service.store, assigner.store, assigner.windows):
+        store.shutdown()
 
 
 def build(engine, agents, clock, timeout: float) -> Assigner:
@@ -57,7 +62,7 @@ def build(engine, agents, clock, timeout: float) -> Assigner:
     # No trackers: offers never touch a conversation's tracker.
     service = HandoffService(settings=settings, store=store, registry=ChannelRegistry(),
                              trackers=None, clock=clock)  # type: ignore[arg-type]
-    assignment = AssignmentStore(engine)
+    assignment, windows = AssignmentStore(engine), WindowStore(engine)
 
     async def names(ids):
         return {a.id: a.display_name for a in agents if a.id in ids}
@@ -65,8 +70,8 @@ def build(engine, agents, clock, timeout: float) -> Assigner:
     async def actor(agent_id):
         return next((a.actor() for a in agents if a.id == agent_id), None)
 
-    desk = DeskOperations(service, names, actor, windows=assignment)
-    return Assigner(service, assignment, desk)
+    desk = DeskOperations(service, names, actor, windows=windows)
+    return Assigner(service, assignment, desk, windows)
 
 
 async def handoff(assigner: Assigner, customer: str, *, queue: str = "general", language: str = "ar",
@@ -153,6 +158,7 @@ async def test_offer_decline_timeout_and_capacity(world: Assigner, agents, clock
         await world.accept(noura.actor(), late.id)  # her offer timed out: a clean refusal
     taken = await world.accept(fahad.actor(), (await open_offer(world, first)).id)
     assert taken.state == OwnerState.ASSIGNED and taken.agent_id == fahad.id
+    assert await store.loads() == {fahad.id: 1}  # what the supervisor page shows: nobody else holds anything
     kinds = [e.type for e in await world.service.store.events_since(0) if e.handoff_id == first.id]
     assert kinds == ["handoff.created", "handoff.offered", "handoff.offer_expired", "handoff.offered",
                      "handoff.claimed"]
@@ -195,8 +201,7 @@ async def test_offers_survive_a_restart(engine, agents) -> None:
     record = await handoff(before, "971500000006")
     await before.step()
     assert (await open_offer(before, record)).agent_id == noura.id
-    before.service.store.shutdown()
-    before.store.shutdown()
+    stop(before)
     # A new process on the same database, started after the first one stopped; no event arrives.
     after = build(engine, agents, utcnow, 1.5)
     await after.start()
@@ -210,8 +215,7 @@ async def test_offers_survive_a_restart(engine, agents) -> None:
         assert offer is not None and offer.agent_id == fahad.id, "the stored offer's deadline was not re-armed"
     finally:
         await after.stop()
-        after.service.store.shutdown()
-        after.store.shutdown()
+        stop(after)
 
 
 async def test_released_handoffs_are_offered_again(world: Assigner, agents, clock: Clock) -> None:
@@ -247,21 +251,21 @@ async def test_queue_order_priority_then_window_then_waiting(world: Assigner, ag
     soon = await handoff(world, "971500000011")
     none = await handoff(world, "971500000012")
     urgent = await handoff(world, "971500000013", priority=3)
-    await world.store.set_window(late.id, START + timedelta(hours=20), clock())
-    await world.store.set_window(soon.id, START + timedelta(minutes=30), clock())
-    await world.store.set_window(none.id, None, clock())
+    await world.windows.set_window(late.id, START + timedelta(hours=20), clock())
+    await world.windows.set_window(soon.id, START + timedelta(minutes=30), clock())
+    await world.windows.set_window(none.id, None, clock())
     records, total = await world.desk.visible(sup)
     assert [r.id for r in records] == [urgent.id, soon.id, late.id, none.id] and total == 4
 
 
 async def test_a_window_is_escalated_once_until_it_moves(world: Assigner, agents, clock: Clock) -> None:
     record = await handoff(world, "971500000014")
-    await world.store.set_window(record.id, START + timedelta(minutes=30), clock())
-    assert await world.store.mark_escalated(record.id, clock())
-    assert not await world.store.mark_escalated(record.id, clock())
-    mark = await world.store.set_window(record.id, START + timedelta(minutes=30), clock())
+    await world.windows.set_window(record.id, START + timedelta(minutes=30), clock())
+    assert await world.windows.mark_escalated(record.id, clock())
+    assert not await world.windows.mark_escalated(record.id, clock())
+    mark = await world.windows.set_window(record.id, START + timedelta(minutes=30), clock())
     assert mark.escalated_at is not None  # same window: still escalated
-    mark = await world.store.set_window(record.id, START + timedelta(hours=24), clock())
+    mark = await world.windows.set_window(record.id, START + timedelta(hours=24), clock())
     assert mark.escalated_at is None  # the customer wrote again: a new window
 
 
