@@ -10,6 +10,7 @@ timer has fired).  Reply windows: bot.handoff.window_store.  Tables: migration 4
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
@@ -262,15 +263,26 @@ class AssignmentStore(SqlStore):
         return await self._run(run)
 
     async def passed_over(self, handoff_id: int) -> Set[int]:
-        """Agents who declined or let an offer of this handoff expire in its current round."""
+        """Agents not to offer this handoff to in its current round: those who declined or let an
+        offer of it expire, and, after a release, the agent who released it (it is someone else's turn)."""
         def run() -> Set[int]:
-            started = sa.select(sa.func.max(handoff_event.c.created_at)).where(
-                handoff_event.c.handoff_id == handoff_id, handoff_event.c.type.in_(ROUND_STARTS)).scalar_subquery()
-            query = sa.select(handoff_offer.c.agent_id).where(
-                handoff_offer.c.handoff_id == handoff_id, handoff_offer.c.state.in_(["declined", "expired"]),
-                handoff_offer.c.created_at >= sa.func.coalesce(started, handoff_offer.c.created_at))
+            events = handoff_event.c
             with self.engine.connect() as conn:
-                return set(conn.execute(query).scalars())
+                start = conn.execute(sa.select(events.id, events.type, events.created_at).where(
+                    events.handoff_id == handoff_id, events.type.in_(ROUND_STARTS)).order_by(events.id.desc())).first()
+                query = sa.select(handoff_offer.c.agent_id).where(
+                    handoff_offer.c.handoff_id == handoff_id, handoff_offer.c.state.in_(["declined", "expired"]))
+                if start is not None:
+                    query = query.where(handoff_offer.c.created_at >= start.created_at)
+                passed = set(conn.execute(query).scalars())
+                if start is not None and start.type == "handoff.released":
+                    held = conn.execute(sa.select(events.payload).where(
+                        events.handoff_id == handoff_id, events.id < start.id,
+                        events.type.in_(["handoff.claimed", "handoff.transferred"])).order_by(events.id.desc())).first()
+                    holder = json.loads(held.payload).get("agent_id") if held is not None else None
+                    if holder is not None:
+                        passed.add(int(holder))
+            return passed
         return await self._run(run)
 
     async def waiting_for_offer(self, limit: int = 500) -> List[HandoffRecord]:

@@ -218,8 +218,8 @@ async def test_offers_survive_a_restart(engine, agents) -> None:
         stop(after)
 
 
-async def test_released_handoffs_are_offered_again(world: Assigner, agents, clock: Clock) -> None:
-    noura = agents[0]
+async def test_a_released_handoff_is_offered_to_someone_else(world: Assigner, agents, clock: Clock) -> None:
+    noura, fahad = agents[0], agents[1]
     await world.store.set_available(noura.id, True, clock())
     record = await handoff(world, "971500000007")
     await world.step()
@@ -229,7 +229,15 @@ async def test_released_handoffs_are_offered_again(world: Assigner, agents, cloc
     clock.advance(1)
     await world.desk.release(noura.actor(), record.public_id)
     await world.step()
-    assert (await open_offer(world, record)).agent_id == noura.id  # a new round: her earlier answer is history
+    assert await open_offer(world, record) is None  # she gave it back: not offered to her again
+    await world.store.set_available(fahad.id, True, clock())
+    await world.step()
+    assert (await open_offer(world, record)).agent_id == fahad.id  # a new round for everyone else
+    await world.decline(fahad.actor(), (await open_offer(world, record)).id)
+    clock.advance(1)
+    await world.desk.transfer(agents[3].actor(), record.public_id, queue="general")
+    await world.step()
+    assert (await open_offer(world, record)).agent_id == noura.id  # a transfer starts yet another round
 
 
 async def test_a_claim_by_hand_withdraws_the_offer(world: Assigner, agents, clock: Clock) -> None:
