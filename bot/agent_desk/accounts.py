@@ -181,6 +181,13 @@ class AccountStore(SqlStore):
             raise ValueError(f"no account {email.strip().lower()!r}")
         return row
 
+    def account_by_email(self, email: str) -> Account:
+        """Raises:
+            ValueError: no such account.
+        """
+        with self.engine.connect() as conn:
+            return Account.from_row(self._by_email(conn, email))
+
     def set_active(self, email: str, active: bool) -> Account:
         """Disable (or enable again) an account; disabling ends its sessions at once.
 

@@ -12,6 +12,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.agent_desk.assignment_api import with_windows
 from bot.agent_desk.http import Caller, api_route, body
 from bot.agent_desk.serialize import detail, handoff_item, message_item
 from bot.handoff.context import OPEN_STATES, OwnerState
@@ -86,8 +87,8 @@ def register_api(bp: Blueprint, desk: "DeskApp") -> None:
                                            offset=offset, limit=limit, queue=request.args.get("queue") or None,
                                            mine=mine)
         names, now = await names_for(records), desk.now()
-        return response.json({"handoffs": [handoff_item(r, now, names) for r in records], "total": total,
-                              "offset": offset, "limit": limit})
+        items = await with_windows(desk, records, [handoff_item(r, now, names) for r in records], now)
+        return response.json({"handoffs": items, "total": total, "offset": offset, "limit": limit})
 
     @bp.route(f"{PREFIX}/handoffs/<handoff_id>", methods=["GET"])
     @api_route(desk, "handoffs:read")

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from bot.agent_desk.accounts import AccountStore
 from bot.agent_desk.api import register_api
+from bot.agent_desk.assignment_api import register_assignment_api
 from bot.agent_desk.http import no_cors
 from bot.agent_desk.media import MediaPolicy
 from bot.agent_desk.pages import register_pages
@@ -24,6 +25,8 @@ from bot.agent_desk.throttle import SignInThrottle
 from bot.agent_desk.webhooks import WebhookSender, WebhookStore, subscribers
 from bot.cluster import desk_signal
 from bot.delivery import utcnow
+from bot.handoff.assignment import Assigner
+from bot.handoff.assignment_store import AssignmentStore
 from bot.handoff.config import HandoffSettings
 from bot.handoff.desk import DeskOperations
 from bot.handoff.gate import HandoffGate
@@ -32,6 +35,7 @@ from bot.handoff.records import EventRecord
 from bot.handoff.service import HandoffService
 from bot.handoff.store import HandoffStore
 from bot.handoff.tracker import TrackerAccess
+from bot.handoff.window_store import WindowStore
 
 if TYPE_CHECKING:
     from rasa.core.agent import Agent
@@ -50,6 +54,7 @@ class DeskApp:
     webhooks: WebhookSender
     gate: HandoffGate
     registry: ChannelRegistry
+    assigner: Assigner
     cookie_secure: Optional[bool] = None
     clock: Callable[[], datetime] = utcnow
     throttle: SignInThrottle = field(default_factory=SignInThrottle)
@@ -70,10 +75,11 @@ class DeskApp:
         registry = ChannelRegistry()
         service = HandoffService(settings=settings, store=store, registry=registry,
                                  trackers=TrackerAccess(agent), clock=clock)
-        desk = DeskOperations(service, accounts.names, accounts.actor)
+        windows = WindowStore(engine)
+        desk = DeskOperations(service, accounts.names, accounts.actor, windows=windows)
         app = cls(settings=settings, accounts=accounts, service=service, desk=desk, gate=HandoffGate(service),
-                  registry=registry, cookie_secure=cookie_secure, clock=clock, media=media or MediaPolicy(),
-                  engine=engine,
+                  registry=registry, assigner=Assigner(service, AssignmentStore(engine), desk, windows),
+                  cookie_secure=cookie_secure, clock=clock, media=media or MediaPolicy(), engine=engine,
                   webhooks=WebhookSender(targets=settings.webhooks, store=WebhookStore(engine), events=store.event,
                                          build=lambda event: app.webhook_body(event)))
         service.listeners.append(app.webhooks.wake)
@@ -93,6 +99,7 @@ class DeskApp:
         if self.engine is not None:  # several instances: events logged by the others (bot/cluster/desk_signal.py)
             self.signal = desk_signal.attach(self.service, self.engine)
         await self.desk.recover()
+        await self.assigner.start()
         await self.webhooks.start()
         logger.info("Agent desk started")
 
@@ -103,6 +110,7 @@ class DeskApp:
             self.signal = None
         self.service.hub.close()
         await self.webhooks.stop()
+        await self.assigner.stop()
         await self.desk.stop()
         await self.service.stop()
 
@@ -121,5 +129,6 @@ class DeskApp:
         no_cors(bp)
         register_pages(bp, self, base)
         register_api(bp, self)
+        register_assignment_api(bp, self)
         register_stream(bp, self)
         return bp

@@ -48,7 +48,7 @@ def page_csp(image_hosts: Sequence[str] = ()) -> str:
     """The pages' Content-Security-Policy: images only from here and the provider hosts."""
     images = " ".join(["'self'", *(f"https://{host}" for host in image_hosts)])
     return ("default-src 'none'; script-src 'self'; style-src 'self'; "
-            f"img-src {images}; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+            f"img-src {images}; media-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
 
 class Unauthorized(DeskError):

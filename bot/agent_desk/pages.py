@@ -117,6 +117,7 @@ def register_pages(bp: Blueprint, desk: "DeskApp", base: str) -> None:
             except DeskError as exc:
                 return security_headers(response.text(exc.reason, status=exc.status))
             await desk.accounts.end_session(request.cookies.get(SESSION_COOKIE, ""))
+            await desk.assigner.set_available(session.account.id, False)  # nobody is offered to a signed-out agent
         answer = security_headers(response.redirect(f"{base}/login", status=303))
         answer.cookies[SESSION_COOKIE] = ""
         answer.cookies[SESSION_COOKIE]["max-age"] = 0

@@ -10,6 +10,7 @@
     python -m bot.agent_desk.users enable sara@example.com
     python -m bot.agent_desk.users password sara@example.com # new password; ends her sessions
     python -m bot.agent_desk.users sessions [--end] sara@example.com
+    python -m bot.agent_desk.users capacity sara@example.com 4   # concurrent conversations ("default": handoff.yml)
     python -m bot.agent_desk.users list
 
 The database is ``MAJLIS_DATABASE_URL`` (default: SQLite under ``MAJLIS_DATA_DIR``).
@@ -23,12 +24,20 @@ import sys
 from typing import List, Optional
 
 from bot.agent_desk.accounts import SCOPES, AccountStore
+from bot.delivery import utcnow
+from bot.handoff.assignment_store import AssignmentStore
 from bot.handoff.desk import ROLES
 from bot.storage import get_engine, migrate
 
 
 def _csv(value: str) -> List[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _capacity(raw: str) -> int:
+    if not raw.isdigit():
+        raise ValueError("capacity is a whole number (0 or more) or \"default\"")
+    return int(raw)
 
 
 def _password() -> str:
@@ -62,12 +71,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     sessions = commands.add_parser("sessions", help="count an account's live sessions (--end: end them)")
     sessions.add_argument("--end", action="store_true")
     sessions.add_argument("email")
+    capacity = commands.add_parser("capacity", help="how many conversations an agent is offered at once")
+    capacity.add_argument("email")
+    capacity.add_argument("capacity", help='a whole number, or "default" (handoff.yml assignment.default_capacity)')
     commands.add_parser("list", help="list accounts")
     args = parser.parse_args(argv)
 
     engine = get_engine()
     migrate(engine)
     store = AccountStore(engine)
+    assignment = AssignmentStore(engine)
     out = sys.stdout
     try:
         if args.command == "create":
@@ -87,15 +100,25 @@ def main(argv: Optional[List[str]] = None) -> int:
         elif args.command == "sessions":
             count = store.sessions(args.email, end=args.end)
             out.write(f"ended {count} session(s)\n" if args.end else f"{count} live session(s)\n")
+        elif args.command == "capacity":
+            account = store.account_by_email(args.email)
+            value = None if args.capacity == "default" else _capacity(args.capacity)
+            assignment.set_capacity_now(account.id, value, utcnow())
+            out.write(f"capacity of #{account.id} {account.email}: {args.capacity}\n")
         else:
+            presences = assignment.presences_now()
             for account in store.list_agents():
+                found = presences.get(account.id)
+                capacity = found.capacity if found is not None and found.capacity is not None else "default"
                 out.write(f"#{account.id}\t{account.role}\t{account.email}\t{','.join(sorted(account.languages))}"
-                          f"\t{','.join(sorted(account.queues))}\t{'active' if account.active else 'disabled'}\n")
+                          f"\t{','.join(sorted(account.queues))}\t{'active' if account.active else 'disabled'}"
+                          f"\tcapacity {capacity}\n")
     except ValueError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2
     finally:
         store.shutdown()
+        assignment.shutdown()
     return 0
 
 

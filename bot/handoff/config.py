@@ -12,6 +12,8 @@ Environment (injectable through :class:`bot.config.Config`):
 ``MAJLIS_COMPENSATION_AUTO_LIMIT``  overrides ``compensation.auto_limit``
 ``MAJLIS_HANDOFF_UPDATE_SECONDS``   overrides ``updates.interval_seconds``
 ``MAJLIS_BUSINESS_HOURS``           ``always`` ignores ``business_hours`` (24/7 desks)
+``MAJLIS_OFFER_TIMEOUT_SECONDS``    overrides ``assignment.offer_timeout_seconds``
+``MAJLIS_WINDOW_ESCALATE_MINUTES``  overrides ``assignment.window_escalate_minutes``
 ================================== ==================================================
 """
 from __future__ import annotations
@@ -116,6 +118,25 @@ class HandoffLimits:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AssignmentSettings:
+    """Offering handoffs to available agents (bot.handoff.assignment) and the window-aware queue.
+
+    ``auto_assign``: whether a queue offers handoffs until a supervisor switches it
+    (the switch is stored per queue); ``offer_timeout``: seconds an agent has to accept
+    before the next one is offered; ``default_capacity``: concurrent conversations of an
+    agent whose capacity was not set; ``escalate_minutes``: a conversation whose reply
+    window closes within this many minutes is escalated to supervisors;
+    ``check_seconds``: how often reply windows are read again.
+    """
+
+    auto_assign: bool = True
+    offer_timeout: float = 60.0
+    default_capacity: int = 3
+    escalate_minutes: float = 60.0
+    check_seconds: float = 30.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HandoffSettings:
     """Everything :mod:`bot.handoff` needs, validated."""
 
@@ -137,7 +158,10 @@ class HandoffSettings:
     canned: Tuple[CannedReply, ...]
     webhooks: Tuple[WebhookTarget, ...]
     intent_labels: Mapping[str, Bilingual]
+    form_labels: Mapping[str, Bilingual] = field(default_factory=dict)
+    action_labels: Mapping[str, Bilingual] = field(default_factory=dict)
     limits: HandoffLimits = field(default_factory=HandoffLimits)
+    assignment: AssignmentSettings = field(default_factory=AssignmentSettings)
 
     def level(self, name: str) -> int:
         """The numeric priority of a level name (unknown names: normal)."""
@@ -145,10 +169,28 @@ class HandoffSettings:
 
     def label(self, intent: Optional[str], language: str) -> str:
         """A readable name of ``intent`` in ``language``."""
-        if not intent:
+        return self.label_of("intent", intent, language)
+
+    def label_of(self, kind: str, name: Optional[str], language: str) -> str:
+        """A readable name of an intent, form or action (``kind``) in ``language``.
+
+        Agents read these on the context card: an internal identifier such as
+        ``order_status_form`` means nothing to them, so a name without a label is
+        still turned into words (``order status``), and a test keeps every intent,
+        form and action of the domain labelled.
+        """
+        if not name:
             return ""
-        label = self.intent_labels.get(intent)
-        return label.get(language) if label else intent.replace("_", " ")
+        table = {"intent": self.intent_labels, "form": self.form_labels, "action": self.action_labels}[kind]
+        label = table.get(name)
+        return label.get(language) if label else humanised(name)
+
+
+def humanised(name: str) -> str:
+    """``action_order_status`` / ``order_status_form`` -> ``order status``."""
+    core = name[len("action_"):] if name.startswith("action_") else name
+    core = core[: -len("_form")] if core.endswith("_form") else core
+    return core.replace("_", " ").strip()
 
 
 def _require(data: Mapping[str, Any], key: str, where: str) -> Any:
@@ -241,10 +283,34 @@ def parse_settings(data: Mapping[str, Any], cfg: Config = config) -> HandoffSett
                                  text=_bilingual(item, f"canned_replies.{item.get('id')}"))
                      for item in data.get("canned_replies") or ()),
         webhooks=_webhooks(data.get("webhooks") or [], cfg),
-        intent_labels={str(k): _bilingual(v, f"intent_labels.{k}") for k, v in
-                       (data.get("intent_labels") or {}).items()},
+        intent_labels=_labels(data, "intent_labels"),
+        form_labels=_labels(data, "form_labels"),
+        action_labels=_labels(data, "action_labels"),
         limits=_limits(data.get("limits") or {}),
+        assignment=_assignment(data.get("assignment") or {}, cfg),
     )
+
+
+def _assignment(data: Mapping[str, Any], cfg: Config) -> AssignmentSettings:
+    try:
+        settings = AssignmentSettings(
+            auto_assign=bool(data.get("auto_assign", True)),
+            offer_timeout=cfg("MAJLIS_OFFER_TIMEOUT_SECONDS", cast=float,
+                              default=float(data.get("offer_timeout_seconds", 60))),
+            default_capacity=int(data.get("default_capacity", 3)),
+            escalate_minutes=cfg("MAJLIS_WINDOW_ESCALATE_MINUTES", cast=float,
+                                 default=float(data.get("window_escalate_minutes", 60))),
+            check_seconds=float(data.get("window_check_seconds", 30)))
+    except (TypeError, ValueError):
+        raise ConfigError("handoff.yml assignment", "timeouts, minutes and capacity are numbers") from None
+    if settings.offer_timeout <= 0 or settings.default_capacity < 0 or settings.check_seconds <= 0:
+        raise ConfigError("handoff.yml assignment", "offer_timeout_seconds and window_check_seconds must be "
+                                                   "above 0, default_capacity 0 or more")
+    return settings
+
+
+def _labels(data: Mapping[str, Any], section: str) -> Dict[str, Bilingual]:
+    return {str(k): _bilingual(v, f"{section}.{k}") for k, v in (data.get(section) or {}).items()}
 
 
 def _limits(data: Mapping[str, Any]) -> HandoffLimits:

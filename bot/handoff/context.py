@@ -90,6 +90,8 @@ class EntrySource:
 class IntentScore:
     name: str
     confidence: float
+    #: What an agent reads instead of the identifier: {"en": ..., "ar": ...}.
+    label: Optional[Mapping[str, str]] = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,6 +137,8 @@ class Summary:
     ar: str
     en: str
     wants: Optional[str] = None
+    #: ``wants`` in words, {"en": ..., "ar": ...}: agents never read intent identifiers.
+    wants_label: Optional[Mapping[str, str]] = None
     tried: Tuple[str, ...] = ()
     facts: Mapping[str, str] = field(default_factory=dict)
 

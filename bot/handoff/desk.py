@@ -118,13 +118,18 @@ class DeskOperations:
         agent_names: agent ids → display names (for packets).
         agents: an agent id → its desk identity, None when there is no active account
             (to check transfer targets).
+        windows: the window-aware queue (bot.handoff.window_store.WindowStore):
+            pages ordered by priority, then the reply window closing soonest; None: by
+            priority, then waiting time.
     """
 
     def __init__(self, service: HandoffService,
                  agent_names: Callable[[Sequence[int]], Awaitable[Mapping[int, str]]],
-                 agents: Optional[Callable[[int], Awaitable[Optional[Actor]]]] = None) -> None:
+                 agents: Optional[Callable[[int], Awaitable[Optional[Actor]]]] = None,
+                 windows: Any = None) -> None:
         self.service = service
         self.store = service.store
+        self.windows = windows
         self.agent_names = agent_names
         self.agents = agents
         self._watched: Dict[int, str] = {}
@@ -143,21 +148,26 @@ class DeskOperations:
     async def visible(self, actor: Actor, *, states: Sequence[OwnerState] = OPEN_STATES, offset: int = 0,
                       limit: int = 50, queue: Optional[str] = None,
                       mine: bool = False) -> Tuple[List[HandoffRecord], int]:
-        """One page of the handoffs ``actor`` may see (by priority, then waiting time) and their total;
-        within a priority, those in a dialect the actor reads first (a Maghrebi customer is offered
-        to Darija readers first).
+        """One page of the handoffs ``actor`` may see (by priority, then the reply window closing
+        soonest, then waiting time) and their total; among equal windows (channels without one),
+        those in a dialect the actor reads first (a Maghrebi customer is offered to Darija readers first).
 
         The filter is :meth:`Actor.can_view` written as SQL, so handoffs in queues the
         actor does not serve never take places on the page. The dialect order applies within
-        the page (the store pages by priority and waiting time).
+        the page (the store pages by priority, window and waiting time).
         """
         everything = actor.oversees or actor.role == "trainer"
-        records, total = await self.store.page(
+        records, total = await (self.windows or self.store).page(
             states=states, offset=offset, limit=limit, queue=queue, agent_id=actor.id if mine else None,
             served=None if everything else QueueFilter(queues=_wild(actor.queues), languages=_wild(actor.languages),
                                                        or_agent_id=actor.id))
-        # Stable sort: the store's order (priority, then waiting time) is kept otherwise.
-        return sorted(records, key=lambda record: (-record.priority, not actor.reads(record))), total
+        marks = await self.windows.windows([r.id for r in records]) if self.windows is not None else {}
+
+        def closes(record: HandoffRecord) -> float:
+            mark = marks.get(record.id)
+            return mark.expires_at.timestamp() if mark is not None and mark.expires_at else float("inf")
+        # Stable sort: the store's order (priority, window, waiting time) is kept otherwise.
+        return sorted(records, key=lambda record: (-record.priority, closes(record), not actor.reads(record))), total
 
     async def context(self, record: HandoffRecord) -> HandoffContext:
         """The full context packet of ``record`` as of now."""

@@ -137,31 +137,38 @@ def _media(metadata: Mapping[str, Any]) -> Tuple[Media, ...]:
     return tuple(found)
 
 
-def _user_turn(event: Mapping[str, Any]) -> Turn:
+def _intent_score(entry: Mapping[str, Any], settings: Optional[HandoffSettings]) -> IntentScore:
+    name = str(entry.get("name"))
+    label = {"en": settings.label(name, "en"), "ar": settings.label(name, "ar")} if settings else None
+    return IntentScore(name=name, confidence=round(float(entry.get("confidence") or 0), 4), label=label)
+
+
+def _user_turn(event: Mapping[str, Any], settings: Optional[HandoffSettings] = None) -> Turn:
     parse = event.get("parse_data") or {}
     intent = parse.get("intent") or {}
     metadata = _metadata(event)
     return Turn(
         role="customer", text=str(metadata.get("display_text") or event.get("text") or ""),
         at=_at(event.get("timestamp")), id=event.get("message_id"),
-        intent=IntentScore(name=str(intent["name"]), confidence=round(float(intent.get("confidence") or 0), 4))
-        if intent.get("name") else None,
-        ranking=tuple(IntentScore(name=str(r.get("name")), confidence=round(float(r.get("confidence") or 0), 4))
-                      for r in (parse.get("intent_ranking") or ())[:5]),
+        intent=_intent_score(intent, settings) if intent.get("name") else None,
+        ranking=tuple(_intent_score(r, settings) for r in (parse.get("intent_ranking") or ())[:5]),
         entities=tuple(EntityValue(entity=str(e.get("entity")), value=e.get("value"), start=e.get("start"),
                                    end=e.get("end")) for e in parse.get("entities") or ()),
         language=(parse.get("language") or {}).get("code"), media=_media(metadata))
 
 
-def transcript(inputs: PacketInputs) -> Tuple[Turn, ...]:
-    """Customer and bot turns from the tracker plus agent replies and notes, by time."""
+def transcript(inputs: PacketInputs, settings: Optional[HandoffSettings] = None) -> Tuple[Turn, ...]:
+    """Customer and bot turns from the tracker plus agent replies and notes, by time.
+
+    With ``settings``, each customer turn's intents carry their human labels.
+    """
     turns: List[Turn] = []
     last_inbound: Optional[str] = None
     position = 0
     for event in inputs.events:
         kind = event.get("event")
         if kind == "user":
-            turns.append(_user_turn(event))
+            turns.append(_user_turn(event, settings))
             last_inbound, position = event.get("message_id"), 0
         elif kind == "bot" and (event.get("text") or (event.get("data") or {}).get("image")):
             key = f"{last_inbound}:{position}" if last_inbound else None
@@ -216,7 +223,7 @@ def build_context(record: HandoffRecord, inputs: PacketInputs, settings: Handoff
         channel=ChannelInfo(name=record.channel, account=record.account, window_expires_at=inputs.window_expires_at,
                             window_seconds_left=window_left),
         entry=entry_source(turns),
-        transcript=transcript(inputs),
+        transcript=transcript(inputs, settings),
         slots={k: v for k, v in slots.items() if v is not None and k not in PRIVATE_SLOTS},
         summary=summarise(session or events, slots, record.reason, settings),
         agent=inputs.agent_names.get(record.agent_id) if record.agent_id else None,

@@ -13,11 +13,11 @@ import logging
 import math
 import re
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from bot.delivery import utcnow
 from bot.handoff.config import HandoffSettings, Route
-from bot.handoff.context import OwnerState
+from bot.handoff.context import OwnerState, Summary
 from bot.handoff.hub import Hub
 from bot.handoff.outbound import ChannelRegistry
 from bot.handoff.packet import latest_language
@@ -51,6 +51,14 @@ def parse_rating(text: str) -> Optional[int]:
 
 def _event_dicts(tracker: "DialogueStateTracker") -> List[Dict[str, Any]]:
     return [event.as_dict() for event in tracker.events]
+
+
+def _snapshot(signals: List[str], form: Optional[str], summary: Summary,
+              events: Sequence[Mapping[str, Any]]) -> Dict[str, Any]:
+    """What a handoff row keeps of its conversation for the queue (the card is built fresh)."""
+    return {"signals": signals, "form": form, "summary": {"ar": summary.ar, "en": summary.en},
+            "wants": summary.wants, "wants_label": summary.wants_label, "facts": dict(summary.facts),
+            "dialect": _dialect(events)}
 
 
 def _dialect(events: List[Dict[str, Any]]) -> Dict[str, object]:
@@ -206,8 +214,7 @@ class HandoffService:
         returning = any(h.created_at > now - timedelta(days=self.settings.returning_days) for h in history)
         priority = min(decision.priority + (1 if returning else 0), max(self.settings.priority_levels.values()))
         summary = summarise(events, slot_values(events), decision.route.reason, self.settings)
-        snapshot = {"signals": list(decision.signals), "form": form, "summary": {"ar": summary.ar, "en": summary.en},
-                    "wants": summary.wants, "facts": dict(summary.facts), "dialect": _dialect(events)}
+        snapshot = _snapshot(list(decision.signals), form, summary, events)
         record, created = await self.store.create(
             channel=channel, account=await self.registry.account_of(channel, message.message_id),
             customer=message.sender_id, queue=decision.route.queue, language=language, priority=priority,
@@ -242,8 +249,7 @@ class HandoffService:
         route = Route(reason=reason, queue=self.settings.default_queue)
         priority = self.settings.level(route.priority)
         summary = summarise(events, slot_values(events), reason, self.settings)
-        snapshot = {"signals": ["takeover"], "form": form, "summary": {"ar": summary.ar, "en": summary.en},
-                    "wants": summary.wants, "facts": dict(summary.facts), "dialect": _dialect(events)}
+        snapshot = _snapshot(["takeover"], form, summary, events)
         record, created = await self.store.create(
             channel=channel, account=account, customer=customer, queue=route.queue, language=language,
             priority=priority, reason=reason, context=snapshot, now=now,

@@ -44,6 +44,19 @@ class QueueFilter:
                          handoff.c.queue.in_(list(self.queues)) if self.queues is not None else sa.true(),
                          handoff.c.language.in_(list(self.languages)) if self.languages is not None else sa.true())
         return serves if self.or_agent_id is None else sa.or_(serves, handoff.c.agent_id == self.or_agent_id)
+def view_clauses(states: Sequence[OwnerState], served: Optional[QueueFilter], queue: Optional[str],
+                 agent_id: Optional[int]) -> List[Any]:
+    """The WHERE clauses of a queue view (states, what the agent serves, one queue, one owner)."""
+    where = [handoff.c.state.in_([s.value for s in states])]
+    if served is not None:
+        where.append(served.clause())
+    if queue is not None:
+        where.append(handoff.c.queue == queue)
+    if agent_id is not None:
+        where.append(handoff.c.agent_id == agent_id)
+    return where
+
+
 def conversation_of(channel: str, customer: str) -> str:
     """How a handoff row names its customer: Rasa's sender id (``whatsapp_cloud:9715…``).
 
@@ -277,13 +290,7 @@ class HandoffStore(SqlStore):
         ``queue`` and ``agent_id`` narrow it further.
         """
         def run() -> Tuple[List[HandoffRecord], int]:
-            where = [handoff.c.state.in_([s.value for s in states])]
-            if served is not None:
-                where.append(served.clause())
-            if queue is not None:
-                where.append(handoff.c.queue == queue)
-            if agent_id is not None:
-                where.append(handoff.c.agent_id == agent_id)
+            where = view_clauses(states, served, queue, agent_id)
             rows = sa.select(handoff).where(*where).order_by(
                 handoff.c.priority.desc(), handoff.c.created_at, handoff.c.id).offset(offset).limit(limit)
             total = sa.select(sa.func.count()).select_from(handoff).where(*where)

@@ -32,6 +32,12 @@ FACTS = {
 }
 _SKIP_ACTIONS = {"action_listen", "action_session_start", "action_extract_slots", "action_default_fallback",
                  "action_handoff", "action_restart", "action_unlikely_intent", "action_back"}
+#: A form's own questions (``action_ask_<slot>``) are part of the form the brief already names.
+_FORM_QUESTION_PREFIX = "action_ask_"
+# Unicode isolates (FSI ... PDI): a value of the other script or with digits and punctuation
+# (an order number "ORD-4821937" in an Arabic line, an Arabic complaint in an English line)
+# keeps its own reading order instead of being reordered with the words around it.
+_FSI, _PDI = "\u2068", "\u2069"
 _MAX_FACT = 80
 
 
@@ -64,7 +70,8 @@ def tried_from(events: Sequence[Mapping[str, Any]]) -> Tuple[Tuple[str, int], ..
     not_understood = sum(1 for t in user_turns(events) if intent_of(t)[0] in (None, FALLBACK_INTENT))
     forms = {str(e.get("name")) for e in events if e.get("event") == "active_loop" and e.get("name")}
     actions = {str(e.get("name")) for e in events if e.get("event") == "action"
-               and str(e.get("name")).startswith("action_") and e.get("name") not in _SKIP_ACTIONS}
+               and str(e.get("name")).startswith("action_") and e.get("name") not in _SKIP_ACTIONS
+               and not str(e.get("name")).startswith(_FORM_QUESTION_PREFIX)}
     tried: List[Tuple[str, int]] = []
     if answers:
         tried.append(("bot_answers", answers))
@@ -75,16 +82,19 @@ def tried_from(events: Sequence[Mapping[str, Any]]) -> Tuple[Tuple[str, int], ..
     return tuple(tried)
 
 
-def _tried_text(item: Tuple[str, int], language: str) -> str:
+def isolated(text: str) -> str:
+    """``text`` as a bidi isolate, so mixed Arabic/English lines keep their reading order."""
+    return f"{_FSI}{text}{_PDI}"
+
+
+def _tried_text(item: Tuple[str, int], language: str, settings: HandoffSettings) -> str:
     what, count = item
     if what == "bot_answers":
         return f"ردّ المساعد {count} مرة" if language == "ar" else f"the bot answered {count} time(s)"
     if what == "not_understood":
         return f"{count} رسالة غير مفهومة" if language == "ar" else f"{count} message(s) not understood"
     kind, _, name = what.partition(":")
-    if kind == "form":
-        return f"نموذج {name}" if language == "ar" else f"form {name}"
-    return f"إجراء {name}" if language == "ar" else f"ran {name}"
+    return isolated(settings.label_of(kind, name, language))
 
 
 def summarise(events: Sequence[Mapping[str, Any]], slots: Mapping[str, Any], reason: str,
@@ -109,15 +119,16 @@ def summarise(events: Sequence[Mapping[str, Any]], slots: Mapping[str, Any], rea
         why = REASONS.get(reason, (reason.replace("_", " "), reason.replace("_", " ")))[index]
         parts = []
         if wants:
-            parts.append(("يريد: " if language == "ar" else "Wants: ") + settings.label(wants, language))
+            parts.append(("يريد: " if language == "ar" else "Wants: ") + isolated(settings.label(wants, language)))
         parts.append(("سبب التحويل: " if language == "ar" else "Handed over because: ") + why)
         if tried:
-            joined = ("؛ " if language == "ar" else "; ").join(_tried_text(item, language) for item in tried)
+            joined = ("؛ " if language == "ar" else "; ").join(_tried_text(item, language, settings) for item in tried)
             parts.append(("ما تمت تجربته: " if language == "ar" else "Tried: ") + joined)
         if facts:
             joined = ("، " if language == "ar" else ", ").join(
-                f"{FACTS[name][index]} {value}" for name, value in facts.items())
+                f"{FACTS[name][index]} {isolated(value)}" for name, value in facts.items())
             parts.append(("معلومات مهمة: " if language == "ar" else "Key facts: ") + joined)
         texts[language] = ". ".join(parts) + "."
     return Summary(ar=texts["ar"], en=texts["en"], wants=wants,
-                   tried=tuple(_tried_text(item, "en") for item in tried), facts=facts)
+                   wants_label={"en": settings.label(wants, "en"), "ar": settings.label(wants, "ar")} if wants else None,
+                   tried=tuple(_tried_text(item, "en", settings) for item in tried), facts=facts)

@@ -259,3 +259,60 @@ entry_source = sa.Table(
     sa.Column("campaign", sa.String(64), nullable=True),
     sa.Column("first_seen_at", sa.DateTime, nullable=False),
 )
+
+# -- assignment and window-aware queue (Alembic revision 0004; owned by bot.handoff.assignment) ---
+# Kept in new tables (nothing added to the tables above), so the DDL is one block.
+# SQL: bot.handoff.assignment_store (presence, switches, offers), bot.handoff.window_store (windows).
+
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+agent_presence = sa.Table(
+    "majlis_agent_presence",
+    metadata,
+    sa.Column("agent_id", _ID, sa.ForeignKey("majlis_agent.id", ondelete="CASCADE"), primary_key=True,
+              autoincrement=False),
+    sa.Column("available", sa.Boolean, nullable=False, default=False),
+    # concurrent conversations; NULL: handoff.yml assignment.default_capacity
+    sa.Column("capacity", sa.Integer, nullable=True),
+    sa.Column("last_offered_at", sa.DateTime, nullable=True),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+queue_setting = sa.Table(
+    "majlis_queue_setting",
+    metadata,
+    sa.Column("queue", sa.String(64), primary_key=True),
+    sa.Column("auto_assign", sa.Boolean, nullable=False),
+    sa.Column("updated_by", _ID, nullable=True),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+handoff_offer = sa.Table(
+    "majlis_handoff_offer",
+    metadata,
+    sa.Column("id", _PK, primary_key=True, autoincrement=True),
+    sa.Column("handoff_id", _ID, sa.ForeignKey("majlis_handoff.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("agent_id", _ID, sa.ForeignKey("majlis_agent.id", ondelete="CASCADE"), nullable=False),
+    # open | accepted | declined | expired | withdrawn
+    sa.Column("state", sa.String(16), nullable=False),
+    # the handoff id while the offer is open, NULL after: one open offer per handoff, enforced by the DB
+    sa.Column("open_key", _ID, nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+    sa.Column("answered_at", sa.DateTime, nullable=True),
+    sa.UniqueConstraint("open_key", name="uq_majlis_handoff_offer_open"),
+    sa.Index("ix_majlis_handoff_offer_handoff", "handoff_id", "id"),
+    sa.Index("ix_majlis_handoff_offer_open", "state", "expires_at"),
+)
+
+handoff_window = sa.Table(
+    "majlis_handoff_window",
+    metadata,
+    sa.Column("handoff_id", _ID, sa.ForeignKey("majlis_handoff.id", ondelete="CASCADE"), primary_key=True,
+              autoincrement=False),
+    # when the channel stops allowing a person's free-form reply (NULL: no window on this channel)
+    sa.Column("expires_at", sa.DateTime, nullable=True),
+    sa.Column("escalated_at", sa.DateTime, nullable=True),
+    sa.Column("checked_at", sa.DateTime, nullable=False),
+    sa.Index("ix_majlis_handoff_window_expiry", "expires_at"),
+)

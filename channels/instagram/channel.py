@@ -53,7 +53,7 @@ from channels.instagram.sender import InstagramSender
 from channels.instagram.settings import InstagramSettings
 from channels.instagram.takeover import TakeoverStore
 from channels.instagram.webhook import InstagramWebhook, WebhookRequest
-from channels.instagram.window import MessagingWindowClosed, SendPolicy, agent_reply_policy
+from channels.instagram.window import HUMAN_AGENT_WINDOW, MessagingWindowClosed, SendPolicy, agent_reply_policy
 from channels.meta.graph import SIGNATURE_HEADER, GraphClient
 from channels._reactions import Reaction, ReactionRecorder, Reactions
 from channels._structured import get_started_payload, media_payload, parse_data_for
@@ -531,6 +531,18 @@ class InstagramInput(InputChannel, CustomerChannel):
         The outbox gives the account and key; the window policy enqueues itself.
         """
         return InstagramAgentOutput(self, account=outbox.account, key=outbox.key)
+
+    async def window_expires_at(self, account: str, customer: str) -> Optional[datetime]:
+        """Until when a *person* may reply free-form: 7 days after the customer's last message.
+
+        The bot's window is 24 hours, but an agent's reply is sent with the ``HUMAN_AGENT``
+        tag up to 7 days (:mod:`channels.instagram.window`), and the desk orders and
+        escalates its queue by the window an agent actually has.
+        """
+        if self.delivery is None:
+            return None
+        last = await self.delivery.store.last_inbound_at(self.name(), account, customer)
+        return last + HUMAN_AGENT_WINDOW if last else None
 
     def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
         """Metadata is built from the stored event in the handler, not the request."""

@@ -57,7 +57,12 @@ async def test_customer_agent_and_bot_take_turns(majlis_agent, fake_graph: FakeG
                 await expect(first).to_contain_text("4821937", timeout=20000)
                 await first.click()
                 await expect(page.locator("#ctx-facts")).to_contain_text("4821937")
-                await expect(page.locator("#ctx-intent")).not_to_have_text("—")
+                # The card names what the customer wants in words, in both languages, never by identifier.
+                await expect(page.locator("#ctx-intent")).to_contain_text("حالة الطلب")
+                await expect(page.locator("#ctx-intent")).to_contain_text("order status")
+                card = await page.locator("#ctx-summary-ar").inner_text() + await page.locator("#ctx-intent").inner_text()
+                assert not regex.search(r"[a-z]+_[a-z_]+", card), f"an internal identifier on the card: {card!r}"
+                await expect(page.locator("#queue-list li").first).to_contain_text("حالة الطلب")
                 await expect(page.locator("#ctx-summary-ar")).to_contain_text("سبب التحويل")
                 await expect(page.locator("#ctx-summary-en")).to_contain_text("asked for a person")
                 await page.screenshot(path=str(artifact("1-queue-and-context.png")), full_page=True)

@@ -41,11 +41,19 @@
     li.dataset.id = item.id;
     li.tabIndex = 0;
     const head = el("div", null, "queue-head");
-    head.append(el("span", item.wants || item.reason, "intent"), el("span", waited(item.waiting_seconds), "muted"));
+    const wants = el("span", labelText(item.wants_label) || item.reason, "intent");
+    wants.dir = "auto";
+    head.append(wants, el("span", waited(item.waiting_seconds), "muted"));
     const facts = Object.entries(item.facts || {}).map(([k, v]) => k + ": " + v).join(" · ");
     const summary = el("div", item.language === "ar" ? item.summary.ar : item.summary.en, "preview");
     summary.dir = "auto";
     li.append(head, el("div", [item.language, item.queue, item.state, item.agent || ""].filter(Boolean).join(" · "), "muted"));
+    if (item.window) {
+      // How long the channel still allows a free-form reply; escalated ones are marked for everyone.
+      if (item.window.escalated) li.classList.add("window-escalated");
+      li.append(el("div", (item.window.escalated ? "⚠ " : "⏳ ") + (item.window.seconds_left > 0 ?
+        "reply window " + waited(item.window.seconds_left) : "reply window closed"), "window"));
+    }
     if (facts) { const f = el("div", facts, "facts-line"); f.dir = "auto"; li.append(f); }
     li.append(summary);
     li.addEventListener("click", () => open(item.id));
@@ -102,7 +110,7 @@
     }
     const meta = [turn.role === "agent" || turn.role === "note" ? turn.author : turn.role,
       turn.at ? new Date(turn.at).toLocaleTimeString() : ""];
-    if (turn.intent) meta.push(turn.intent.name + " " + Math.round(turn.intent.confidence * 100) + "%");
+    if (turn.intent) meta.push((labelText(turn.intent.label) || turn.intent.name) + " " + Math.round(turn.intent.confidence * 100) + "%");
     if (turn.entities && turn.entities.length) meta.push(turn.entities.map((e) => e.entity + "=" + e.value).join(", "));
     const footer = el("div", meta.filter(Boolean).join(" · "), "meta");
     footer.dir = "auto";
@@ -122,6 +130,13 @@
     return li;
   }
 
+  // An intent as agents read it, in both languages ("order status · حالة الطلب"); each part is
+  // a bidi isolate so the mixed line keeps its reading order.
+  function labelText(label) {
+    if (!label) return "";
+    return [label.en, label.ar].filter(Boolean).map((t) => "\u2068" + t + "\u2069").join(" · ");
+  }
+
   function showContext(detail) {
     const h = detail.handoff, c = detail.context;
     $("ctx-name").textContent = c.customer.display_name || c.customer.sender_id;
@@ -129,7 +144,8 @@
     $("ctx-window").textContent = c.channel.window_seconds_left == null ? "" :
       "reply window: " + waited(c.channel.window_seconds_left);
     $("ctx-state").textContent = h.state + (h.agent ? " · " + h.agent : "");
-    $("ctx-intent").textContent = c.summary.wants || "—";
+    $("ctx-intent").textContent = labelText(c.summary.wants_label) || "—";
+    $("ctx-intent").dir = "auto";
     $("ctx-reason").textContent = c.reason + (c.signals.length ? " (" + c.signals.join(", ") + ")" : "");
     $("ctx-priority").textContent = String(c.priority);
     const dialect = c.customer.dialect && c.customer.dialect.region;
@@ -220,6 +236,7 @@
     source.addEventListener("signed-out", () => { source.close(); window.location = base + "/login"; });
     source.addEventListener("handoff", async (message) => {
       const event = JSON.parse(message.data);
+      document.dispatchEvent(new CustomEvent("majlis:event", { detail: event }));  // assign.js listens
       if (event.type === "handoff.delivery") {
         const node = document.querySelector('.tick[data-message="' + Number(event.data.message_id) + '"]');
         if (node) { node.textContent = tick(event.data.state); node.className = "tick status-" + event.data.state; }
@@ -236,6 +253,10 @@
     setupComposer();
     setupPager();
     await loadQueue();
+    // For assign.js (offers, presence, notifications): the same API helper and views.
+    window.MajlisDesk = { call, open, loadQueue, me: state.me, labelText,
+      owns: (id) => state.handoffs.some((h) => h.id === id && h.agent_id === state.me.agent.id) };
+    document.dispatchEvent(new CustomEvent("majlis:ready"));
     listen();
     setInterval(() => loadQueue().catch(() => {}), 30000);
   }

@@ -8,7 +8,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, AsyncIterator, Dict, List, Optional
+from typing import Any, AsyncIterator, Callable, Dict, List, Optional
 
 import aiohttp
 import pytest
@@ -113,10 +113,11 @@ async def login(session: aiohttp.ClientSession, desk_url: str, email: str) -> st
 @asynccontextmanager
 async def serve_desk(tmp_path: Any, *, engine: Optional[Engine] = None, cookie_secure: Optional[bool] = False,
                      cors: Optional[str] = None, app_config: Optional[Dict[str, Any]] = None,
-                     **env: str) -> AsyncIterator[Desk]:
+                     channels: Optional[Callable[[Engine], List[Any]]] = None, **env: str) -> AsyncIterator[Desk]:
     """A served desk with four accounts; ``engine``: a migrated, empty database (default SQLite).
 
-    ``cors`` and ``app_config`` are passed to the server (tests/e2e/handoff_harness.serving).
+    ``cors`` and ``app_config`` are passed to the server (tests/e2e/handoff_harness.serving);
+    ``channels(engine)``: customer channels served beside the desk (their reply windows reach the queue).
     """
     owned = engine is None
     if engine is None:
@@ -136,7 +137,8 @@ async def serve_desk(tmp_path: Any, *, engine: Optional[Engine] = None, cookie_s
                              cfg=Config({"MAJLIS_DESK_SECURE_COOKIE": "auto", **env}))
     trackers = FakeTrackers()
     try:
-        async with serving([channel], StubAgent(), free_port(), cors=cors, app_config=app_config) as base_url:
+        served = [*(channels(engine) if channels else []), channel]
+        async with serving(served, StubAgent(), free_port(), cors=cors, app_config=app_config) as base_url:
             assert channel.desk is not None
             channel.desk.service.trackers = trackers
             async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:

@@ -192,7 +192,8 @@ async def test_context_packet_carries_intents_entities_and_summary(desk) -> None
         context = (await answer.json())["context"]
     assert context["customer"]["display_name"] == "Customer"
     customer_turns = [t for t in context["transcript"] if t["role"] == "customer"]
-    assert customer_turns[0]["intent"] == {"name": "order_status", "confidence": 0.93}
+    assert customer_turns[0]["intent"] == {"name": "order_status", "confidence": 0.93,
+                                           "label": {"en": "order status", "ar": "حالة الطلب"}}
     assert customer_turns[0]["entities"][0]["value"] == "4821937"
     assert len(customer_turns[0]["ranking"]) == 2
     assert context["summary"]["facts"] == {"order_number": "4821937"}

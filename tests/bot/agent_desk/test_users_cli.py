@@ -115,3 +115,17 @@ def test_a_revoked_integration_can_be_issued_again(tmp_path: Path, monkeypatch, 
     finally:
         store.shutdown()
         engine.dispose()
+
+
+def test_capacity_of_an_agent(tmp_path: Path, monkeypatch: Any, capsys: Any) -> None:
+    call = in_process(tmp_path, monkeypatch, capsys)
+    created = call(tmp_path, "create", "--email", "sara@example.com", "--role", "agent", "--languages", "ar")
+    assert created.returncode == 0
+    assert "\tcapacity default" in call(tmp_path, "list").stdout
+    assert call(tmp_path, "capacity", "sara@example.com", "4").stdout == "capacity of #1 sara@example.com: 4\n"
+    assert "sara@example.com\tar\t*\tactive\tcapacity 4" in call(tmp_path, "list").stdout
+    wrong = call(tmp_path, "capacity", "sara@example.com", "-2")
+    assert wrong.returncode == 2 and "whole number" in wrong.stderr
+    assert call(tmp_path, "capacity", "nobody@example.com", "3").returncode == 2
+    assert call(tmp_path, "capacity", "sara@example.com", "default").returncode == 0
+    assert "\tcapacity default" in call(tmp_path, "list").stdout

@@ -27,7 +27,7 @@ PAYLOADS = [
 NAME = "<img src=x onerror=\"window.__xss = 'name'\"> عبدالله"
 ENTITY = "<b onmouseover=alert(1)>42</b>"                       # → context card facts and summary
 STORED_FACT = "<i onmouseover=alert(2)>رقم</i> 9"              # → the queue row's facts line
-STORED_WANTS = "<b onclick=alert(3)>refund</b> <script>window.__xss='wants'</script>"  # → the queue row's title
+STORED_WANTS = "<b onclick=alert(3)>refund</b> <script>window.__xss='wants'</script>"  # → the queue row's title (label)
 STORED_SUMMARY = "<i onmouseover=alert(4)>ملخص</i> <b>urgent</b>"  # → the queue row's preview
 
 #: Where the desk shows text from outside; no element inside may come from that text.
@@ -43,7 +43,8 @@ async def test_hostile_text_is_shown_as_text(tmp_path) -> None:
                   for text in PAYLOADS]
         events.append({"event": "bot", "text": "<script>window.__xss = 'bot'</script>", "timestamp": 2e9})
         record = await desk.create_handoff("c-xss", events=events, facts={"order_number": STORED_FACT},
-                                           wants=STORED_WANTS, summary={"ar": STORED_SUMMARY, "en": STORED_SUMMARY})
+                                           wants="refund", wants_label={"en": STORED_WANTS, "ar": STORED_WANTS},
+                                           summary={"ar": STORED_SUMMARY, "en": STORED_SUMMARY})
         async with async_playwright() as playwright:
             browser = await launch(playwright)
             page = await browser.new_page()
@@ -52,7 +53,7 @@ async def test_hostile_text_is_shown_as_text(tmp_path) -> None:
             try:
                 await sign_in(page, desk.base_url, "noura@example.com", PASSWORDS["noura@example.com"])
                 row = page.locator("#queue-list li").first
-                await expect(row.locator(".intent")).to_have_text(STORED_WANTS)
+                await expect(row.locator(".intent")).to_contain_text(STORED_WANTS)
                 await expect(row.locator(".facts-line")).to_have_text(f"order_number: {STORED_FACT}")
                 await expect(row.locator(".preview")).to_have_text(STORED_SUMMARY)
                 await row.click()

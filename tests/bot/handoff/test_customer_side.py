@@ -3,7 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import re
+from pathlib import Path
+
 import pytest
+import yaml
 
 from bot.config import ConfigError
 from bot.handoff.context import OwnerState
@@ -17,6 +21,8 @@ from tests.bot.agent_desk.conftest import user_event
 from tests.e2e.handoff_harness import handoff_settings
 
 SETTINGS = handoff_settings()
+ROOT = Path(__file__).resolve().parents[3]
+IDENTIFIER = re.compile(r"[a-z]+_[a-z_]+")
 ORDER = [{"entity": "order_number", "value": "4821937", "start": 9, "end": 16}]
 
 
@@ -25,8 +31,46 @@ def test_summary_is_bilingual_and_template_based() -> None:
               user_event("أبي أكلم موظف", intent="talk_to_human")]
     summary = summarise(events, {"order_number": "4821937"}, "customer_request", SETTINGS)
     assert summary.wants == "order_status" and summary.facts == {"order_number": "4821937"}
-    assert summary.en.startswith("Wants: order status. Handed over because: asked for a person.")
-    assert "يريد: حالة الطلب" in summary.ar and "رقم الطلب 4821937" in summary.ar
+    plain = {lang: text.replace("\u2068", "").replace("\u2069", "") for lang, text in
+             (("en", summary.en), ("ar", summary.ar))}
+    assert plain["en"].startswith("Wants: order status. Handed over because: asked for a person.")
+    assert "يريد: حالة الطلب" in plain["ar"] and "رقم الطلب 4821937" in plain["ar"]
+    assert summary.wants_label == {"en": "order status", "ar": "حالة الطلب"}
+
+
+def test_summary_names_forms_and_actions_in_words_never_identifiers() -> None:
+    # The Arabic summary used to read "نموذج order_status_form؛ إجراء action_order_status".
+    events = [user_event("وين طلبي؟", intent="order_status"), {"event": "action", "name": "order_status_form"},
+              {"event": "active_loop", "name": "order_status_form"},
+              {"event": "action", "name": "action_ask_order_number"},
+              {"event": "action", "name": "action_order_status"}, {"event": "bot", "text": "..."},
+              user_event("أبي أكلم موظف", intent="talk_to_human")]
+    summary = summarise(events, {}, "customer_request", SETTINGS)
+    for text in (summary.ar, summary.en, *summary.tried):
+        assert not IDENTIFIER.search(text), text
+    assert "أسئلة حالة الطلب" in summary.ar and "استعلم عن الطلب" in summary.ar
+    assert "order status questions" in summary.en and "looked up the order" in summary.en
+
+
+def test_mixed_script_values_are_bidi_isolates() -> None:
+    # An order number with Latin letters and digits inside an Arabic line, and an Arabic complaint
+    # inside an English line, each keep their own reading order (FSI ... PDI).
+    events = [user_event("الطلب ORD-4821937 ما وصل", intent="order_status")]
+    summary = summarise(events, {"order_number": "ORD-4821937", "complaint_details": "ما وصلني الطلب"},
+                        "customer_request", SETTINGS)
+    assert "رقم الطلب \u2068ORD-4821937\u2069" in summary.ar
+    assert "complaint \u2068ما وصلني الطلب\u2069" in summary.en
+    assert "يريد: \u2068حالة الطلب\u2069" in summary.ar
+
+
+def test_every_intent_form_and_action_of_the_domain_has_both_labels() -> None:
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    intents = [i if isinstance(i, str) else next(iter(i)) for i in domain["intents"]]
+    actions = [a for a in domain["actions"] if a.startswith("action_") and not a.startswith("action_ask_")]
+    missing = [("intent", name) for name in intents if name not in SETTINGS.intent_labels]
+    missing += [("form", name) for name in domain.get("forms") or {} if name not in SETTINGS.form_labels]
+    missing += [("action", name) for name in actions if name not in SETTINGS.action_labels]
+    assert not missing, f"label these in handoff.yml so agents never read identifiers: {missing}"
 
 
 def test_business_hours_and_next_opening() -> None:
