@@ -7,29 +7,24 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from bot.delivery import Delivery, DeliveryStore
+from bot.delivery import DeliveryStore
 from bot.delivery.types import InboundItem
 from bot.handoff.outbound import ChannelRegistry
+from channels.instagram.channel import InstagramInput
+from channels.whatsapp_cloud.channel import WhatsAppCloudInput
+from tests.channels import test_instagram_harness as instagram
+from tests.channels import whatsapp_harness as whatsapp
 
 LAST = datetime(2026, 12, 7, 8, 0, tzinfo=timezone.utc)
 
 
-class Channel:
-    """An input channel as the registry sees it: a name and its delivery service."""
-
-    def __init__(self, name: str, delivery: Delivery) -> None:
-        self._name, self.delivery = name, delivery
-
-    def name(self) -> str:
-        return self._name
-
-
 async def test_whatsapp_24_hours_instagram_7_days(engine) -> None:
+    # The real connectors on one store: each says, through the channel port, how long a person may reply.
     store = DeliveryStore(engine)
     try:
         registry = ChannelRegistry()
-        registry.discover([Channel(name, Delivery(channel=name, store=store, sender=None))  # type: ignore[arg-type]
-                           for name in ("whatsapp_cloud", "instagram")])
+        registry.discover([WhatsAppCloudInput(whatsapp.settings(), store=store),
+                           InstagramInput(instagram.settings(), store=store)])
         await store.accept([InboundItem(channel="whatsapp_cloud", message_id="wamid.1", account="acct",
                                         customer="971500000001", sent_at=LAST),
                             InboundItem(channel="instagram", message_id="mid.1", account="ig-acct",
