@@ -19,6 +19,7 @@ reason it is equivalent when one is known (:data:`EQUIVALENT`).
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import shlex
@@ -52,7 +53,16 @@ class Target:
     """A pytest ``-k`` expression (e.g. SQLite only: PostgreSQL repeats the same checks)."""
     conftest: bool = True
     """False for tests that need no fixture: ``--noconftest`` saves importing Rasa per mutant."""
+    scope: Sequence[str] = ()
+    """Only these functions, methods (``Class.method``) or classes are mutated; empty: the whole module."""
+    model: bool = False
+    """The tests load the trained model (``models/`` is copied into the scratch directory)."""
 
+
+#: The desk's authorisation through its HTTP routes (sessions, CSRF, scopes, roles, ownership).
+DESK_AUTH_TESTS = ("tests/bot/agent_desk/test_api.py", "tests/bot/agent_desk/test_openapi_scopes.py",
+                   "tests/bot/agent_desk/test_session_storage.py", "tests/bot/agent_desk/test_transfer_rules.py",
+                   "tests/bot/handoff/test_routing.py")
 
 #: Signature checks, dedupe, ownership and authorisation first (aim: no survivor), then the rest.
 TARGETS: Sequence[Target] = (
@@ -65,9 +75,29 @@ TARGETS: Sequence[Target] = (
            conftest=False),
     Target("instagram_webhook", "channels/_instagram_webhook.py",
            ["tests/channels/test_instagram_webhook_record.py"], conftest=False),
-    Target("handoff_desk", "bot/handoff/desk.py", ["tests/bot/handoff/test_routing.py"], SQLITE_ONLY),
+    Target("desk_http_auth", "bot/agent_desk/http.py", DESK_AUTH_TESTS, SQLITE_ONLY,
+           scope=("same_origin", "check_csrf", "cookie_secure", "set_cookie", "identify", "api_route")),
+    Target("desk_accounts_auth", "bot/agent_desk/accounts.py", DESK_AUTH_TESTS, SQLITE_ONLY,
+           scope=("Account.actor", "AccountStore._check_password", "AccountStore.authenticate",
+                  "AccountStore.start_session", "AccountStore.session", "AccountStore.end_session",
+                  "AccountStore.integration")),
+    Target("desk_api_roles", "bot/agent_desk/api.py", DESK_AUTH_TESTS, SQLITE_ONLY, scope=("register_api",)),
+    Target("handoff_gate", "bot/handoff/gate.py",
+           ["tests/bot/handoff/test_gate.py", "tests/bot/handoff/test_gate_identity.py"],
+           scope=("poses_as_another_channel", "HandoffGate.install", "HandoffGate.process"), model=True),
+    Target("handoff_desk", "bot/handoff/desk.py", DESK_AUTH_TESTS, SQLITE_ONLY,
+           scope=("Actor", "DeskOperations.get", "DeskOperations.visible", "DeskOperations._changed",
+                  "DeskOperations.claim", "DeskOperations.release", "DeskOperations.transfer",
+                  "DeskOperations._check_target", "DeskOperations.acting", "DeskOperations.close",
+                  "DeskOperations.reply", "DeskOperations.note", "DeskOperations.retry")),
+    Target("handoff_service", "bot/handoff/service.py", ["tests/bot/handoff/test_gate.py"],
+           scope=("HandoffService.start", "HandoffService.open_for", "HandoffService.complete_handback"),
+           model=True),
     Target("handoff_store", "bot/handoff/store.py", ["tests/bot/handoff/test_store.py"], SQLITE_ONLY),
-    Target("delivery_store", "bot/delivery/store.py", ["tests/bot/delivery"], SQLITE_ONLY),
+    Target("delivery_store", "bot/delivery/store.py", ["tests/bot/delivery/test_store.py"], SQLITE_ONLY,
+           scope=("DeliveryStore._accept", "DeliveryStore._claim_next_inbound", "DeliveryStore._claim",
+                  "DeliveryStore._finish_and_claim_next", "DeliveryStore._finish", "DeliveryStore._recover",
+                  "DeliveryStore._enqueue", "DeliveryStore._enqueue_reply", "DeliveryStore._outbox_by_key")),
     Target("delivery_sender", "bot/delivery/sender.py", ["tests/bot/delivery/test_backoff_and_window.py"],
            SQLITE_ONLY),
     Target("delivery_dispatch", "bot/delivery/dispatch.py", ["tests/bot/delivery"], SQLITE_ONLY),
@@ -153,6 +183,7 @@ class Outcome:
     skipped: int = 0
     seconds: float = 0.0
     survivors: List[Dict[str, str]] = field(default_factory=list)
+    scope: List[str] = field(default_factory=list)
 
     @property
     def score(self) -> Optional[float]:
@@ -173,6 +204,13 @@ def scratch_copy() -> Path:
     return scratch
 
 
+def link_models(scratch: Path) -> None:
+    """The trained models (not tracked by git) for tests that load one; never trained here."""
+    models = scratch / "models"
+    if not models.exists() and (ROOT / "models").is_dir():
+        models.symlink_to(ROOT / "models", target_is_directory=True)
+
+
 def environment(scratch: Path) -> Dict[str, str]:
     """What ``./majlis test`` exports (scripts/lib.sh), for the scratch copy."""
     data = scratch / "var"
@@ -181,6 +219,46 @@ def environment(scratch: Path) -> Dict[str, str]:
             "MAJLIS_ACTION_ENDPOINT": "http://127.0.0.1:5055/webhook", "MAJLIS_TRACKER_DB": str(data / "tracker.sqlite"),
             "TF_CPP_MIN_LOG_LEVEL": "2", "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
             "PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::PendingDeprecationWarning"}
+
+
+def scoped_lines(source: str, scope: Sequence[str]) -> List[int]:
+    """The line numbers (1-based) of the named functions/methods/classes, decorators included."""
+    found: Dict[str, ast.AST] = {}
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                name = f"{prefix}{child.name}"
+                found[name] = child
+                visit(child, f"{name}.")
+
+    visit(ast.parse(source), "")
+    missing = [name for name in scope if name not in found]
+    if missing:
+        raise SystemExit(f"not in the module: {', '.join(missing)}")
+    lines: set = set()
+    for name in scope:
+        node = found[name]
+        first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+        lines.update(range(first, node.end_lineno + 1))
+    return sorted(lines)
+
+
+def mutmut_with_lines(lines_file: str, args: Sequence[str]) -> int:
+    """``mutmut <args>`` mutating only the lines listed in ``lines_file`` (JSON: path → lines).
+
+    mutmut 2.5 limits a run to the lines a patch adds (``--use-patch-file``) but needs the
+    whatthepatch package to read the patch; the same line sets are given to it directly.
+    """
+    import mutmut.__main__ as cli
+
+    chosen = {os.path.normpath(path): set(lines) for path, lines in json.loads(Path(lines_file).read_text()).items()}
+    cli.read_patch_data = lambda _path: chosen
+    try:
+        cli.climain.main(list(args), prog_name="mutmut")
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    return 0
 
 
 def runner_for(target: Target) -> str:
@@ -198,10 +276,18 @@ def run_target(target: Target, scratch: Path) -> Outcome:
     cache = scratch / ".mutmut-cache"
     if cache.exists():
         cache.unlink()
-    outcome = Outcome(target=target.name, module=target.module, runner=runner_for(target))
+    outcome = Outcome(target=target.name, module=target.module, runner=runner_for(target), scope=list(target.scope))
     started = time.monotonic()
     command = [sys.executable, "-m", "mutmut", "run", "--paths-to-mutate", target.module,
                "--runner", outcome.runner, "--tests-dir", "tests", "--simple-output", "--no-progress"]
+    if target.scope:
+        lines = scratch / ".mutation-lines.json"
+        source = (scratch / target.module).read_text(encoding="utf-8")
+        lines.write_text(json.dumps({target.module: scoped_lines(source, target.scope)}))
+        command = [sys.executable, "bench/mutation.py", "--mutmut-lines", str(lines), *command[3:],
+                   "--use-patch-file", str(lines)]
+    if target.model:
+        link_models(scratch)
     for _attempt in range(RESTARTS + 1):
         if run_watched(command, scratch, env, cache):
             break
@@ -293,8 +379,9 @@ def report(outcomes: Dict[str, Dict], command: str) -> str:
     adhoc = [Target(name, data["module"], [data["runner"]]) for name, data in outcomes.items() if name not in known]
     for target in [*TARGETS, *adhoc]:
         data = outcomes.get(target.name)
+        where = target.module + (f" ({', '.join(target.scope)})" if target.scope else "")
         if data is None:
-            rows.append(f"| {target.module} | — | — | — | — | not run yet |")
+            rows.append(f"| {where} | — | — | — | — | not run yet |")
             continue
         killed = data["killed"] + data["timeout"] + data["suspicious"]
         tested = killed + data["survived"]
@@ -302,7 +389,7 @@ def report(outcomes: Dict[str, Dict], command: str) -> str:
             totals[key] += data[key]
         explained = sum(1 for s in data["survivors"] if s["equivalent"])
         score = f"{100 * killed / tested:.1f}%" if tested else "—"
-        rows.append(f"| {target.module} | {tested} | {killed} | {data['survived']} ({explained} equivalent) | "
+        rows.append(f"| {where} | {tested} | {killed} | {data['survived']} ({explained} equivalent) | "
                     f"{score} | {data['seconds']:.0f} s, `{' '.join(target.tests)}`"
                     f"{' -k ' + repr(target.select) if target.select else ''}"
                     f"{'; **partial run: ' + str(data['skipped']) + ' mutants not tested**' if data['skipped'] else ''} |")
@@ -345,9 +432,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--module", help="mutate this module instead of the targets (with --tests)")
     parser.add_argument("--tests", nargs="+", default=[], help="the tests run against --module's mutants")
     parser.add_argument("--pytest", nargs=argparse.REMAINDER, help="(mutmut's runner) pytest with these arguments")
+    parser.add_argument("--mutmut-lines", nargs=argparse.REMAINDER,
+                        help="(internal) LINES_JSON and mutmut's arguments: mutmut on those lines only")
     args = parser.parse_args(argv)
     if args.pytest is not None:
         return pytest_exit(args.pytest)
+    if args.mutmut_lines is not None:
+        return mutmut_with_lines(args.mutmut_lines[0], args.mutmut_lines[1:])
     if args.list:
         for target in TARGETS:
             print(f"{target.name:18} {target.module:34} {' '.join(target.tests)}")

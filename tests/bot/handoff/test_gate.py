@@ -127,7 +127,7 @@ async def test_a_hand_back_interrupted_by_a_restart_is_finished_at_start_up_once
     """The agent closed the conversation and the server died before handing it back.
 
     At the next start the desk finishes the hand-back: the customer gets the hand-back
-    message and the rating request exactly once, the tracker is resumed with each of
+    message (already sent before the crash) and the rating request exactly once, the tracker is resumed with each of
     them recorded once, and a further restart sends nothing again.
     """
     from datetime import datetime, timezone
@@ -148,9 +148,15 @@ async def test_a_hand_back_interrupted_by_a_restart_is_finished_at_start_up_once
         store = majlis.desk.desk.service.store
         record = await store.open_for("whatsapp_cloud", customer)
         assert record is not None and record.language == "en"
-        # Closed in the database; the process stops before complete_handback runs.
+        # Closed in the database; the process stops during complete_handback: the hand-back
+        # message went out (keyed by the handoff id), the rating request and the rest did not.
         await store.close(record.public_id, None, "resolved", datetime.now(timezone.utc))
-    assert handback not in texts_to(fake_graph, customer)
+        service = majlis.desk.desk.service
+        assert await service.registry.send_text(record.channel, account=record.account, customer=record.customer,
+                                                text=handback, key=f"handoff:{record.public_id}:handback")
+        await majlis.settle()
+    assert texts_to(fake_graph, customer).count(handback) == 1
+    assert rating not in texts_to(fake_graph, customer)
     tracker = await majlis_agent.tracker_store.retrieve(f"whatsapp_cloud:{customer}")
     assert tracker.is_paused()
 
