@@ -142,9 +142,6 @@ EQUIVALENT: Dict[str, List[tuple]] = {
         ("+Answer = None", _ALIAS),
         ("slots=False", "__slots__ only changes the instance's memory layout; the tests check that a request is "
                         "immutable and keyword-only, which it still is."),
-        ("account_ids[1]", "Unreachable: an event with no account of its own comes without an entry (an inline "
-                           "comment), so serves('') is False whenever account ids are configured and the event is "
-                           "skipped before this line; with none configured the empty fallback is taken."),
     ],
     "bot/gateway/notice.py": [
         ("+Conversation = None", _ALIAS),
