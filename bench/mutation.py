@@ -86,7 +86,7 @@ TARGETS: Sequence[Target] = (
     Target("handoff_desk", "bot/handoff/desk.py",
            ["tests/bot/handoff/test_routing.py", "tests/bot/agent_desk/test_transfer_rules.py",
             "tests/bot/agent_desk/test_api.py"], SQLITE_ONLY,
-           scope=("Actor", "DeskOperations.get", "DeskOperations.claim", "DeskOperations.release",
+           scope=("Actor.oversees", "Actor.serves", "Actor.can_view", "Actor.can_act", "DeskOperations.get", "DeskOperations.claim", "DeskOperations.release",
                   "DeskOperations.transfer", "DeskOperations._check_target", "DeskOperations.acting",
                   "DeskOperations.close")),
     Target("handoff_service", "bot/handoff/service.py", ["tests/bot/handoff/test_gate.py"],
