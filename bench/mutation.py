@@ -84,8 +84,7 @@ TARGETS: Sequence[Target] = (
            ["tests/bot/handoff/test_gate.py", "tests/bot/handoff/test_gate_identity.py"],
            scope=("poses_as_another_channel", "HandoffGate.install", "HandoffGate.process"), model=True),
     Target("handoff_desk", "bot/handoff/desk.py",
-           ["tests/bot/handoff/test_routing.py", "tests/bot/agent_desk/test_transfer_rules.py",
-            "tests/bot/agent_desk/test_api.py"], SQLITE_ONLY,
+           ["tests/bot/handoff/test_routing.py", "tests/bot/agent_desk/test_transfer_rules.py"], SQLITE_ONLY,
            scope=("Actor.oversees", "Actor.serves", "Actor.can_view", "Actor.can_act", "DeskOperations.get", "DeskOperations.claim", "DeskOperations.release",
                   "DeskOperations.transfer", "DeskOperations._check_target", "DeskOperations.acting",
                   "DeskOperations.close")),
@@ -161,9 +160,30 @@ EQUIVALENT: Dict[str, List[tuple]] = {
                                  "time it (no wall-clock margins); that a timeout exists and ends a hung notice is "
                                  "tested (test_a_hanging_rasa_process_costs_one_timed_out_notice_not_a_stuck_notifier)."),
     ],
+    "bot/delivery/store.py": [
+        ("ensure_ascii=True", "\\u escapes decode to the same payload: the column is only read back through "
+                              "json.loads (Arabic payloads round-trip in test_store_claims)."),
+        ('"XXattemptsXX": 0', "The column's default is 0: the row holds the same count without the key."),
+        ("item.id or 1", "Every accepted item was read back from the table, so it has its id: the fallback is "
+                         "never taken."),
+        ('IntegrityError("XXoutbox insertXX"', "Unreachable: the insert conflicted on this very key, so the row "
+                                               "is there to be read."),
+        ('Exception("XXkey neither inserted nor foundXX")', "Unreachable: the insert conflicted on this very "
+                                                            "key, so the row is there to be read."),
+    ],
     "bot/delivery/killpoint.py": [
         ('logger.warning("XXTest crash point', "The test reads the WARNING line; mutmut's XX padding keeps "
                                                "the whole line in it (only the wording around it changes)."),
+    ],
+}
+
+
+#: Survivors of a past run that a test added since kills (checked by hand, the module not run
+#: again yet): module → [(a line of the mutated code, the test)].  Still counted as survivors.
+KILLED_SINCE: Dict[str, List[tuple]] = {
+    "channels/_instagram_webhook.py": [
+        ("account_ids[1]", "tests/channels/test_instagram_webhook_record.py::"
+                           "test_an_inline_comment_belongs_to_the_first_configured_account"),
     ],
 }
 
@@ -363,6 +383,15 @@ def equivalence(module: str, diff: str) -> str:
     return ""
 
 
+def explanation(module: str, diff: str) -> str:
+    """Why a survivor survived, from the current tables (not the one stored with the run)."""
+    for needle, test in KILLED_SINCE.get(module, []):
+        if needle in diff:
+            return (f"**Not equivalent: killed since this run by `{test}`** (the module was fixed and the test "
+                    "added after it; checked by hand, not re-run).")
+    return equivalence(module, diff) or "**not explained: a missing test**"
+
+
 def mutmut_version() -> str:
     from importlib.metadata import version
 
@@ -384,14 +413,14 @@ def report(outcomes: Dict[str, Dict], command: str) -> str:
         tested = killed + data["survived"]
         for key in totals:
             totals[key] += data[key]
-        explained = sum(1 for s in data["survivors"] if s["equivalent"])
+        explained = sum(1 for s in data["survivors"] if equivalence(target.module, s["diff"]))
         score = f"{100 * killed / tested:.1f}%" if tested else "—"
         rows.append(f"| {where} | {tested} | {killed} | {data['survived']} ({explained} equivalent) | "
                     f"{score} | {data['seconds']:.0f} s, `{' '.join(target.tests)}`"
                     f"{' -k ' + repr(target.select) if target.select else ''}"
                     f"{'; **partial run: ' + str(data['skipped']) + ' mutants not tested**' if data['skipped'] else ''} |")
         for survivor in data["survivors"]:
-            note = survivor["equivalent"] or "**not explained: a missing test**"
+            note = explanation(target.module, survivor["diff"])
             survivors.append(f"#### {target.module} · mutant {survivor['id']}\n\n{note}\n\n```diff\n{survivor['diff']}\n```\n")
     killed = totals["killed"] + totals["timeout"] + totals["suspicious"]
     tested = killed + totals["survived"]

@@ -71,6 +71,9 @@ async def test_hand_off_stay_silent_and_hand_back(majlis_agent, desk_app) -> Non
     customer_turns = [t for t in context.transcript if t.role == "customer"]
     assert [t.text for t in customer_turns][-2:] == ["طلبي رقم 4821937 ما وصل", "hello?"]
     assert customer_turns[0].intent.name == "talk_to_human"
+    # Claimed (assigned): the person answers now, the bot still says nothing.
+    assert (await store.get(record.public_id)).state == OwnerState.ASSIGNED
+    assert await say(majlis_agent, sender, "are you there?") == []
     await desk_app.desk.close(agent, record.public_id, "resolved")
     assert (await store.get(record.public_id)).state == OwnerState.BOT
     tracker = await majlis_agent.tracker_store.retrieve(sender)
