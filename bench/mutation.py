@@ -454,6 +454,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="*", help="target names (default: all)")
     parser.add_argument("--list", action="store_true", help="list the targets and exit")
+    parser.add_argument("--report", action="store_true",
+                        help="only write mutation.md again from mutation.json (e.g. after explaining survivors)")
     parser.add_argument("--results", default=str(RESULTS), help="where mutation.json/.md go")
     parser.add_argument("--module", help="mutate this module instead of the targets (with --tests)")
     parser.add_argument("--tests", nargs="+", default=[], help="the tests run against --module's mutants")
@@ -481,7 +483,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     results.mkdir(parents=True, exist_ok=True)
     store = results / "mutation.json"
     outcomes: Dict[str, Dict] = json.loads(store.read_text()) if store.exists() else {}
-    scratch = scratch_copy()
+    if args.report:
+        chosen = []
+    scratch = scratch_copy() if chosen else None
     try:
         for target in chosen:
             print(f"mutating {target.module} ...", flush=True)
@@ -492,7 +496,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"  {outcome.killed + outcome.timeout + outcome.suspicious} killed, {outcome.survived} survived, "
                   f"{outcome.seconds:.0f} s", flush=True)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     (results / "mutation.md").write_text(report(outcomes, "python bench/mutation.py"), encoding="utf-8")
     return 0
 
