@@ -104,7 +104,9 @@ class InstagramWebhook:
                 continue
             # The recipient decides (the sender for echoes): an entry of ours can carry an event
             # for another account, which is not ours to answer.  No recipient: the entry's.
-            if not self._settings.serves(event.account or raw.entry_id):
+            # Neither (a comment sent inline, as Meta's dashboard test does): ours, see below.
+            inline = not (event.account or raw.entry_id)
+            if not inline and not self._settings.serves(event.account or raw.entry_id):
                 logger.info("Instagram %s event skipped: addressed to an account this app does not serve",
                             event.kind.value)
                 continue

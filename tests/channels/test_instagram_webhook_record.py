@@ -181,6 +181,18 @@ async def test_an_inline_comment_with_no_account_configured_is_kept_under_no_acc
     assert (item.account, item.payload["entry_id"]) == ("", "")
 
 
+async def test_an_inline_comment_belongs_to_the_first_configured_account(delivery) -> None:
+    """Meta's dashboard test and examples page send a comment inline (no ``entry``): it is
+    ours, under the configured account, not dropped as addressed to another one."""
+    inline = {"field": "comments", "value": comment("c1", "inline")}
+    assert await post(delivery, encode(inline), account_ids=(ACCOUNT, "second-account")) == OK
+    item = await stored(delivery, "comment:inline")
+    assert (item.account, item.customer, item.payload["entry_id"]) == (ACCOUNT, "c1", ACCOUNT)
+    # Still skipped: our own comment sent inline.
+    assert await post(delivery, encode({"field": "comments", "value": comment(ACCOUNT, "own-inline")})) == OK
+    assert await stored(delivery, "comment:own-inline") is None
+
+
 def test_the_verification_handshake_echoes_the_challenge() -> None:
     webhook = InstagramWebhook(channel=CHANNEL, settings=settings(), delivery=None)
     args = {"hub.mode": "subscribe", "hub.verify_token": "ig-verify", "hub.challenge": "1158201444"}

@@ -33,16 +33,19 @@ class Page:
 
     ``token``: the session token the page kept (None: ask for a new session);
     ``session_id``: a browser-chosen id sent instead (what a forger tries);
-    ``origin``: the Origin header (default: the served page's own).
+    ``origin``: the Origin header (default: the served page's own);
+    ``auth``: the Socket.IO connect payload (``{"token": <JWT>}`` when the channel has a ``jwt_key``).
     """
 
     def __init__(self, base_url: str, token: Optional[str] = None, *, session_id: Optional[str] = None,
-                 origin: Optional[str] = "same", identity: Optional[str] = None) -> None:
+                 origin: Optional[str] = "same", identity: Optional[str] = None,
+                 auth: Optional[Dict[str, Any]] = None) -> None:
         self.url = base_url.replace("http://", "ws://") + SOCKET_PATH + "/?EIO=4&transport=websocket"
         self.origin = base_url if origin == "same" else origin
         self.token = token
         self.forged_id = session_id
         self.identity = identity
+        self.auth = auth
         self.session_id: Optional[str] = None
         self.verified = False
         self.received: List[Dict[str, Any]] = []
@@ -85,7 +88,7 @@ class Page:
             if frame == "2":
                 await self.ws.send("3")
             elif frame.startswith("0"):
-                await self.ws.send("40")
+                await self.ws.send("40" + (json.dumps(self.auth) if self.auth is not None else ""))
             elif frame.startswith("40"):
                 self._connected.set()
             elif frame.startswith("44"):

@@ -21,6 +21,7 @@ from tests.channels.test_instagram_harness import RecordingAgent
 from tests.channels.test_webchat import FAST_RETRY, Page, served
 
 JWT_KEY = "operator-site-signing-key-0123456789abcdef"
+SOCKET_KEY = "socket-signing-key-of-the-operator-0123456789"
 
 
 def make_channel(**options) -> WebChatInput:
@@ -85,10 +86,36 @@ async def test_the_kept_token_resumes_the_session_after_a_reconnect_and_resends_
         assert again.session_id == first.session_id and again.token == first.token
         # The page re-sends what it did not see acknowledged: stored once, answered once.
         assert (await again.say("مرحبا", "client-7"))["accepted"] is True
+        # A new message after it, then everything drained: the stored replies are exactly
+        # one per message (a reply is stored before it is sent; no sleep needed).
+        assert (await again.say("كم فاتورتي", "client-8"))["accepted"] is True
         await channel.delivery.drain()
-        await asyncio.sleep(0.2)
-        assert again.received == []
+        replies = await channel.delivery.outbox_records()
+        assert len(replies) == 2 and len({r.message.inbound_message_id for r in replies}) == 2
+        assert [m["text"] for m in await again.wait_for(1)] == ["أهلاً"]
         await again.close()
+    assert agent.texts == ["مرحبا", "كم فاتورتي"]
+
+
+async def test_with_a_jwt_key_only_a_socket_with_a_valid_token_connects() -> None:
+    """credentials.yml's ``jwt_key``: the page's Socket.IO connect carries ``{"token": <JWT>}``."""
+    agent = RecordingAgent(reply={"text": "أهلاً"})
+    channel = make_channel(jwt_key=SOCKET_KEY, jwt_method="HS256")
+    claims = {"user": {"username": "page", "role": "guest"}, "exp": int(time.time()) + 600}
+    valid = jwt.encode(claims, SOCKET_KEY, algorithm="HS256")
+    expired = jwt.encode({**claims, "exp": int(time.time()) - 5}, SOCKET_KEY, algorithm="HS256")
+    other_key = jwt.encode(claims, "another-key-of-32-bytes-or-more-0000", algorithm="HS256")
+    async with served(channel, agent) as base:
+        refused = [await Page(base, auth=auth).connect()
+                   for auth in (None, {}, {"token": ""}, {"token": expired}, {"token": other_key},
+                                {"token": "not-a-jwt"}, {"token": f"Bearer {other_key}"})]
+        assert [page.connect_error for page in refused] == [{"message": "unauthorized"}] * len(refused)
+        page = await Page(base, auth={"token": valid}).open()
+        assert page.session_id and (await page.say("مرحبا", "j1"))["accepted"] is True
+        await channel.delivery.drain()
+        assert [m["text"] for m in await page.wait_for(1)] == ["أهلاً"]
+        for each in (*refused, page):
+            await each.close()
     assert agent.texts == ["مرحبا"]
 
 

@@ -70,3 +70,27 @@ async def test_a_trainer_assigned_by_the_database_still_cannot_reply_or_close(de
             assert answer.status == 403, path
     stored = await desk.app.service.store.get(record.public_id)
     assert stored.state.value == "assigned" and await desk.app.service.store.messages(stored.id) == []
+
+
+async def test_only_the_owner_releases_transfers_or_closes_a_conversation(desk) -> None:
+    """A colleague who serves the same queue and language may read Noura's conversation, not take it from her."""
+    record = await desk.create_handoff("c-owned", language="ar")
+    accounts = AccountStore(desk.app.accounts.engine)
+    token = accounts.create_token(name="colleague", scopes=["handoffs:read", "handoffs:claim", "handoffs:transfer",
+                                                             "handoffs:close"], queues=["general"], languages=["ar"])
+    accounts.shutdown()
+    csrf = await login(desk.session, desk.url(""), "noura@example.com")
+    base = desk.url(f"/api/v1/handoffs/{record.public_id}")
+    async with desk.session.post(f"{base}/claim", headers={"X-CSRF-Token": csrf}) as answer:
+        assert answer.status == 200
+    noura = (await agent_ids(desk))["noura@example.com"]
+    colleague = {"Authorization": f"Bearer {token}"}
+    attempts = (("release", None), ("transfer", {"queue": "general"}), ("close", {"resolution": "resolved"}))
+    for verb, body in attempts:
+        async with desk.session.post(f"{base}/{verb}", json=body, headers=colleague) as answer:
+            assert (answer.status, await answer.json()) == (
+                403, {"error": f"only the agent who owns this conversation can {verb} it"}), verb
+    async with desk.session.get(base, headers=colleague) as answer:
+        assert answer.status == 200  # reading is allowed: same queue and language
+    owned = await desk.app.service.store.get(record.public_id)
+    assert (owned.state.value, owned.agent_id) == ("assigned", noura)

@@ -71,6 +71,9 @@ async def test_hand_off_stay_silent_and_hand_back(majlis_agent, desk_app) -> Non
     customer_turns = [t for t in context.transcript if t.role == "customer"]
     assert [t.text for t in customer_turns][-2:] == ["طلبي رقم 4821937 ما وصل", "hello?"]
     assert customer_turns[0].intent.name == "talk_to_human"
+    # Claimed (assigned): the person answers now, the bot still says nothing.
+    assert (await store.get(record.public_id)).state == OwnerState.ASSIGNED
+    assert await say(majlis_agent, sender, "are you there?") == []
     await desk_app.desk.close(agent, record.public_id, "resolved")
     assert (await store.get(record.public_id)).state == OwnerState.BOT
     tracker = await majlis_agent.tracker_store.retrieve(sender)
@@ -127,7 +130,7 @@ async def test_a_hand_back_interrupted_by_a_restart_is_finished_at_start_up_once
     """The agent closed the conversation and the server died before handing it back.
 
     At the next start the desk finishes the hand-back: the customer gets the hand-back
-    message and the rating request exactly once, the tracker is resumed with each of
+    message (already sent before the crash) and the rating request exactly once, the tracker is resumed with each of
     them recorded once, and a further restart sends nothing again.
     """
     from datetime import datetime, timezone
@@ -148,9 +151,15 @@ async def test_a_hand_back_interrupted_by_a_restart_is_finished_at_start_up_once
         store = majlis.desk.desk.service.store
         record = await store.open_for("whatsapp_cloud", customer)
         assert record is not None and record.language == "en"
-        # Closed in the database; the process stops before complete_handback runs.
+        # Closed in the database; the process stops during complete_handback: the hand-back
+        # message went out (keyed by the handoff id), the rating request and the rest did not.
         await store.close(record.public_id, None, "resolved", datetime.now(timezone.utc))
-    assert handback not in texts_to(fake_graph, customer)
+        service = majlis.desk.desk.service
+        assert await service.registry.send_text(record.channel, account=record.account, customer=record.customer,
+                                                text=handback, key=f"handoff:{record.public_id}:handback")
+        await majlis.settle()
+    assert texts_to(fake_graph, customer).count(handback) == 1
+    assert rating not in texts_to(fake_graph, customer)
     tracker = await majlis_agent.tracker_store.retrieve(f"whatsapp_cloud:{customer}")
     assert tracker.is_paused()
 
@@ -169,6 +178,33 @@ async def test_a_hand_back_interrupted_by_a_restart_is_finished_at_start_up_once
              if isinstance(e, BotUttered) and HANDOFF_METADATA_KEY in (e.metadata or {})]
     assert kinds.count("handback") == 1 and kinds.count("rating_request") == 1, kinds
     engine.dispose()
+
+
+async def test_a_message_to_a_closed_but_not_handed_back_conversation_finishes_the_hand_back(
+    majlis_agent, desk_app
+) -> None:
+    """The agent closed it, but the hand-back did not run (it failed, the process is busy):
+    the customer's next message finishes it first, once, and the bot answers again."""
+    from datetime import datetime, timezone
+
+    from rasa.shared.core.events import BotUttered
+
+    from bot.handoff.tracker import HANDOFF_METADATA_KEY
+
+    sender = f"gate-{uuid.uuid4().hex[:8]}"
+    store = desk_app.service.store
+    await say(majlis_agent, sender, "I want to talk to a human agent please")
+    record = await store.open_for("rest", sender)
+    await store.close(record.public_id, None, "resolved", datetime.now(timezone.utc))
+    answer = await say(majlis_agent, sender, "how much is my bill?")
+    returned = await store.get(record.public_id)
+    assert returned.state == OwnerState.BOT and returned.rating_state == "requested"
+    tracker = await majlis_agent.tracker_store.retrieve(sender)
+    assert not tracker.is_paused()
+    kinds = [e.metadata[HANDOFF_METADATA_KEY]["kind"] for e in tracker.events
+             if isinstance(e, BotUttered) and HANDOFF_METADATA_KEY in (e.metadata or {})]
+    assert kinds == ["handback", "rating_request"], kinds
+    assert answer, "the bot did not answer after the hand-back"
 
 
 async def test_an_urgent_complaint_goes_to_a_person_with_high_priority(majlis_agent, desk_app) -> None:
