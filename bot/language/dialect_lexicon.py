@@ -119,3 +119,17 @@ MSA_MARKERS: FrozenSet[str] = frozenset(
 
 # Words too ambiguous to map on their own: they are also MSA words with another meaning.
 AMBIGUOUS: FrozenSet[str] = frozenset({"بعد", "غير", "مره", "حتي", "اي", "راح", "بس", "دي", "ذا"})
+
+
+def dialect_spellings(region: str) -> Dict[str, str]:
+    """For one region, each single-word shared form and the first dialect word listed for it
+    there (اريد -> بدي for Levantine): what augmentation substitutes."""
+    spellings: Dict[str, str] = {}
+    for shared, words in _GROUPS.items():
+        if " " in shared or shared in AMBIGUOUS:
+            continue
+        for word, regions in words.items():
+            if region in regions and " " not in word and word not in AMBIGUOUS:
+                spellings[shared] = word
+                break
+    return spellings

@@ -6,21 +6,22 @@ and dates are.  Stock DIET still runs every training example through its
 transformer every epoch, although most examples have no entity at all: on the
 31,562-example benchmark set that alone takes most of the training time.  This
 subclass trains on every example with an entity annotation plus a seeded sample
-of examples without one (``negatives_per_positive`` of them per annotated example, at
-least ``min_negatives``), which is what it needs to learn to say "no entity here".
+of examples without one (:func:`bot.nlu.entity_features.entity_training_examples`, the
+same examples the ``Entity...`` featurizers featurize), which is what it needs to learn
+to say "no entity here".
 With no entity annotation at all it does not train, and predicts nothing.
 """
 from __future__ import annotations
 
 import logging
-import random
 from typing import Any, Dict, Text
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.nlu.classifiers.diet_classifier import DIETClassifier
-from rasa.shared.nlu.constants import ENTITIES
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlu.entity_features import entity_training_examples
 
 logger = logging.getLogger(__name__)
 
@@ -34,24 +35,16 @@ class EntityDIET(DIETClassifier):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {**DIETClassifier.get_default_config(), "intent_classification": False,
-                "negatives_per_positive": 2, "min_negatives": 500}
+        return {**DIETClassifier.get_default_config(), "intent_classification": False}
 
     def train(self, training_data: TrainingData) -> Resource:
-        examples = training_data.nlu_examples
-        positives = [e for e in examples if e.get(ENTITIES)]
-        if not positives:
+        chosen = entity_training_examples(training_data)
+        if not chosen:
             logger.info("EntityDIET: no entity annotations in the training data; not trained.")
             return self._resource
-        negatives = [e for e in examples if not e.get(ENTITIES)]
-        wanted = max(int(self.component_config["negatives_per_positive"]) * len(positives),
-                     int(self.component_config["min_negatives"]))
-        if len(negatives) > wanted:
-            negatives = random.Random(self.component_config["random_seed"]).sample(negatives, wanted)
-        subset = TrainingData(training_examples=positives + negatives,
+        subset = TrainingData(training_examples=chosen,
                               entity_synonyms=training_data.entity_synonyms,
                               regex_features=training_data.regex_features,
                               lookup_tables=training_data.lookup_tables)
-        logger.debug("EntityDIET: training on %d examples with entities and %d without.",
-                     len(positives), len(negatives))
+        logger.debug("EntityDIET: training on %d examples.", len(chosen))
         return super().train(subset)

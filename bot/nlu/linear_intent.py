@@ -60,7 +60,7 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
     def get_default_config() -> Dict[Text, Any]:
         # model_version is part of the config Rasa fingerprints: raising it when the model's code
         # changes keeps Rasa's training cache from restoring a model trained by older code.
-        return {**DEFAULTS, "ranking_length": 10, "model_version": 3}
+        return {**DEFAULTS, "ranking_length": 10, "model_version": 4}
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource) -> None:
         self._config = {**self.get_default_config(), **config}
