@@ -31,6 +31,8 @@ from bot.handoff.records import EventRecord
 from bot.handoff.service import HandoffService
 from bot.handoff.store import HandoffStore
 from bot.handoff.tracker import TrackerAccess
+from bot.workbench.routes import register_workbench
+from bot.workbench.service import Workbench
 
 if TYPE_CHECKING:
     from rasa.core.agent import Agent
@@ -55,6 +57,8 @@ class DeskApp:
     media: MediaPolicy = field(default_factory=MediaPolicy)
     #: seconds between keep-alives on the event stream; the session is re-checked as often
     heartbeat: float = KEEPALIVE_SECONDS
+    #: the trainer's workbench (bot/workbench/), on the same sign-in
+    workbench: Optional[Workbench] = None
 
     @classmethod
     def create(cls, *, settings: HandoffSettings, engine: Engine, agent: Callable[[], "Agent"],
@@ -72,6 +76,7 @@ class DeskApp:
                   webhooks=WebhookSender(targets=settings.webhooks, store=WebhookStore(engine), events=store.event,
                                          build=lambda event: app.webhook_body(event)))
         service.listeners.append(app.webhooks.wake)
+        app.workbench = Workbench.create(engine, agent, clock=clock)
         return app
 
     def now(self) -> datetime:
@@ -112,4 +117,6 @@ class DeskApp:
         register_pages(bp, self, base)
         register_api(bp, self)
         register_stream(bp, self)
+        if self.workbench is not None:
+            register_workbench(bp, self, base, self.workbench)
         return bp

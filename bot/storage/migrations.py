@@ -83,10 +83,18 @@ def _v3_namespaced_handoff_customers(conn: Connection) -> None:
         )
 
 
+def _v4_workbench_tables(conn: Connection) -> None:
+    """The trainer's workbench: message index, similarity groups, cursor, audit (bot/workbench/schema.py)."""
+    from bot.workbench.schema import create_workbench_tables
+
+    create_workbench_tables(conn)
+
+
 MIGRATIONS: Sequence[Migration] = (
     Migration(version=1, name="delivery tables", apply=_v1_delivery_tables),
     Migration(version=2, name="handoff and agent desk tables", apply=_v2_handoff_tables),
     Migration(version=3, name="namespaced customer ids in handoffs", apply=_v3_namespaced_handoff_customers),
+    Migration(version=4, name="trainer's workbench tables", apply=_v4_workbench_tables),
 )
 
 
