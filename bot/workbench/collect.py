@@ -57,12 +57,12 @@ class Collector:
     Args:
         engine: Majlis' database (the workbench tables).
         tracker_engine: returns the tracker store's engine (the Rasa agent's, looked up each time).
-        weak: ``weak(intent, form)``: True when the intent has few examples in that form.
+        weak: ``weak(intent, form, dialect)``: True when the intent has few examples there.
     """
 
     engine: Engine
     tracker_engine: Callable[[], Optional[Engine]]
-    weak: Callable[[str, str], bool] = lambda intent, form: False
+    weak: Callable[[str, str, Optional[str]], bool] = lambda intent, form, dialect: False
     _groups: Dict[int, List[int]] = field(default_factory=dict)
     _bands: Dict[str, List[int]] = field(default_factory=dict)
     _last: Dict[str, _Last] = field(default_factory=dict)
@@ -186,14 +186,15 @@ class Collector:
         key = similarity.text_key(text, form)
         sig = similarity.signature(key)
         intent, confidence = ranking[0] if ranking else (None, None)
-        if intent and self.weak(intent, form):
+        dialect = (language.get("dialect") or {}).get("region") or None
+        if intent and self.weak(intent, form, dialect):
             bits |= reasons.WEAK_CELL
         channel = data.get("input_channel") or (row.sender_id.split(":", 1)[0] if ":" in row.sender_id else "rest")
         at = datetime.fromtimestamp(float(row.timestamp or data.get("timestamp") or 0), tz=timezone.utc)
         return {
             "event_id": row.id, "sender_id": row.sender_id, "channel": str(channel)[:64], "text": text,
             "key": key, "language": str(language.get("code") or "?")[:8], "form": form[:16],
-            "dialect": ((language.get("dialect") or {}).get("region") or None),
+            "dialect": dialect,
             "transliteration": transliterate(text) if form == FORM_ARABIZI else None,
             "intent": intent, "confidence": confidence,
             "ranking": json.dumps([{"name": n, "confidence": round(c, 4)} for n, c in ranking[:5]]),

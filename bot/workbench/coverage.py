@@ -39,17 +39,19 @@ class Coverage:
         self._cache = (stamp, counts)
         return counts
 
-    def weak(self, intent: str, form: str) -> bool:
-        """True when ``intent`` has fewer than WEAK_BELOW examples in ``form``'s folder."""
+    def weak(self, intent: str, form: str, dialect: Optional[str] = None) -> bool:
+        """True when ``intent`` has fewer than WEAK_BELOW examples in ``form``'s folder (or its dialect)."""
         folder = next((f for f in FOLDERS if FORM_OF_FOLDER[f] == form), None)
         if folder is None or intent not in self.counts():
             return False
-        return self.counts()[intent][folder] < WEAK_BELOW
+        cell = self.counts()[intent]
+        column = f"ar:{dialect}" if folder == "ar" and f"ar:{dialect}" in COLUMNS else folder
+        return cell[folder] < WEAK_BELOW or cell[column] < WEAK_BELOW
 
     def table(self, accuracy: Optional[Dict[str, Dict[str, float]]] = None) -> Dict[str, object]:
         rows: List[Dict[str, object]] = []
         for intent, cell in sorted(self.counts().items()):
             rows.append({"intent": intent, "counts": {c: cell.get(c, 0) for c in COLUMNS},
-                         "weak": [c for c in ("en", "ar", "arabizi") if cell.get(c, 0) < WEAK_BELOW],
+                         "weak": [c for c in COLUMNS if cell.get(c, 0) < WEAK_BELOW],
                          "accuracy": (accuracy or {}).get(intent, {})})
         return {"columns": list(COLUMNS), "weak_below": WEAK_BELOW, "rows": rows}
