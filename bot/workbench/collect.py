@@ -18,7 +18,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Set
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -32,6 +32,8 @@ from bot.workbench.schema import nlu_band, nlu_cursor, nlu_group, nlu_message
 logger = logging.getLogger(__name__)
 
 CURSOR = "tracker_events"
+#: Wordings per group through which new messages can join it.
+REPRESENTATIVES = 8
 BATCH = 5000
 
 events_table = sa.table(  # Rasa's SQLTrackerStore table, read only
@@ -63,10 +65,11 @@ class Collector:
     engine: Engine
     tracker_engine: Callable[[], Optional[Engine]]
     weak: Callable[[str, str, Optional[str]], bool] = lambda intent, form, dialect: False
-    _groups: Dict[int, List[int]] = field(default_factory=dict)
-    _bands: Dict[str, List[int]] = field(default_factory=dict)
+    _groups: Dict[int, List[List[int]]] = field(default_factory=dict)
+    _bands: Dict[str, Set[int]] = field(default_factory=dict)
     _last: Dict[str, _Last] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _known_absent: Set[str] = field(default_factory=set)
 
     def collect(self, batch: int = BATCH, max_batches: int = 1000) -> int:
         """Index everything new (in batches); returns how many customer messages were added."""
@@ -90,6 +93,8 @@ class Collector:
                     self._load_groups(conn)
                     added += self._index(conn, rows)
                     self._set_cursor(conn, rows[-1].id)
+                if len(self._last) > 50_000:  # a bound on memory; the database has the rest
+                    self._last.clear()
                 if len(rows) < batch:
                     break
         return added
@@ -113,30 +118,56 @@ class Collector:
         """Read groups other processes made (or all, the first time)."""
         known = max(self._groups, default=0)
         for row in conn.execute(sa.select(nlu_group.c.id, nlu_group.c.signature).where(nlu_group.c.id > known)):
-            self._groups[row.id] = similarity.load(row.signature)
+            self._groups[row.id] = [similarity.load(part) for part in row.signature.split(";")]
         for row in conn.execute(sa.select(nlu_band.c.band, nlu_band.c.group_id).where(nlu_band.c.group_id > known)):
-            self._bands.setdefault(row.band, []).append(row.group_id)
+            self._bands.setdefault(row.band, set()).add(row.group_id)
 
     def group_of(self, conn: Connection, key: str, sig: List[int]) -> int:
-        """The group of a message: the most similar group sharing a band, else a new one."""
+        """The group of a message: the most similar group sharing a band, else a new one.
+
+        A group is found through any of its first :data:`REPRESENTATIVES` wordings (single
+        linkage, bounded): a rephrasing joins through the spelling closest to it.
+        """
         band_keys = similarity.bands(sig)
         best, best_score = None, similarity.SAME_GROUP
         for candidate in {g for band in band_keys for g in self._bands.get(band, ())}:
-            score = similarity.similarity(sig, self._groups[candidate])
+            score = max(similarity.similarity(sig, rep) for rep in self._groups[candidate])
             if score >= best_score:
                 best, best_score = candidate, score
-        if best is not None:
+        if best is None:
+            best = conn.execute(nlu_group.insert().values(signature=similarity.dump(sig), key=key)).inserted_primary_key[0]
+            self._groups[best] = [sig]
+        elif best_score < 1.0 and len(self._groups[best]) < REPRESENTATIVES:
+            self._groups[best].append(sig)
+            conn.execute(nlu_group.update().where(nlu_group.c.id == best).values(
+                signature=";".join(similarity.dump(rep) for rep in self._groups[best])))
+        else:
             return best
-        group_id = conn.execute(nlu_group.insert().values(signature=similarity.dump(sig), key=key)).inserted_primary_key[0]
-        conn.execute(nlu_band.insert(), [{"band": band, "group_id": group_id} for band in band_keys])
-        self._groups[group_id] = sig
-        for band in band_keys:
-            self._bands.setdefault(band, []).append(group_id)
-        return group_id
+        new_bands = [band for band in band_keys if best not in self._bands.get(band, ())]
+        if new_bands:
+            conn.execute(nlu_band.insert(), [{"band": band, "group_id": best} for band in new_bands])
+        for band in new_bands:
+            self._bands.setdefault(band, set()).add(best)
+        return best
 
     # -- messages ---------------------------------------------------------
 
+    def _prefetch(self, conn: Connection, rows: List[Any]) -> None:
+        """The newest stored message of every conversation in the batch, in a few queries (not one per row)."""
+        unknown = sorted({row.sender_id for row in rows} - set(self._last))
+        m = nlu_message.c
+        for start in range(0, len(unknown), 500):
+            chunk = unknown[start:start + 500]
+            newest = sa.select(sa.func.max(m.id)).where(m.sender_id.in_(chunk)).group_by(m.sender_id)
+            for row in conn.execute(sa.select(m.sender_id, m.event_id, m.key, m.at, m.reasons)
+                                    .where(m.id.in_(newest))):
+                self._last[row.sender_id] = _Last(
+                    row_id=row.event_id, pending=None, at=row.at.replace(tzinfo=timezone.utc).timestamp(),
+                    signature=similarity.signature(row.key), bits=row.reasons)
+        self._known_absent = set(unknown) - set(self._last)
+
     def _index(self, conn: Connection, rows: List[Any]) -> int:
+        self._prefetch(conn, rows)
         pending: List[Dict[str, Any]] = []
         later_bits: Dict[int, int] = {}
         for row in rows:
@@ -207,7 +238,7 @@ class Collector:
 
     def _previous(self, conn: Connection, sender_id: str) -> Optional[_Last]:
         last = self._last.get(sender_id)
-        if last is not None:
+        if last is not None or sender_id in self._known_absent:
             return last
         row = conn.execute(sa.select(nlu_message.c.event_id, nlu_message.c.key, nlu_message.c.at,
                                      nlu_message.c.reasons)
@@ -218,8 +249,6 @@ class Collector:
         last = _Last(row_id=row.event_id, pending=None, at=row.at.replace(tzinfo=timezone.utc).timestamp(),
                      signature=similarity.signature(row.key), bits=row.reasons)
         self._last[sender_id] = last
-        if len(self._last) > 50_000:  # a bound on memory; the database has the rest
-            self._last.pop(next(iter(self._last)))
         return last
 
     @staticmethod

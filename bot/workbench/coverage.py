@@ -7,6 +7,7 @@ view shows it.  Accuracy per cell comes from the last comparison of a candidate 
 """
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
@@ -22,9 +23,13 @@ COLUMNS = ("en", "ar", "ar:gulf", "ar:egyptian", "ar:msa", "arabizi")
 class Coverage:
     data: NluData
     _cache: Optional[Tuple[Tuple[float, ...], Dict[str, Counter]]] = field(default=None, repr=False)
+    _checked: float = 0.0
 
     def counts(self) -> Dict[str, Counter]:
-        """intent -> Counter of columns (cached until a data file changes)."""
+        """intent -> Counter of columns (cached until a data file changes; checked at most once a second)."""
+        if self._cache is not None and time.monotonic() - self._checked < 1.0:
+            return self._cache[1]
+        self._checked = time.monotonic()
         stamp = tuple(p.stat().st_mtime for p in self.data.files())
         if self._cache is not None and self._cache[0] == stamp:
             return self._cache[1]

@@ -89,10 +89,13 @@ def groups(engine: Engine, filters: Filters, *, offset: int = 0, limit: int = 50
     counted = (sa.select(m.group_id, sa.func.count().label("n"), sa.func.max(m.id).label("newest"),
                          sa.func.max(m.at).label("last_at"))
                .where(*where).group_by(m.group_id).subquery())
+    # The total rides on the page (a window function): the grouping runs once.
+    ranked = sa.select(counted, sa.func.count().over().label("total")).order_by(
+        counted.c.n.desc(), counted.c.newest.desc()).offset(offset).limit(min(limit, MAX_PAGE))
     with engine.connect() as conn:
-        total = conn.execute(sa.select(sa.func.count()).select_from(counted)).scalar() or 0
-        page = conn.execute(sa.select(counted).order_by(counted.c.n.desc(), counted.c.newest.desc())
-                            .offset(offset).limit(min(limit, MAX_PAGE))).all()
+        page = conn.execute(ranked).all()
+        total = page[0].total if page else (conn.execute(sa.select(sa.func.count()).select_from(counted)).scalar()
+                                            if offset else 0)
         newest = {row.id: row for row in conn.execute(
             sa.select(nlu_message).where(m.id.in_([p.newest for p in page])))} if page else {}
         bits: Dict[int, int] = {}

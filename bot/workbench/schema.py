@@ -48,7 +48,8 @@ nlu_message = sa.Table(
     sa.Column("labelled_by", sa.String(120), nullable=True),
     sa.Column("labelled_at", sa.DateTime, nullable=True),
     sa.UniqueConstraint("event_id", name="uq_majlis_nlu_message_event"),
-    sa.Index("ix_majlis_nlu_message_inbox", "status", "group_id"),
+    # Covers the inbox's GROUP BY (status, reasons, group, time, newest) without reading rows.
+    sa.Index("ix_majlis_nlu_message_inbox", "status", "group_id", "reasons", "at", "id"),
     sa.Index("ix_majlis_nlu_message_at", "status", "at"),
     sa.Index("ix_majlis_nlu_message_sender", "sender_id", "id"),
 )
@@ -57,7 +58,7 @@ nlu_group = sa.Table(
     "majlis_nlu_group",
     metadata,
     sa.Column("id", _PK, primary_key=True, autoincrement=True),
-    sa.Column("signature", sa.Text, nullable=False),       # MinHash values, space-separated
+    sa.Column("signature", sa.Text, nullable=False),       # MinHash values of its representative wordings (";")
     sa.Column("key", sa.String(500), nullable=False),      # the first member's key
 )
 
