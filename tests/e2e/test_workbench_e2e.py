@@ -11,7 +11,6 @@ Screenshots: docs/img/ (docs/trainers.md).
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from tests.e2e.browser import launch, sign_in, wait_until
 from tests.e2e.handoff_harness import served_majlis, texts_to
 from tests.fakes.fake_graph import FakeGraph, fake_graph  # noqa: F401  (fixture)
 
-pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.timeout(1800)]
 
 DOCS_IMG = ROOT / "docs" / "img"
 PASSWORD = "trainer-pass-123"
@@ -102,7 +101,18 @@ async def test_labelled_messages_are_understood_after_activation(own_agent, fake
                 await page.click("#accept")
                 await expect(page.locator("#label-result")).to_contain_text("4 messages")
 
-                # 3. A candidate trains in the background; the desk keeps answering meanwhile.
+                # 3. A candidate trains in the background while customers keep writing (until after the switch).
+                load_senders: list = []
+                stop = asyncio.Event()
+
+                async def load() -> None:
+                    while not stop.is_set():
+                        sender = customer_id()
+                        load_senders.append(sender)
+                        await majlis.customer(sender).say(GREETING)
+                        await asyncio.sleep(1.0)
+
+                task = asyncio.create_task(load())
                 await page.click(".wb-tabs .tab[data-tab=models]")
                 await page.click("#train")
                 await expect(page.locator("#training-state")).to_have_text("training", timeout=10000)
@@ -116,22 +126,11 @@ async def test_labelled_messages_are_understood_after_activation(own_agent, fake
 
                 # 4. Activate while customers keep writing: every one of them is answered.
                 candidate = bench_candidate(majlis)
-                load_senders: list = []
-                stop = asyncio.Event()
-
-                async def load() -> None:
-                    while not stop.is_set():
-                        sender = customer_id()
-                        load_senders.append(sender)
-                        await majlis.customer(sender).say(GREETING)
-                        await asyncio.sleep(0.2)
-
-                task = asyncio.create_task(load())
-                await wait_until(lambda: len(load_senders) >= 3, what="load before the switch")
+                before_switch = len(load_senders)
                 await page.locator(f"#models tr[data-model='{candidate}'] button.activate").click()
                 await expect(page.locator("#activate-result")).to_contain_text(f"Active: {candidate}",
                                                                                 timeout=300_000)
-                await wait_until(lambda: len(load_senders) >= 3 + 3, what="load after the switch")
+                await wait_until(lambda: len(load_senders) >= before_switch + 3, what="load after the switch")
                 stop.set()
                 await task
                 await majlis.settle()
