@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 CURSOR = "tracker_events"
 #: Wordings per group through which new messages can join it.
 REPRESENTATIVES = 8
+#: A band shared by more groups than this says little (common letters such as "ال" hashed alike):
+#: it is not searched, so grouping stays linear in the number of messages.
+MAX_BAND_GROUPS = 48
 BATCH = 5000
 
 events_table = sa.table(  # Rasa's SQLTrackerStore table, read only
@@ -67,6 +70,7 @@ class Collector:
     weak: Callable[[str, str, Optional[str]], bool] = lambda intent, form, dialect: False
     _groups: Dict[int, List[List[int]]] = field(default_factory=dict)
     _bands: Dict[str, Set[int]] = field(default_factory=dict)
+    _by_key: Dict[str, int] = field(default_factory=dict)
     _last: Dict[str, _Last] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _known_absent: Set[str] = field(default_factory=set)
@@ -117,8 +121,10 @@ class Collector:
     def _load_groups(self, conn: Connection) -> None:
         """Read groups other processes made (or all, the first time)."""
         known = max(self._groups, default=0)
-        for row in conn.execute(sa.select(nlu_group.c.id, nlu_group.c.signature).where(nlu_group.c.id > known)):
+        for row in conn.execute(sa.select(nlu_group.c.id, nlu_group.c.signature, nlu_group.c.key)
+                                .where(nlu_group.c.id > known)):
             self._groups[row.id] = [similarity.load(part) for part in row.signature.split(";")]
+            self._by_key.setdefault(row.key, row.id)
         for row in conn.execute(sa.select(nlu_band.c.band, nlu_band.c.group_id).where(nlu_band.c.group_id > known)):
             self._bands.setdefault(row.band, set()).add(row.group_id)
 
@@ -128,9 +134,16 @@ class Collector:
         A group is found through any of its first :data:`REPRESENTATIVES` wordings (single
         linkage, bounded): a rephrasing joins through the spelling closest to it.
         """
+        if key in self._by_key:  # the same wording as before: its group, without comparing
+            return self._by_key[key]
         band_keys = similarity.bands(sig)
         best, best_score = None, similarity.SAME_GROUP
-        for candidate in {g for band in band_keys for g in self._bands.get(band, ())}:
+        candidates: Set[int] = set()
+        for band in band_keys:
+            members = self._bands.get(band, ())
+            if len(members) <= MAX_BAND_GROUPS:
+                candidates.update(members)
+        for candidate in candidates:
             score = max(similarity.similarity(sig, rep) for rep in self._groups[candidate])
             if score >= best_score:
                 best, best_score = candidate, score
@@ -142,7 +155,9 @@ class Collector:
             conn.execute(nlu_group.update().where(nlu_group.c.id == best).values(
                 signature=";".join(similarity.dump(rep) for rep in self._groups[best])))
         else:
+            self._by_key[key] = best
             return best
+        self._by_key[key] = best
         new_bands = [band for band in band_keys if best not in self._bands.get(band, ())]
         if new_bands:
             conn.execute(nlu_band.insert(), [{"band": band, "group_id": best} for band in new_bands])

@@ -57,7 +57,8 @@ class Filters:
 
     def where(self) -> List[Any]:
         m = nlu_message.c
-        clauses: List[Any] = [m.status == "open", m.reasons != 0]
+        # Literals, not bound parameters: the database then sees the partial inbox index applies.
+        clauses: List[Any] = [m.status == sa.literal_column("'open'"), m.reasons != sa.literal_column("0")]
         for name in ("language", "form", "channel", "intent"):
             if getattr(self, name):
                 clauses.append(getattr(m, name) == getattr(self, name))

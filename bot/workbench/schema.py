@@ -48,9 +48,12 @@ nlu_message = sa.Table(
     sa.Column("labelled_by", sa.String(120), nullable=True),
     sa.Column("labelled_at", sa.DateTime, nullable=True),
     sa.UniqueConstraint("event_id", name="uq_majlis_nlu_message_event"),
-    # Covers the inbox's GROUP BY (status, reasons, group, time, newest) without reading rows.
-    sa.Index("ix_majlis_nlu_message_inbox", "status", "group_id", "reasons", "at", "id"),
-    sa.Index("ix_majlis_nlu_message_at", "status", "at"),
+    # The inbox reads only open messages with a reason: a partial index holding exactly those,
+    # covering the GROUP BY and every filter, so a query never reads the table's rows.
+    sa.Index("ix_majlis_nlu_message_inbox", "group_id", "reasons", "at", "form", "language", "channel", "intent",
+             "status", "id", sqlite_where=sa.text("status = 'open' AND reasons != 0"),
+             postgresql_where=sa.text("status = 'open' AND reasons != 0")),
+    sa.Index("ix_majlis_nlu_message_group", "group_id"),
     sa.Index("ix_majlis_nlu_message_sender", "sender_id", "id"),
 )
 

@@ -11,6 +11,7 @@ Screenshots: docs/img/ (docs/trainers.md).
 from __future__ import annotations
 
 import asyncio
+import shutil
 import uuid
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from tests.e2e.browser import launch, sign_in, wait_until
 from tests.e2e.handoff_harness import served_majlis, texts_to
 from tests.fakes.fake_graph import FakeGraph, fake_graph  # noqa: F401  (fixture)
 
-pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.timeout(3600)]
 
 DOCS_IMG = ROOT / "docs" / "img"
 PASSWORD = "trainer-pass-123"
@@ -72,6 +73,8 @@ async def test_labelled_messages_are_understood_after_activation(own_agent, fake
                           queues=["*"], display_name="Tina")
     accounts.shutdown()
     shipped = own_agent.processor.model_path.name
+    (project / "models").mkdir()
+    shutil.copy(own_agent.processor.model_path, project / "models" / shipped)  # listed, so one can roll back to it
 
     async with async_playwright() as playwright:
         browser = await launch(playwright)
@@ -116,8 +119,9 @@ async def test_labelled_messages_are_understood_after_activation(own_agent, fake
                 await page.click(".wb-tabs .tab[data-tab=models]")
                 await page.click("#train")
                 await expect(page.locator("#training-state")).to_have_text("training", timeout=10000)
+                await expect(page.locator("#training-components")).not_to_have_text("0", timeout=600_000)
                 await page.screenshot(path=str(DOCS_IMG / "workbench-training.png"), full_page=True)
-                await expect(page.locator("#training-state")).to_have_text("ready", timeout=900_000)
+                await expect(page.locator("#training-state")).to_have_text("ready", timeout=2_700_000)
                 labelled = page.locator("#comparison table.changed-labelled")
                 for text in GULF[:1] + ARABIZI:
                     await expect(labelled).to_contain_text(text)
@@ -146,6 +150,15 @@ async def test_labelled_messages_are_understood_after_activation(own_agent, fake
                     await majlis.settle()
                     replies = texts_to(fake_graph, sender)
                     assert replies and BUNDLE_QUESTION in replies[0], (text, replies)
+
+                # 6. Roll back in one action: the shipped model serves again.
+                await page.locator(f"#models tr[data-model='{shipped}'] button.activate").click()
+                await expect(page.locator("#activate-result")).to_contain_text(f"Active: {shipped}")
+                sender = customer_id()
+                await majlis.customer(sender).say(GULF[0])
+                await majlis.settle()
+                replies = texts_to(fake_graph, sender)
+                assert replies and BUNDLE_QUESTION not in replies[0], replies
         finally:
             await browser.close()
     engine.dispose()
