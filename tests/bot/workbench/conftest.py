@@ -64,6 +64,22 @@ def trackers(tmp_path: Path) -> Engine:
     engine.dispose()
 
 
+@pytest.fixture(params=("sqlite", "postgresql"))
+def majlis_db(request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
+    """Majlis' database with the workbench tables, empty: SQLite, then PostgreSQL (127.0.0.1)."""
+    from bot.storage import create_engine, migrate
+    from bot.storage.schema import metadata
+    from bot.workbench.schema import metadata as workbench_metadata
+
+    url = f"sqlite:///{tmp_path / 'majlis.sqlite'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    engine = create_engine(url)
+    workbench_metadata.drop_all(engine)
+    metadata.drop_all(engine)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
 def stand_in_agent(agent: Any, tracker: Engine) -> None:
     """Give the desk tests' stand-in agent a tracker store (Rasa's SQL store exposes ``engine``)."""
     agent.tracker_store = SimpleNamespace(engine=tracker)

@@ -3,21 +3,19 @@ from __future__ import annotations
 
 import time
 
-from bot.storage import create_engine, migrate
 from bot.workbench import inbox
 from bot.workbench.collect import Collector
 from tests.bot.workbench.conftest import ARABIZI, ARABIZI_AGAIN, GULF, GULF_AGAIN, UNDERSTOOD
+from tests.bot.storage.backends import pg_url  # noqa: F401 - fixture (the PostgreSQL database)
 from tests.bot.workbench.trackers import action, pause, user, write
 
 
-def indexed(tmp_path, trackers):
-    engine = create_engine(f"sqlite:///{tmp_path / 'majlis.sqlite'}")
-    migrate(engine)
+def indexed(engine, trackers):
     return engine, Collector(engine, lambda: trackers)
 
 
-def test_misunderstood_messages_are_grouped_across_scripts_with_their_reasons(tmp_path, trackers) -> None:
-    engine, collector = indexed(tmp_path, trackers)
+def test_misunderstood_messages_are_grouped_across_scripts_with_their_reasons(majlis_db, trackers) -> None:
+    engine, collector = indexed(majlis_db, trackers)
     assert collector.collect() == 8
     page = inbox.groups(engine, inbox.Filters())
     texts = [g["text"] for g in page["groups"]]
@@ -35,8 +33,8 @@ def test_misunderstood_messages_are_grouped_across_scripts_with_their_reasons(tm
     assert "customer@example.com" in english["training_text"]
 
 
-def test_personal_data_is_masked_in_the_inbox_and_the_conversation(tmp_path, trackers) -> None:
-    engine, collector = indexed(tmp_path, trackers)
+def test_personal_data_is_masked_in_the_inbox_and_the_conversation(majlis_db, trackers) -> None:
+    engine, collector = indexed(majlis_db, trackers)
     collector.collect()
     rephrasing = next(g for g in inbox.groups(engine, inbox.Filters())["groups"] if "باقتي" in g["text"])
     assert "0501234567" not in rephrasing["text"] and "مريم" not in rephrasing["text"]
@@ -47,8 +45,8 @@ def test_personal_data_is_masked_in_the_inbox_and_the_conversation(tmp_path, tra
     assert all("0501234567" not in t["text"] for t in turns)
 
 
-def test_filters(tmp_path, trackers) -> None:
-    engine, collector = indexed(tmp_path, trackers)
+def test_filters(majlis_db, trackers) -> None:
+    engine, collector = indexed(majlis_db, trackers)
     collector.collect()
     assert {g["form"] for g in inbox.groups(engine, inbox.Filters(form="english"))["groups"]} == {"english"}
     assert inbox.groups(engine, inbox.Filters(channel="instagram"))["groups"][0]["count"] == 1
@@ -59,8 +57,8 @@ def test_filters(tmp_path, trackers) -> None:
     assert inbox.groups(engine, future)["total"] == 0
 
 
-def test_collection_is_incremental_and_later_events_add_reasons(tmp_path, trackers) -> None:
-    engine, collector = indexed(tmp_path, trackers)
+def test_collection_is_incremental_and_later_events_add_reasons(majlis_db, trackers) -> None:
+    engine, collector = indexed(majlis_db, trackers)
     collector.collect()
     assert collector.collect() == 0
     now = time.time()
