@@ -1,7 +1,8 @@
 """The workbench on the agent desk: its page and its API, behind the desk's sign-in, CSRF and CSP.
 
 Trainers, supervisors and admins may use it; agents may not.  Integration tokens
-cannot (no token carries the ``workbench`` scope): trainers work signed in.
+cannot (no token carries the ``workbench`` scope): trainers work signed in.  The API
+lives under ``/workbench/api/``, apart from the integrations' ``/api/v1/`` (openapi.yaml).
 """
 from __future__ import annotations
 
@@ -67,7 +68,7 @@ def register_workbench(bp: Blueprint, desk: "DeskApp", base: str, bench: "Workbe
                       role=session.account.role)
         return security_headers(response.html(text), csp=csp)
 
-    @bp.route("/api/v1/workbench/inbox", methods=["GET"])
+    @bp.route("/workbench/api/inbox", methods=["GET"])
     @route
     async def inbox_groups(request: Request, caller: Caller) -> HTTPResponse:
         _allowed(caller)
@@ -80,25 +81,25 @@ def register_workbench(bp: Blueprint, desk: "DeskApp", base: str, bench: "Workbe
         limit = _int(request.args, "limit", 50, 1, inbox.MAX_PAGE)
         return response.json(await bench.inbox(filters, offset, limit))
 
-    @bp.route("/api/v1/workbench/filters", methods=["GET"])
+    @bp.route("/workbench/api/filters", methods=["GET"])
     @route
     async def filter_values(_request: Request, caller: Caller) -> HTTPResponse:
         _allowed(caller)
         return response.json(await bench.run(inbox.options, bench.engine))
 
-    @bp.route("/api/v1/workbench/groups/<group_id:int>/members", methods=["GET"])
+    @bp.route("/workbench/api/groups/<group_id:int>/members", methods=["GET"])
     @route
     async def group_members(_request: Request, caller: Caller, group_id: int) -> HTTPResponse:
         _allowed(caller)
         return response.json({"members": await bench.run(inbox.members, bench.engine, group_id)})
 
-    @bp.route("/api/v1/workbench/messages/<message_id:int>/conversation", methods=["GET"])
+    @bp.route("/workbench/api/messages/<message_id:int>/conversation", methods=["GET"])
     @route
     async def conversation(_request: Request, caller: Caller, message_id: int) -> HTTPResponse:
         _allowed(caller)
         return response.json({"turns": await bench.conversation(message_id)})
 
-    @bp.route("/api/v1/workbench/groups/<group_id:int>/label", methods=["POST"])
+    @bp.route("/workbench/api/groups/<group_id:int>/label", methods=["POST"])
     @route
     async def label(request: Request, caller: Caller, group_id: int) -> HTTPResponse:
         _allowed(caller)
@@ -115,13 +116,13 @@ def register_workbench(bp: Blueprint, desk: "DeskApp", base: str, bench: "Workbe
             raise DeskError(str(exc)) from None
         return response.json(outcome)
 
-    @bp.route("/api/v1/workbench/intents", methods=["GET"])
+    @bp.route("/workbench/api/intents", methods=["GET"])
     @route
     async def intents(_request: Request, caller: Caller) -> HTTPResponse:
         _allowed(caller)
         return response.json({"intents": await bench.run(bench.data.intents)})
 
-    @bp.route("/api/v1/workbench/coverage", methods=["GET"])
+    @bp.route("/workbench/api/coverage", methods=["GET"])
     @route
     async def coverage(_request: Request, caller: Caller) -> HTTPResponse:
         _allowed(caller)
@@ -129,19 +130,19 @@ def register_workbench(bp: Blueprint, desk: "DeskApp", base: str, bench: "Workbe
         accuracy = _accuracy(run.comparison) if run is not None and run.comparison else None
         return response.json(await bench.run(bench.coverage.table, accuracy))
 
-    @bp.route("/api/v1/workbench/audit", methods=["GET"])
+    @bp.route("/workbench/api/audit", methods=["GET"])
     @route
     async def audit(_request: Request, caller: Caller) -> HTTPResponse:
         _allowed(caller)
         return response.json({"entries": await bench.run(bench.audit_trail)})
 
-    @bp.route("/api/v1/workbench/models", methods=["GET"])
+    @bp.route("/workbench/api/models", methods=["GET"])
     @route
     async def models(_request: Request, caller: Caller) -> HTTPResponse:
         _allowed(caller)
         return response.json(await bench.run(bench.models.status))
 
-    @bp.route("/api/v1/workbench/models/train", methods=["POST"])
+    @bp.route("/workbench/api/models/train", methods=["POST"])
     @route
     async def train(_request: Request, caller: Caller) -> HTTPResponse:
         _allowed(caller)
@@ -152,7 +153,7 @@ def register_workbench(bp: Blueprint, desk: "DeskApp", base: str, bench: "Workbe
         await bench.run(bench.audit, caller.actor.name, "train_started", detail={"model": run.name})
         return response.json(run.as_dict(), status=202)
 
-    @bp.route("/api/v1/workbench/models/activate", methods=["POST"])
+    @bp.route("/workbench/api/models/activate", methods=["POST"])
     @route
     async def activate(request: Request, caller: Caller) -> HTTPResponse:
         _allowed(caller)

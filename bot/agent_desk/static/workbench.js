@@ -3,7 +3,7 @@
 (function () {
   const base = document.querySelector('meta[name="desk-base"]').content;
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
-  const api = base + "/api/v1/workbench";
+  const api = base + "/workbench/api";  // session only: not part of the integrations API (openapi.yaml)
   const $ = (id) => document.getElementById(id);
   const el = (tag, text, cls) => {
     const node = document.createElement(tag);

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
+import aiohttp
+
+from bot.agent_desk.accounts import SCOPES, AccountStore
 from bot.workbench.schema import nlu_audit
 from tests.bot.agent_desk.conftest import login, serve_desk
 from tests.bot.workbench.conftest import ARABIZI, GULF, stand_in_agent
@@ -17,20 +20,27 @@ async def workbench(tmp_path, project, trackers, monkeypatch):
 
 
 async def inbox(desk, query=""):
-    async with desk.session.get(desk.url(f"/api/v1/workbench/inbox{query}")) as answer:
+    async with desk.session.get(desk.url(f"/workbench/api/inbox{query}")) as answer:
         assert answer.status == 200, await answer.text()
         return await answer.json()
 
 
 async def test_agents_cannot_use_the_workbench(tmp_path, project, trackers, monkeypatch) -> None:
     async with workbench(tmp_path, project, trackers, monkeypatch) as desk:
-        async with desk.session.get(desk.url("/api/v1/workbench/inbox")) as answer:
+        async with desk.session.get(desk.url("/workbench/api/inbox")) as answer:
             assert answer.status == 401
         await login(desk.session, desk.url(""), "noura@example.com")
-        async with desk.session.get(desk.url("/api/v1/workbench/inbox")) as answer:
+        async with desk.session.get(desk.url("/workbench/api/inbox")) as answer:
             assert answer.status == 403
         async with desk.session.get(desk.url("/workbench")) as answer:
             assert answer.status == 403
+        # Integration tokens cannot use it, whatever their scopes: trainers work signed in.
+        accounts = AccountStore(desk.app.accounts.engine)
+        token = accounts.create_token(name="crm", scopes=list(SCOPES))
+        accounts.shutdown()
+        async with aiohttp.ClientSession() as client:
+            async with client.get(desk.url("/workbench/api/inbox"), headers={"Authorization": f"Bearer {token}"}) as answer:
+                assert answer.status == 403 and "workbench" in (await answer.json())["error"]
 
 
 async def test_a_trainer_labels_a_group_into_the_language_files(tmp_path, project, trackers, monkeypatch) -> None:
@@ -42,7 +52,7 @@ async def test_a_trainer_labels_a_group_into_the_language_files(tmp_path, projec
             assert answer.status == 200 and "script-src 'self'" in answer.headers["Content-Security-Policy"]
         group = (await inbox(desk))["groups"][0]
         assert group["count"] == 4
-        path = f"/api/v1/workbench/groups/{group['group']}/label"
+        path = f"/workbench/api/groups/{group['group']}/label"
         async with desk.session.post(desk.url(path), json={"intent": "buy_data_bundle"}) as answer:
             assert answer.status == 403, "no CSRF token"
         async with desk.session.post(desk.url(path), json={"intent": "buy_data_bundle"},
@@ -74,7 +84,7 @@ async def test_personal_data_is_replaced_and_conflicts_are_flagged(tmp_path, pro
         with_phone = next(g for g in groups if "باقتي" in g["text"])
         text = with_phone["training_text"]
         start = text.index("باقتي")
-        async with desk.session.post(desk.url(f"/api/v1/workbench/groups/{with_phone['group']}/label"),
+        async with desk.session.post(desk.url(f"/workbench/api/groups/{with_phone['group']}/label"),
                                      json={"intent": "buy_data_bundle", "message_id": with_phone["id"],
                                            "entities": [{"start": start, "end": start + 5, "entity": "bundle_size"}]},
                                      headers={"X-CSRF-Token": csrf}) as answer:
@@ -86,7 +96,7 @@ async def test_personal_data_is_replaced_and_conflicts_are_flagged(tmp_path, pro
         # under another intent is a conflict, not written.
         english = next(g for g in groups if g["language"] == "en")
         for intent, expected in (("dispute_charge", "written"), ("check_bill", "conflict")):
-            async with desk.session.post(desk.url(f"/api/v1/workbench/groups/{english['group']}/label"),
+            async with desk.session.post(desk.url(f"/workbench/api/groups/{english['group']}/label"),
                                          json={"intent": intent}, headers={"X-CSRF-Token": csrf}) as answer:
                 result = await answer.json()
             if expected == "written":
@@ -97,7 +107,7 @@ async def test_personal_data_is_replaced_and_conflicts_are_flagged(tmp_path, pro
                                          (english["group"],))
             else:
                 assert result["written"] == [] and result["conflicts"][0]["other_intent"] == "dispute_charge"
-        async with desk.session.get(desk.url("/api/v1/workbench/coverage")) as answer:
+        async with desk.session.get(desk.url("/workbench/api/coverage")) as answer:
             coverage = await answer.json()
         row = next(r for r in coverage["rows"] if r["intent"] == "buy_data_bundle")
         assert row["counts"]["ar"] > 10 and "ar:gulf" in row["counts"]
