@@ -6,7 +6,7 @@ as one group with a count; the trainer labels the group; a candidate trains in t
 background and its comparison shows the labelled messages now understood; the
 trainer activates it while customers keep writing (every one of them is answered);
 the same messages sent again on WhatsApp get the bundle answer, with no restart.
-Screenshots: docs/img/ (docs/trainers.md).
+Screenshots: test-artifacts/workbench/ (docs/img/ has copies for docs/trainers.md).
 """
 from __future__ import annotations
 
@@ -24,12 +24,11 @@ from bot.storage import create_engine, migrate
 from tests.bot.workbench.conftest import project_copy
 from tests.conftest import free_port
 from tests.e2e.browser import launch, sign_in, wait_until
-from tests.e2e.handoff_harness import served_majlis, texts_to
+from tests.e2e.handoff_harness import artifact, served_majlis, texts_to
 from tests.fakes.fake_graph import FakeGraph, fake_graph  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.timeout(3600)]
 
-DOCS_IMG = ROOT / "docs" / "img"
 PASSWORD = "trainer-pass-123"
 #: What customers wrote (probed against the shipped model: fallback / a wrong intent).
 GULF = ["الباقة خلصت قبل وقتها", "باقتي خلصت قبل وقتها"]
@@ -102,7 +101,7 @@ async def test_labelled_messages_are_understood_after_activation(own_agent, fake
                 await page.fill("#intent-search", "bundle")
                 await page.locator("#intent-list li[data-intent=buy_data_bundle]").click()
                 await page.click("#accept")
-                await expect(page.locator("#label-result")).to_contain_text("4 messages")
+                await expect(page.locator("#label-result")).to_contain_text("4 messages", timeout=60000)
 
                 # 3. A candidate trains in the background while customers keep writing (until after the switch).
                 load_senders: list = []
@@ -120,13 +119,13 @@ async def test_labelled_messages_are_understood_after_activation(own_agent, fake
                 await page.click("#train")
                 await expect(page.locator("#training-state")).to_have_text("training", timeout=10000)
                 await expect(page.locator("#training-components")).not_to_have_text("0", timeout=600_000)
-                await page.screenshot(path=str(DOCS_IMG / "workbench-training.png"), full_page=True)
+                await page.screenshot(path=str(artifact("workbench-training.png", "workbench")), full_page=True)
                 await expect(page.locator("#training-state")).to_have_text("ready", timeout=2_700_000)
                 labelled = page.locator("#comparison table.changed-labelled")
                 for text in GULF[:1] + ARABIZI:
                     await expect(labelled).to_contain_text(text)
                 await expect(page.locator("#comparison h3").first).to_contain_text("candidate 100%")
-                await page.screenshot(path=str(DOCS_IMG / "workbench-comparison.png"), full_page=True)
+                await page.screenshot(path=str(artifact("workbench-comparison.png", "workbench")), full_page=True)
 
                 # 4. Activate while customers keep writing: every one of them is answered.
                 candidate = bench_candidate(majlis)
@@ -141,7 +140,7 @@ async def test_labelled_messages_are_understood_after_activation(own_agent, fake
                 unanswered = [s for s in load_senders if not texts_to(fake_graph, s)]
                 assert unanswered == [], f"{len(unanswered)} of {len(load_senders)} messages lost"
                 assert own_agent.processor.model_path.name == candidate != shipped
-                await page.screenshot(path=str(DOCS_IMG / "workbench-activated.png"), full_page=True)
+                await page.screenshot(path=str(artifact("workbench-activated.png", "workbench")), full_page=True)
 
                 # 5. The same messages, from new customers, are now understood.
                 for text in (GULF[0], ARABIZI[0]):

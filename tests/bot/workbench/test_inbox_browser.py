@@ -1,19 +1,18 @@
 """The workbench page in headless Chromium: the inbox grouped, RTL, the conversation, labelling, coverage.
 
-Screenshots of each screen go to docs/img/ (docs/trainers.md shows them).
+Screenshots of each screen go to test-artifacts/workbench/ (docs/img/ has copies for docs/trainers.md).
 """
 from __future__ import annotations
 
 import pytest
 from playwright.async_api import async_playwright, expect
 
-from bot.handoff.config import ROOT
 from tests.bot.agent_desk.conftest import PASSWORDS, serve_desk
 from tests.bot.workbench.conftest import ARABIZI, GULF, stand_in_agent
 from tests.e2e.browser import launch, sign_in
+from tests.e2e.handoff_harness import artifact
 
 pytestmark = pytest.mark.browser
-DOCS_IMG = ROOT / "docs" / "img"
 
 
 async def test_a_trainer_labels_a_group_in_the_browser(tmp_path, project, trackers, monkeypatch) -> None:
@@ -40,7 +39,7 @@ async def test_a_trainer_labels_a_group_in_the_browser(tmp_path, project, tracke
                 await group.locator(".wb-conversation").click()
                 await expect(group.locator(".wb-turns li.this")).to_have_count(1)
                 await expect(group).to_contain_text("→")  # the Arabizi transliteration the NLU saw
-                await page.screenshot(path=str(DOCS_IMG / "workbench-inbox.png"), full_page=True)
+                await page.screenshot(path=str(artifact("workbench-inbox.png", "workbench")), full_page=True)
 
                 await page.select_option("#filters select[name=form]", "arabizi")
                 await page.click("#filters button[type=submit]")
@@ -52,19 +51,19 @@ async def test_a_trainer_labels_a_group_in_the_browser(tmp_path, project, tracke
                 await page.fill("#intent-search", "باقة")  # searching by an Arabic example finds the intent
                 await expect(page.locator("#intent-list li[data-intent=buy_data_bundle]")).to_be_visible()
                 await page.locator("#intent-list li[data-intent=buy_data_bundle]").click()
-                await page.screenshot(path=str(DOCS_IMG / "workbench-label.png"), full_page=True)
+                await page.screenshot(path=str(artifact("workbench-label.png", "workbench")), full_page=True)
                 await page.click("#accept")
-                await expect(page.locator("#label-result")).to_contain_text("data/nlu/arabizi/bundles.yml")
+                await expect(page.locator("#label-result")).to_contain_text("data/nlu/arabizi/bundles.yml", timeout=60000)
                 await expect(page.locator(".wb-group .wb-count", has_text="×4")).to_have_count(0)
 
                 await page.click(".wb-tabs .tab[data-tab=coverage]")
                 await expect(page.locator("#coverage tbody tr").first).to_be_visible()
                 await expect(page.locator("#coverage td.weak").first).to_be_visible()
-                await page.screenshot(path=str(DOCS_IMG / "workbench-coverage.png"), full_page=True)
+                await page.screenshot(path=str(artifact("workbench-coverage.png", "workbench")), full_page=True)
                 await page.click(".wb-tabs .tab[data-tab=audit]")
                 await expect(page.locator("#audit tbody")).to_contain_text("buy_data_bundle")
                 await expect(page.locator("#audit tbody")).to_contain_text("Tina")
-                await page.screenshot(path=str(DOCS_IMG / "workbench-audit.png"), full_page=True)
+                await page.screenshot(path=str(artifact("workbench-audit.png", "workbench")), full_page=True)
             finally:
                 await browser.close()
     text = (project / "data/nlu/ar/bundles.yml").read_text(encoding="utf-8")
