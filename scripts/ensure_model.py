@@ -20,15 +20,20 @@ TRAINING_DATA = ["data/nlu", "data/rules", "data/stories"]
 FINGERPRINTED = ["config.yml", "domain.yml", "requirements.lock", *TRAINING_DATA, "bot/nlu", "bot/language"]
 
 
-def fingerprint() -> str:
+#: What a trainer edits: read from ``data_root`` (the trainer's workbench trains from a copy in tests).
+PROJECT_DATA = {"config.yml", "domain.yml", *TRAINING_DATA}
+
+
+def fingerprint(data_root: Path = ROOT) -> str:
     digest = hashlib.sha256()
     for entry in FINGERPRINTED:
-        path = ROOT / entry
+        root = data_root if entry in PROJECT_DATA else ROOT
+        path = root / entry
         files = sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts) if path.is_dir() else [path]
         for file in files:
             if file.suffix in {".pyc"}:
                 continue
-            digest.update(str(file.relative_to(ROOT)).encode())
+            digest.update(str(file.relative_to(root)).encode())
             digest.update(file.read_bytes())
     return digest.hexdigest()[:12]
 

@@ -36,6 +36,8 @@ from bot.handoff.service import HandoffService
 from bot.handoff.store import HandoffStore
 from bot.handoff.tracker import TrackerAccess
 from bot.handoff.window_store import WindowStore
+from bot.workbench.routes import register_workbench
+from bot.workbench.service import Workbench
 
 if TYPE_CHECKING:
     from rasa.core.agent import Agent
@@ -64,6 +66,8 @@ class DeskApp:
     #: the handoff database; on PostgreSQL, live updates also come from other instances
     engine: Optional[Engine] = None
     signal: Optional[desk_signal.DeskSignal] = None
+    #: the trainer's workbench (bot/workbench/), on the same sign-in
+    workbench: Optional[Workbench] = None
 
     @classmethod
     def create(cls, *, settings: HandoffSettings, engine: Engine, agent: Callable[[], "Agent"],
@@ -83,6 +87,7 @@ class DeskApp:
                   webhooks=WebhookSender(targets=settings.webhooks, store=WebhookStore(engine), events=store.event,
                                          build=lambda event: app.webhook_body(event)))
         service.listeners.append(app.webhooks.wake)
+        app.workbench = Workbench.create(engine, agent, clock=clock)
         return app
 
     def now(self) -> datetime:
@@ -131,4 +136,6 @@ class DeskApp:
         register_api(bp, self)
         register_assignment_api(bp, self)
         register_stream(bp, self)
+        if self.workbench is not None:
+            register_workbench(bp, self, base, self.workbench)
         return bp

@@ -250,6 +250,7 @@
   async function main() {
     state.me = await call("GET", "/me");
     $("supervisor-link").hidden = !["supervisor", "admin"].includes(state.me.agent.role);
+    $("workbench-link").hidden = !["trainer", "supervisor", "admin"].includes(state.me.agent.role);
     setupComposer();
     setupPager();
     await loadQueue();

@@ -15,7 +15,7 @@ from bot.storage.schema import metadata
 from tests.bot.storage import legacy_schema as legacy
 from tests.bot.storage.backends import create_pg_database, drop_pg_database
 
-REVISIONS = ["0001", "0002", "0003"]
+REVISIONS = ["0001", "0002", "0003", "0004", "0005"]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -104,7 +104,7 @@ def build_legacy(engine: sa.engine.Engine, versions) -> None:
 
 def test_a_database_of_the_old_migrator_is_converted_and_keeps_its_rows(blank):
     build_legacy(blank, [1, 2, 3])
-    assert migrate(blank) == ["0003"]  # stamped at 0002 (= old version 3), then the new revision
+    assert migrate(blank) == REVISIONS[2:]  # stamped at 0002 (= old version 3), then the new revisions
     assert applied_versions(blank) == REVISIONS
     assert LEGACY_TABLE not in tables(blank)
     with blank.connect() as conn:
@@ -124,7 +124,7 @@ async def test_an_old_database_before_namespaced_ids_gets_them(blank):
     from bot.handoff.store import HandoffStore
 
     build_legacy(blank, [1, 2])
-    assert migrate(blank) == ["0002", "0003"]
+    assert migrate(blank) == REVISIONS[1:]
     with blank.connect() as conn:
         row = conn.execute(sa.text("SELECT customer, active_key FROM majlis_handoff")).one()
     assert tuple(row) == ("whatsapp_cloud:971501234567", "whatsapp_cloud whatsapp_cloud:971501234567")
