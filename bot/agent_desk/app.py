@@ -22,6 +22,7 @@ from bot.agent_desk.pages import register_pages
 from bot.agent_desk.stream import KEEPALIVE_SECONDS, register_stream
 from bot.agent_desk.throttle import SignInThrottle
 from bot.agent_desk.webhooks import WebhookSender, WebhookStore, subscribers
+from bot.reports.routes import register_reports
 from bot.delivery import utcnow
 from bot.handoff.config import HandoffSettings
 from bot.handoff.desk import DeskOperations
@@ -112,4 +113,5 @@ class DeskApp:
         register_pages(bp, self, base)
         register_api(bp, self)
         register_stream(bp, self)
+        register_reports(bp, self, base)
         return bp

@@ -233,6 +233,7 @@
   async function main() {
     state.me = await call("GET", "/me");
     $("supervisor-link").hidden = !["supervisor", "admin"].includes(state.me.agent.role);
+    $("reports-link").hidden = !["supervisor", "admin", "trainer"].includes(state.me.agent.role);
     setupComposer();
     setupPager();
     await loadQueue();
