@@ -267,10 +267,14 @@ class ReportBuilder:
 
     def _link_handoffs(self) -> None:
         with self.engine.begin() as conn:
-            # bounded: a handoff whose conversation never shows up (no SQL tracker) is given up after a while
-            recent = datetime.utcnow() - UNLINKED_FOR
-            unlinked = conn.execute(sa.select(report_handoff).where(report_handoff.c.conversation_id.is_(None),
-                                                                    report_handoff.c.created_at >= recent)).all()
+            # bounded: a handoff whose conversation never shows up (no SQL tracker) is given up once the
+            # folded conversations are well past it (measured in folded time, so a backlog still links)
+            newest = conn.execute(sa.select(sa.func.max(report_conversation.c.started_at))).scalar()
+            if newest is None:
+                return
+            unlinked = conn.execute(sa.select(report_handoff).where(
+                report_handoff.c.conversation_id.is_(None),
+                report_handoff.c.created_at >= newest - UNLINKED_FOR)).all()
             for row in unlinked:
                 conversation = conn.execute(sa.select(report_conversation.c.id).where(
                     report_conversation.c.sender_id == row.sender_id,
