@@ -13,12 +13,9 @@ import json
 import logging
 from typing import Any, Dict, Optional
 
-from prometheus_client import Counter
+from bot.metrics.series import EVENTS_DROPPED, EVENTS_PUBLISHED
 
 logger = logging.getLogger(__name__)
-
-EVENTS_PUBLISHED = Counter("majlis_events_published", "Schema events published to the broker", ["type"])
-EVENTS_DROPPED = Counter("majlis_events_dropped", "Schema events dropped (queue full or broker refused)", ["reason"])
 
 
 class EventPublisher:

@@ -84,3 +84,6 @@ WINDOW_EXPIRIES = Counter("majlis_window_expiries", "Messages not sent: the cust
 TEMPLATE_FALLBACKS = Counter("majlis_template_fallbacks", "Approved templates queued because the window had closed",
                              ["channel"])
 TRAINER_ACTIVATIONS = Counter("majlis_trainer_activations", "Models a trainer activated from the desk", ["result"])
+EVENTS_PUBLISHED = Counter("majlis_events_published", "Schema events published to the broker (bot.events)", ["type"])
+EVENTS_DROPPED = Counter("majlis_events_dropped", "Schema events dropped: the queue was full while the broker was away",
+                         ["reason"])
