@@ -257,18 +257,30 @@ class ReportBuilder:
                 "local_day": self.local(row.created_at).date(),
                 "wait_s": _between(row.created_at, claimed), "first_response_s": _between(row.created_at, replied),
                 "handling_s": _between(claimed, row.closed_at), "rating": row.rating})
+        for item in values:
+            if item["conversation_id"] is None:
+                item["conversation_id"] = self._conversation_of(conn, item["sender_id"], item["created_at"])
         conn.execute(report_handoff.delete().where(report_handoff.c.handoff_id.in_(ids)))
         if values:
             conn.execute(report_handoff.insert(), values)
-            # a linked handoff's later rating reaches its conversation now
+            # the conversation learns it was handed off (and a rating that came later)
             for item in values:
                 if item["conversation_id"] is not None:
                     self._mark(conn, item["conversation_id"], item)
 
+    @staticmethod
+    def _conversation_of(conn: Connection, sender: str, created_at: datetime) -> Optional[int]:
+        """The sender's latest conversation started before the handoff (None: not folded yet)."""
+        return conn.execute(sa.select(report_conversation.c.id).where(
+            report_conversation.c.sender_id == sender,
+            report_conversation.c.started_at <= created_at + LINK_SLACK).order_by(
+            report_conversation.c.started_at.desc()).limit(1)).scalar()
+
     def _link_handoffs(self) -> None:
         with self.engine.begin() as conn:
-            # bounded: a handoff whose conversation never shows up (no SQL tracker) is given up once the
-            # folded conversations are well past it (measured in folded time, so a backlog still links)
+            # Handoffs folded before their turn's tracker events, linked now.  Bounded: one whose
+            # conversation never shows up (no SQL tracker) is given up once the folded conversations
+            # are well past it (folded time, not wall time: a backlog being folded still links).
             newest = conn.execute(sa.select(sa.func.max(report_conversation.c.started_at))).scalar()
             if newest is None:
                 return
@@ -276,10 +288,7 @@ class ReportBuilder:
                 report_handoff.c.conversation_id.is_(None),
                 report_handoff.c.created_at >= newest - UNLINKED_FOR)).all()
             for row in unlinked:
-                conversation = conn.execute(sa.select(report_conversation.c.id).where(
-                    report_conversation.c.sender_id == row.sender_id,
-                    report_conversation.c.started_at <= row.created_at + LINK_SLACK).order_by(
-                    report_conversation.c.started_at.desc()).limit(1)).scalar()
+                conversation = self._conversation_of(conn, row.sender_id, row.created_at)
                 if conversation is None:
                     continue
                 conn.execute(report_handoff.update().where(report_handoff.c.handoff_id == row.handoff_id).values(
