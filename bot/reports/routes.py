@@ -7,6 +7,7 @@ fetches the JSON and draws each figure with Chart.js (vendored under
 """
 from __future__ import annotations
 
+import json
 import mimetypes
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -17,8 +18,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.agent_desk.http import SESSION_COOKIE, page_csp, security_headers
+from bot.agent_desk.http import SESSION_COOKIE, Caller, api_route, page_csp, security_headers
 from bot.agent_desk.pages import render
+from bot.handoff.desk import DeskError, Forbidden
 from bot.reports.export import to_csv
 from bot.reports.figures import DIMENSIONS, ReportQuery
 from bot.reports.service import ReportService
@@ -86,12 +88,15 @@ def register_reports(bp: Blueprint, desk: "DeskApp", base: str) -> ReportService
             role=session.account.role)), csp=csp)
 
     @bp.route("/api/v1/reports", methods=["GET"])
-    async def reports_json(request: Request) -> HTTPResponse:
-        _session, refused = await reader(request)
-        if refused is not None:
-            return security_headers(response.json({"error": "not allowed"}, status=refused.status))
+    @api_route(desk, "handoffs:read")
+    async def reports_json(request: Request, caller: Caller) -> HTTPResponse:
+        # the desk's API authentication: a session (with CSRF rules) or an integration token
+        if caller.actor.role not in READERS:
+            raise Forbidden("supervisors, admins and trainers only")
         data, bad = await figures(request)
-        return bad or security_headers(response.json(data))
+        if bad is not None:
+            raise DeskError(json.loads(bad.body)["error"])
+        return response.json(data)
 
     @bp.route("/reports.csv", methods=["GET"])
     async def reports_csv(request: Request) -> HTTPResponse:
