@@ -7,7 +7,6 @@ fetches the JSON and draws each figure with Chart.js (vendored under
 """
 from __future__ import annotations
 
-import json
 import mimetypes
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -33,8 +32,8 @@ READERS = ("supervisor", "admin", "trainer")
 DEFAULT_DAYS, MAX_DAYS = 30, 400
 
 
-class BadQuery(ValueError):
-    pass
+class BadQuery(DeskError):
+    """A report query the desk refuses (400)."""
 
 
 def parse_query(args: Any, today: date) -> ReportQuery:
@@ -71,12 +70,9 @@ def register_reports(bp: Blueprint, desk: "DeskApp", base: str) -> ReportService
             return None, security_headers(response.html("<p>Supervisors and trainers only.</p>", status=403), csp=csp)
         return session, None
 
-    async def figures(request: Request) -> Tuple[Optional[Dict[str, Any]], Optional[HTTPResponse]]:
-        try:
-            query = parse_query(request.args, datetime.now(ZoneInfo(service.zone)).date())
-        except BadQuery as exc:
-            return None, security_headers(response.json({"error": str(exc)}, status=400))
-        return await service.figures(query), None
+    async def figures(request: Request) -> Dict[str, Any]:
+        """Raises BadQuery (400)."""
+        return await service.figures(parse_query(request.args, datetime.now(ZoneInfo(service.zone)).date()))
 
     @bp.route("/reports", methods=["GET"])
     async def reports_page(request: Request) -> HTTPResponse:
@@ -93,19 +89,17 @@ def register_reports(bp: Blueprint, desk: "DeskApp", base: str) -> ReportService
         # the desk's API authentication: a session (with CSRF rules) or an integration token
         if caller.actor.role not in READERS:
             raise Forbidden("supervisors, admins and trainers only")
-        data, bad = await figures(request)
-        if bad is not None:
-            raise DeskError(json.loads(bad.body)["error"])
-        return response.json(data)
+        return response.json(await figures(request))
 
     @bp.route("/reports.csv", methods=["GET"])
     async def reports_csv(request: Request) -> HTTPResponse:
         _session, refused = await reader(request)
         if refused is not None:
             return refused
-        data, bad = await figures(request)
-        if bad is not None:
-            return bad
+        try:
+            data = await figures(request)
+        except BadQuery as exc:
+            return security_headers(response.json({"error": exc.reason}, status=exc.status))
         name = f"majlis-report-{data['range']['from']}-{data['range']['to']}.csv"
         return security_headers(response.text(to_csv(data), content_type="text/csv; charset=utf-8",
                                               headers={"Content-Disposition": f'attachment; filename="{name}"'}))
