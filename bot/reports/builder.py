@@ -25,8 +25,8 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
+from datetime import datetime, timedelta, timezone
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa

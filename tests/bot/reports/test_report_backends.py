@@ -7,7 +7,6 @@ are folded incrementally: a second refresh changes nothing, a later rating arriv
 """
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import date, datetime, timedelta, timezone
 from typing import Iterator
