@@ -18,7 +18,8 @@ Usage::
 
     python bench/reports.py                    # 1,000,000 messages, both databases, the turn cost
     python bench/reports.py --messages 100000  # smaller
-    python bench/reports.py --skip-turns       # no model needed
+    python bench/reports.py --only sqlite      # one part (sqlite, postgresql, turns); kept in bench/results/tmp
+    python bench/reports.py --report-only      # render bench/results/reports.md from the parts kept
 
 Results: bench/results/reports.md and .json.
 """
@@ -230,7 +231,8 @@ def turn_cost(blocks: int, per_block: int) -> Dict[str, Any]:
     """Median in-process turn time with and without the metrics observer, alternating blocks."""
     import os
 
-    os.environ.setdefault("MAJLIS_ACTION_ENDPOINT", "http://127.0.0.1:5055/webhook")
+    os.environ.setdefault("MAJLIS_ACTION_ENDPOINT", "http://127.0.0.1:9/webhook")  # no action server
+    os.environ.setdefault("MAJLIS_ACTION_SECRET", uuid.uuid4().hex)
     from common import majlis_model
     from rasa.core.agent import Agent
     from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -279,72 +281,101 @@ def turn_cost(blocks: int, per_block: int) -> Dict[str, Any]:
             "ratio": with_ms / without_ms, "observer_us": observer_us}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--messages", type=int, default=1_000_000, help="customer + bot messages stored")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--skip-pg", action="store_true")
-    parser.add_argument("--skip-turns", action="store_true")
-    parser.add_argument("--turn-blocks", type=int, default=6)
-    args = parser.parse_args()
-    be_nice()
-    header = machine_line()
+PARTS = ("sqlite", "postgresql", "turns")
+
+
+def part_path(name: str) -> Path:
+    return TMP / f"reports-part-{name}.json"
+
+
+def run_part(name: str, args: argparse.Namespace) -> None:
+    """Run one part and keep its result (parts can run one after the other or side by side)."""
     conversations = args.messages // (2 * TURNS)
-    rows, handoffs = tracker_rows(conversations)
-    tmp = TMP / f"reports-{uuid.uuid4().hex[:8]}"
+    tmp = TMP / f"reports-{name}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True, exist_ok=True)
-    runs: Dict[str, Any] = {}
-    runs["sqlite"] = backend_run("sqlite", f"sqlite:///{tmp / 'majlis.sqlite'}", f"sqlite:///{tmp / 'tracker.sqlite'}",
-                                 rows, handoffs, tmp / "desk-sqlite", args.repeats)
-    if not args.skip_pg:
-        db = f"majlis_bench_reports_{uuid.uuid4().hex[:8]}"
-        admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{db}"'))
-        try:
-            url = PG_ADMIN.rsplit("/", 1)[0] + f"/{db}"
-            runs["postgresql"] = backend_run("postgresql", url, url, rows, handoffs, tmp / "desk-pg", args.repeats)
-        finally:
-            from bot.storage import dispose_engines
-
-            dispose_engines()
+    result: Dict[str, Any] = {"machine": machine_line()}
+    if name == "turns":
+        result["turns"] = turn_cost(args.turn_blocks, 20)
+    else:
+        rows, handoffs = tracker_rows(conversations)
+        if name == "sqlite":
+            result["run"] = backend_run("sqlite", f"sqlite:///{tmp / 'majlis.sqlite'}",
+                                        f"sqlite:///{tmp / 'tracker.sqlite'}", rows, handoffs, tmp / "desk",
+                                        args.repeats)
+        else:
+            db = f"majlis_bench_reports_{uuid.uuid4().hex[:8]}"
+            admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
             with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
-            admin.dispose()
-    turns = None if args.skip_turns else turn_cost(args.turn_blocks, 20)
+                conn.execute(sa.text(f'CREATE DATABASE "{db}"'))
+            try:
+                url = PG_ADMIN.rsplit("/", 1)[0] + f"/{db}"
+                result["run"] = backend_run("postgresql", url, url, rows, handoffs, tmp / "desk", args.repeats)
+            finally:
+                from bot.storage import dispose_engines
 
-    lines = ["# Reports: page load with a year of stored messages, and the cost of metrics", "", header, "",
-             f"Data: {args.messages:,} stored messages (customer + bot) in Rasa's tracker events table, "
-             f"{conversations:,} conversations over the last 365 days, "
-             f"{len(handoffs):,} handoffs (claim, reply, close, rating), written straight into the stores "
-             "(bench/reports.py). Page loads: median of "
-             f"{args.repeats} (max in brackets); API = `/api/v1/reports` over HTTP from a served desk; "
-             "Chromium = `/reports` until every chart and table is drawn.", ""]
-    for name, run in runs.items():
+                dispose_engines()
+                with admin.connect() as conn:
+                    conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+                admin.dispose()
+        result["messages"], result["conversations"] = args.messages, conversations
+    result["load_end"] = load_line()
+    part_path(name).write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
+
+
+def render(args: argparse.Namespace) -> None:
+    parts = {name: json.loads(part_path(name).read_text(encoding="utf-8"))
+             for name in PARTS if part_path(name).exists()}
+    lines = ["# Reports: page load with a year of stored messages, and the cost of metrics", ""]
+    lines += [f"- {name}: {part['machine']}" for name, part in parts.items()]
+    lines += ["", "Page loads: median of the repeats (max beside it); API = `/api/v1/reports` over HTTP from a "
+              "served desk; Chromium = `/reports` until every chart and table is drawn. Data: a year of traffic "
+              f"written straight into the stores: Rasa's tracker events table ({TURNS} customer + {TURNS} bot "
+              "messages per conversation, each after a `session_started`), 15% of conversations handed off "
+              "(claim, agent reply, close, rating).", ""]
+    for name in ("sqlite", "postgresql"):
+        if name not in parts:
+            continue
+        run = parts[name]["run"]
         lines += [f"## {name}", "",
-                  f"Stored: {run['tracker_rows']:,} tracker rows ({run['messages']:,} messages), "
-                  f"{run['handoffs']:,} handoffs → {run['conversations']:,} report rows. "
-                  f"Writing the data: {run['generate_s']:.0f} s. First fold of the whole year (once, when reports "
-                  f"are switched on): {run['first_fold_s']:.1f} s; a refresh with nothing new: "
-                  f"{run['idle_refresh_ms']:.1f} ms.", ""]
+                  f"Stored: {run['tracker_rows']:,} tracker rows ({run['messages']:,} messages, "
+                  f"{parts[name]['conversations']:,} conversations over 365 days), {run['handoffs']:,} handoffs "
+                  f"→ {run['conversations']:,} report rows. Writing the data: {run['generate_s']:.0f} s. "
+                  f"First fold of the whole year (once, when reports are switched on): {run['first_fold_s']:.1f} s; "
+                  f"a refresh with nothing new: {run['idle_refresh_ms']:.1f} ms.", ""]
         lines += table(["what", "median ms", "max ms"],
                        [[k, f"{v['median_ms']:.0f}", f"{v['max_ms']:.0f}"] for k, v in run["loads"].items()])
-        lines.append("")
-    if turns:
+        lines += ["", parts[name]["load_end"], ""]
+    if "turns" in parts:
+        turns = parts["turns"]["turns"]
         lines += ["## Cost of metrics on the turn", "",
-                  f"In-process `Agent.handle_message` with the trained model (REST input, windowed SQLite tracker "
-                  f"store, no action server: the turns that call custom actions fail fast alike), "
+                  "In-process `Agent.handle_message` with the trained model (REST input, windowed SQLite tracker "
+                  "store, no action server: turns that call custom actions fail fast alike), "
                   f"{turns['turns_each']} turns each way in alternating blocks.", ""]
         lines += table(["", "median turn ms"], [["with metrics", f"{turns['with_ms']:.1f}"],
                                                ["without metrics", f"{turns['without_ms']:.1f}"],
                                                ["ratio", f"{turns['ratio']:.3f}"]])
         lines += ["", f"The observer itself (NLU, fallback and turn series for one customer message): "
-                      f"{turns['observer_us']:.1f} µs per message.", ""]
-    options = f" --messages {args.messages}" if args.messages != 1_000_000 else ""
-    lines += [load_line(), "", f"Command: `python bench/reports.py{options}`"]
+                      f"{turns['observer_us']:.1f} µs per message.", "", parts["turns"]["load_end"], ""]
+    lines += ["Command: `python bench/reports.py` (parts: `--only sqlite`, `--only postgresql`, `--only turns`, "
+              "then `--report-only`)"]
     write_report("reports", lines)
-    (RESULTS / "reports.json").write_text(json.dumps({"git": git_commit(), "runs": runs, "turns": turns},
-                                                     indent=2, default=str), encoding="utf-8")
+    (RESULTS / "reports.json").write_text(json.dumps({"git": git_commit(), "parts": parts}, indent=2),
+                                          encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=1_000_000, help="customer + bot messages stored")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--only", choices=PARTS, action="append", help="run only these parts (repeatable)")
+    parser.add_argument("--report-only", action="store_true", help="render the report from the parts kept")
+    parser.add_argument("--turn-blocks", type=int, default=6)
+    args = parser.parse_args()
+    be_nice()
+    if not args.report_only:
+        for name in args.only or PARTS:
+            run_part(name, args)
+    render(args)
 
 
 if __name__ == "__main__":
