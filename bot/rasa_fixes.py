@@ -64,11 +64,14 @@ def apply() -> None:
 
 def _limited(configure_app: Callable[..., Any]) -> Callable[..., Any]:
     """``rasa.core.run.configure_app`` whose Sanic app refuses bodies over 1 MiB."""
+    from bot.events.install import export_events
+    from bot.metrics.install import instrument_rasa_app
     from bot.request_limits import limit_requests
 
     @functools.wraps(configure_app)
     def configure(*args: Any, **kwargs: Any) -> Any:
-        return limit_requests(configure_app(*args, **kwargs))
+        # Prometheus /metrics (bot/metrics) and the event export (bot/events) ride along with the fixes
+        return export_events(instrument_rasa_app(limit_requests(configure_app(*args, **kwargs))))
 
     return configure
 

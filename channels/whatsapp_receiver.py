@@ -64,6 +64,7 @@ from bot.cluster.workqueue import QueueSettings, WorkPublisher
 from bot.gateway.journal import DEFAULT_LIMIT, DEFAULT_NAME, Journal, JournalFull
 from bot.gateway.notice import SECRET_ENV, InboxNotifier, inbox_secret
 from bot.gateway.relay import JournalRelay
+from bot.metrics.install import instrument_aiohttp_app
 from bot.storage import get_engine
 from channels.meta.graph import SIGNATURE_HEADER, GraphClient, verify_handshake
 from channels.whatsapp_cloud.sender import WhatsAppSender
@@ -246,6 +247,7 @@ def build_app(
     app.router.add_get(f"{PREFIX}/ready", readiness)
     app.router.add_get(f"{PREFIX}/webhook", verify)
     app.router.add_post(f"{PREFIX}/webhook", receive)
+    instrument_aiohttp_app(app)  # GET /metrics and webhook counts/latency (bot/metrics)
     app.on_startup.append(start)
     app.on_cleanup.append(stop)
     for callback in on_cleanup:

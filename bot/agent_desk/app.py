@@ -24,6 +24,7 @@ from bot.agent_desk.stream import KEEPALIVE_SECONDS, register_stream
 from bot.agent_desk.throttle import SignInThrottle
 from bot.agent_desk.webhooks import WebhookSender, WebhookStore, subscribers
 from bot.cluster import desk_signal
+from bot.reports.routes import register_reports
 from bot.delivery import utcnow
 from bot.handoff.assignment import Assigner
 from bot.handoff.assignment_store import AssignmentStore
@@ -138,4 +139,5 @@ class DeskApp:
         register_stream(bp, self)
         if self.workbench is not None:
             register_workbench(bp, self, base, self.workbench)
+        register_reports(bp, self, base)
         return bp

@@ -18,6 +18,7 @@ from bot.delivery._rows import Conversation
 from bot.storage.ports import DeliveryStorage
 from bot.delivery.types import OutboundMessage, OutboxState
 from bot.errors import ProviderAPIError, WindowClosedError
+from bot.metrics import delivery as delivery_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +114,7 @@ class Dispatcher:
             provider_message_id=result.provider_message_id,
         )
         logger.debug("%s: outbox %s sent (attempt %d)", self.channel, message.id, attempts)
+        delivery_metrics.sent(self.channel, message.kind)
         return Outcome()
 
     async def _failed_attempt(self, message: OutboundMessage, attempts: int, exc: ProviderAPIError) -> Optional[float]:
@@ -125,6 +127,7 @@ class Dispatcher:
                 self.channel, message.id, attempts, exc.code, delay,
             )
         else:
+            delivery_metrics.failed(self.channel, exc.code)
             logger.warning(
                 "%s: outbox %s (%s) failed after %d attempt(s): code %s, %s",
                 self.channel, message.id, message.kind, attempts, exc.code,
@@ -143,6 +146,7 @@ class Dispatcher:
 
     async def _skip_outside_window(self, message: OutboundMessage, exc: Optional[WindowClosedError]) -> bool:
         """Mark ``message`` skipped and queue the template; whether a template was queued."""
+        delivery_metrics.window_expired(self.channel)
         logger.info(
             "%s: outbox %s not sent: customer-service window closed%s",
             self.channel, message.id, f" (provider code {exc.code})" if exc else "",
@@ -178,6 +182,7 @@ class Dispatcher:
         )
         stored, created = await self.store.enqueue(template, self.clock())
         if created:
+            delivery_metrics.template_fallback(self.channel)
             logger.info("%s: template %s queued instead of outbox %s", self.channel, stored.id, message.id)
         return created
 

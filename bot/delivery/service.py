@@ -26,6 +26,7 @@ from bot.delivery.sender import RetryPolicy, Sender
 from bot.delivery._rows import Conversation, utcnow
 from bot.delivery.sql import Finished
 from bot.storage.ports import DeliveryStorage
+from bot.metrics import delivery as delivery_metrics
 from bot.delivery.types import (
     InboundItem,
     InboxState,
@@ -229,6 +230,7 @@ class Delivery:
             record = await self.store.outbound_by_provider_id(self.channel, update.provider_message_id)
             if record is None:
                 continue
+            delivery_metrics.failed(self.channel, update.error_code)
             logger.warning(
                 "%s: outbox message %s failed at the provider (code %s)",
                 self.channel, record.message.id, update.error_code,

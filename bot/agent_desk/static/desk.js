@@ -251,6 +251,7 @@
     state.me = await call("GET", "/me");
     $("supervisor-link").hidden = !["supervisor", "admin"].includes(state.me.agent.role);
     $("workbench-link").hidden = !["trainer", "supervisor", "admin"].includes(state.me.agent.role);
+    $("reports-link").hidden = !["supervisor", "admin", "trainer"].includes(state.me.agent.role);
     setupComposer();
     setupPager();
     await loadQueue();
