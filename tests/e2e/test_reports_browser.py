@@ -36,9 +36,9 @@ from bot.reports.service import tracker_engine_of
 from bot.reports.tables import create_report_tables, report_cursor
 from bot.storage import create_engine, migrate
 from bot.storage.schema import handoff, handoff_event, handoff_message, outbox
-from channels.agent_desk import AgentDeskInput
-from channels.twilio_whatsapp import TwilioWhatsAppInput
-from channels.whatsapp_cloud import WhatsAppCloudInput
+from bot.agent_desk.channel import AgentDeskInput
+from channels.twilio.channel import TwilioWhatsAppInput
+from channels.whatsapp_cloud.channel import WhatsAppCloudInput
 from tests.bot.agent_desk.conftest import PASSWORDS, login
 from tests.bot.metrics.scrape import changed, scrape, value
 from tests.channels import test_twilio_whatsapp_harness as twilio_harness

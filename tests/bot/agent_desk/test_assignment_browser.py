@@ -21,7 +21,7 @@ from bot.delivery import DeliveryStore
 from bot.delivery.types import InboundItem
 from bot.handoff.assignment_store import AssignmentStore
 from bot.storage import create_engine, migrate
-from channels.whatsapp_cloud import WhatsAppCloudInput
+from channels.whatsapp_cloud.channel import WhatsAppCloudInput
 from tests.bot.agent_desk.conftest import PASSWORDS, Desk, serve_desk, user_event
 from tests.channels.whatsapp_harness import settings as whatsapp_settings
 from tests.e2e.browser import launch, sign_in

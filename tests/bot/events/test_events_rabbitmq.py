@@ -27,7 +27,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from bot.agent_desk.accounts import AccountStore
 from bot.events.schema import TYPES
 from bot.storage import create_engine, migrate
-from channels.agent_desk import AgentDeskInput
+from bot.agent_desk.channel import AgentDeskInput
 from tests.bot.agent_desk.conftest import PASSWORDS, FakeTrackers, StubAgent, login
 from tests.e2e.handoff_harness import DESK, handoff_settings
 from tests.rasa_server_app import served_rasa_app

@@ -13,7 +13,7 @@ import pytest
 
 from bot.agent_desk.accounts import AccountStore
 from bot.storage import create_engine, migrate
-from channels.agent_desk import AgentDeskInput
+from bot.agent_desk.channel import AgentDeskInput
 from tests.bot.agent_desk.conftest import PASSWORDS, FakeTrackers, StubAgent, login
 from tests.bot.metrics.scrape import changed, delta, scrape, value
 from tests.e2e.handoff_harness import DESK, handoff_settings
