@@ -214,3 +214,55 @@ def test_pruning_run_by_every_instance_at_once_removes_each_row_once(instances):
     # 60 inbox rows and 7 windows: one instance pruned them, or both shared the work
     assert removed["a"] + removed["b"] == 67
     assert a.inbound(CH, "m0") is None
+
+
+CLAIMER = """
+import json, sys
+from bot.delivery import InboxState, utcnow
+from bot.delivery.sql import SqlDelivery
+from bot.storage import create_engine
+
+url, owner, customers = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
+store = SqlDelivery(create_engine(url), owner=owner)
+print("ready", flush=True)
+sys.stdin.readline()  # both processes start claiming together
+claimed, idle = [], 0
+while idle < 3:  # three passes over every conversation without a claim: nothing is left
+    idle += 1
+    for customer in customers:
+        item = store.claim_next_inbound("whatsapp_cloud", ("acc", customer), utcnow())
+        if item is not None:
+            idle = 0
+            claimed.append(item.message_id)
+            store.finish_inbound(item.id, InboxState.DONE, utcnow())
+print(json.dumps(claimed))
+"""
+
+
+def test_two_processes_claiming_at_once_share_the_work_and_never_the_same_item(engine):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[4]
+    customers = [f"c{n}" for n in range(12)]
+    SqlDelivery(engine).accept([item(f"{c}-{k}", c) for k in range(5) for c in customers], utcnow())
+    url = engine.url.render_as_string(hide_password=False)
+    processes = [
+        subprocess.Popen([sys.executable, "-c", CLAIMER, url, owner, ",".join(customers)], cwd=root,
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        for owner in ("process-a", "process-b")
+    ]
+    assert [process.stdout.readline().strip() for process in processes] == ["ready", "ready"]
+    for process in processes:  # both are up (imports done) before either claims: start them together
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    claimed = [json.loads(process.communicate(timeout=120)[0]) for process in processes]
+    assert [process.returncode for process in processes] == [0, 0]
+    every = claimed[0] + claimed[1]
+    assert len(every) == len(set(every)) == 60  # all claimed, none twice
+    for found in claimed:
+        for customer in customers:  # each process saw a conversation's items in arrival order
+            mine = [m for m in found if m.startswith(f"{customer}-")]
+            assert mine == sorted(mine, key=lambda m: int(m.rsplit("-", 1)[1]))
