@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from sanic import Blueprint, response
 

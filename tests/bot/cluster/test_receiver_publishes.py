@@ -13,7 +13,7 @@ import uuid
 import aio_pika
 import aiohttp
 
-from bot.cluster.workqueue import QueueSettings, WorkPublisher, decode
+from bot.cluster.workqueue import WorkPublisher, decode
 from bot.config import Config, ConfigError, Secret
 from bot.delivery import DeliveryStore, InboxState
 from bot.gateway.notice import InboxNotifier
