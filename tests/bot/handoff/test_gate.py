@@ -180,33 +180,6 @@ async def test_a_hand_back_interrupted_by_a_restart_is_finished_at_start_up_once
     engine.dispose()
 
 
-async def test_a_message_to_a_closed_but_not_handed_back_conversation_finishes_the_hand_back(
-    majlis_agent, desk_app
-) -> None:
-    """The agent closed it, but the hand-back did not run (it failed, the process is busy):
-    the customer's next message finishes it first, once, and the bot answers again."""
-    from datetime import datetime, timezone
-
-    from rasa.shared.core.events import BotUttered
-
-    from bot.handoff.tracker import HANDOFF_METADATA_KEY
-
-    sender = f"gate-{uuid.uuid4().hex[:8]}"
-    store = desk_app.service.store
-    await say(majlis_agent, sender, "I want to talk to a human agent please")
-    record = await store.open_for("rest", sender)
-    await store.close(record.public_id, None, "resolved", datetime.now(timezone.utc))
-    answer = await say(majlis_agent, sender, "how much is my bill?")
-    returned = await store.get(record.public_id)
-    assert returned.state == OwnerState.BOT and returned.rating_state == "requested"
-    tracker = await majlis_agent.tracker_store.retrieve(sender)
-    assert not tracker.is_paused()
-    kinds = [e.metadata[HANDOFF_METADATA_KEY]["kind"] for e in tracker.events
-             if isinstance(e, BotUttered) and HANDOFF_METADATA_KEY in (e.metadata or {})]
-    assert kinds == ["handback", "rating_request"], kinds
-    assert answer, "the bot did not answer after the hand-back"
-
-
 async def test_an_urgent_complaint_goes_to_a_person_with_high_priority(majlis_agent, desk_app) -> None:
     sender = f"gate-{uuid.uuid4().hex[:8]}"
     replies = await say(majlis_agent, sender, "الانترنت مقطوع عندي من أمس!!! ضروري تصلحونه")
