@@ -71,8 +71,12 @@ async def test_hand_off_stay_silent_and_hand_back(majlis_agent, desk_app) -> Non
     customer_turns = [t for t in context.transcript if t.role == "customer"]
     assert [t.text for t in customer_turns][-2:] == ["طلبي رقم 4821937 ما وصل", "hello?"]
     assert customer_turns[0].intent.name == "talk_to_human"
-    # Claimed (assigned): the person answers now, the bot still says nothing.
+    # Claimed (assigned): the person answers now, the bot still says nothing, even with the
+    # tracker resumed behind our back again.
     assert (await store.get(record.public_id)).state == OwnerState.ASSIGNED
+    tracker = await majlis_agent.tracker_store.retrieve(sender)
+    tracker.update(ConversationResumed())
+    await majlis_agent.tracker_store.save(tracker)
     assert await say(majlis_agent, sender, "are you there?") == []
     await desk_app.desk.close(agent, record.public_id, "resolved")
     assert (await store.get(record.public_id)).state == OwnerState.BOT

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import pytest
 
 from bot.agent_desk.app import DeskApp
-from bot.handoff.desk import Actor, Forbidden
+from bot.handoff.desk import Actor, Forbidden, NotFound
 from bot.storage import migrate
 from tests.bot.agent_desk.conftest import StubAgent
 from tests.e2e.handoff_harness import handoff_settings
@@ -70,8 +70,12 @@ async def test_an_agent_cannot_open_or_take_a_conversation_in_another_language(d
     bilingual = Actor(id=fahad.id, name="Fahad", role="agent", languages=frozenset({"ar", "en"}),
                       queues=frozenset({"general"}))
     english = await handoff(desk, "971500000103", "en")
-    with pytest.raises(Forbidden):
+    with pytest.raises(Forbidden) as refused:
         await desk.get(arabic_only, english.public_id)
+    assert refused.value.reason == "this handoff is not in a queue you serve"  # the API's {"error": ...}
+    with pytest.raises(NotFound) as missing:
+        await desk.get(bilingual, "no-such-handoff")
+    assert missing.value.reason == "no such handoff"
     with pytest.raises(Forbidden):
         await desk.claim(arabic_only, english.public_id)
     claimed = await desk.claim(bilingual, english.public_id)
