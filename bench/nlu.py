@@ -330,10 +330,15 @@ def main() -> int:
                         help="the Majlis pipeline to evaluate (default: config.yml; e.g. bench/nlu_variants/*.yml)")
     parser.add_argument("--retrain-default", action="store_true",
                         help="train the default pipeline even if results with the same fingerprint exist")
+    parser.add_argument("--rescore-threshold", type=float, default=None,
+                        help="re-apply a FallbackClassifier threshold (ambiguity 0) to the kept predictions of the "
+                             "run --name, without retraining: the model and its confidences do not depend on it")
     parser.add_argument("--predict", nargs=3, metavar=("MODEL", "TEXTS", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.predict:
         return predict_main(*args.predict)
+    if args.rescore_threshold is not None:
+        return rescore(args)
     if args.quick:
         args.sizes, args.default_sizes, args.epochs, args.test_per_intent = "3", "3", "2", 3
         args.name = "nlu-quick" if args.name == "nlu" else args.name
@@ -416,6 +421,37 @@ def main() -> int:
     return 0
 
 
+def rescore(args: argparse.Namespace) -> int:
+    """Majlis' rows of run ``args.name`` again, with the fallback threshold ``args.rescore_threshold``
+    applied to its kept predictions (top intent and its confidence), as the FallbackClassifier would."""
+    saved = json.loads((common.RESULTS / f"{args.name}.json").read_text(encoding="utf-8"))
+    protocol = saved["protocol"]
+    machine = (common.RESULTS / f"{args.name}.md").read_text(encoding="utf-8").splitlines()[2]
+    _, test_sets = load_sets()
+    if protocol["test_per_intent"]:
+        test_sets = {k: per_intent_sample(v, protocol["test_per_intent"], protocol["seed"]) for k, v in test_sets.items()}
+    evaluated = []
+    for item in saved["evaluated"]:
+        if is_majlis(str(item["pipeline"])):
+            tag = f"{item['trained_on']}-n{item['per_intent']}"
+            kept = TMP / "nlu-predictions"
+            ours = json.loads((kept / f"{args.name}-majlis-{tag}.json").read_text(encoding="utf-8"))[item["test"]]
+            ref = json.loads((kept / f"{args.name}-reference-{tag}.json").read_text(encoding="utf-8"))[item["test"]]
+            for p in ours:
+                p["final"] = p["top"] if float(p["confidence"]) >= args.rescore_threshold else FALLBACK
+            gold = [label for _, label in test_sets[item["test"]]]
+            scores = evaluate(gold, ours)
+            scores["reference_at_same_wrong"] = served_at_wrong(gold, ref, scores["wrong"])
+            item = {**item, **scores, "rescored_threshold": args.rescore_threshold}
+        evaluated.append(item)
+    trained = [TrainResult(**t) for t in saved["trained"]]
+    for key in ("sizes", "default_sizes", "epochs", "seed", "test_per_intent", "quick"):
+        setattr(args, key, protocol[key])
+    config = ROOT / protocol.get("majlis_config", "config.yml")
+    report(args, machine, trained, evaluated, {k: len(v) for k, v in test_sets.items()}, majlis_config=config)
+    return 0
+
+
 def reuse_default(fingerprint: str, data: str, size: int) -> Optional[Tuple[TrainResult, List[Dict[str, object]]]]:
     """The default pipeline's results on ``data`` at ``size`` from an earlier run with the same fingerprint."""
     found = find_cached_default(fingerprint, data, size)
@@ -459,6 +495,11 @@ def report(args: argparse.Namespace, machine: str, trained: List[TrainResult], e
     majlis = next((str(e["pipeline"]) for e in evaluated if is_majlis(str(e["pipeline"]))), MAJLIS)
     if majlis != MAJLIS:
         lines += [f"Majlis pipeline under test: `{majlis[len('majlis ('):-1]}` (not config.yml).", ""]
+    rescored = {e.get("rescored_threshold") for e in evaluated} - {None}
+    if rescored:
+        lines += [f"Majlis' fallback threshold re-applied to the kept predictions of this run: {rescored.pop():g} "
+                  "(ambiguity 0; `--rescore-threshold`: same trained models and confidences, the FallbackClassifier's "
+                  "decision recomputed; training and inference figures are those of the run).", ""]
     for t in (t for t in trained if t.reused_from):
         lines += [f"Rasa default on *{t.data}*: not retrained; results and training cost reused from "
                   f"`{t.reused_from}` (fingerprint of config, sampled data, tests, epochs and Rasa version matches).", ""]

@@ -20,7 +20,7 @@ Rules (``--rule``):
   customers than the always-answering reference: the chosen (threshold, ambiguity)
   has the fewest wrong answers (pooled) among those whose served accuracy is at least
   the reference's top-1 + ``--margin`` points on *every* dev curve.  Put the other way:
-  the wrong-answer cap is as low as it can be while served accuracy beats the floor,
+  the wrong-answer cap is as low as it can be while served accuracy stays at the floor or above,
   and under that cap the threshold maximises served accuracy.
 - ``cost``: a wrong answer costs ``--wrong-cost`` handoffs; the threshold maximises
   ``served - wrong_cost x wrong`` pooled over the languages and sizes (cost 1: answer
@@ -102,11 +102,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10,20,0")
     parser.add_argument("--rule", choices=("floor", "cost"), default="floor")
-    parser.add_argument("--margin", type=float, default=0.5, help="floor rule: points above the reference")
+    parser.add_argument("--margin", type=float, default=0.0, help="floor rule: points above the reference")
     parser.add_argument("--wrong-cost", type=float, default=1.0, help="cost rule: handoffs a wrong answer costs")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--name", default="nlu-fallback")
+    parser.add_argument("--rechoose", action="store_true",
+                        help="apply the rule again to the curves saved in bench/results/<name>.json (no refit)")
     args = parser.parse_args()
+    if args.rechoose:
+        saved = json.loads((common.RESULTS / f"{args.name}.json").read_text(encoding="utf-8"))
+        machine = (common.RESULTS / f"{args.name}.md").read_text(encoding="utf-8").splitlines()[2]
+        dev_sizes = {name: int(n) for name, n in saved.get("dev_sizes", {}).items()} or {
+            name: len(rows) for name, rows in dev_split(args.seed)[1].items()}
+        chosen = choose(args, saved["curves"], saved["reference_top1"])
+        report(args, machine, saved["curves"], chosen, dev_sizes, saved["reference_top1"])
+        return 0
     be_nice()
     sys.path.insert(0, str(common.ROOT))
     from bot.nlu.intent_features import views_of_text
@@ -162,8 +172,8 @@ def report(args: argparse.Namespace, machine: str, curves: Dict[str, Dict[str, L
              f"data (seed {args.seed}) without the dev examples. Dev sets: "
              + ", ".join(f"{k} n={v}" for k, v in dev_sizes.items()) + ". No benchmark test set is used.", "",
              (f"**Rule:** a wrong answer to a customer is worse than a handoff, so the threshold turns as many "
-              f"wrong answers into handoffs as it can while the assistant still serves more customers than the "
-              f"always-answering linear reference: the fewest wrong answers (pooled) among the settings whose served "
+              f"wrong answers into handoffs as it can while the assistant still serves at least as many customers as "
+              f"the always-answering linear reference: the fewest wrong answers (pooled) among the settings whose served "
               f"accuracy is at least the reference's top-1 + {args.margin:g} points on every dev curve "
               if args.rule == "floor" else
               f"**Rule:** a wrong answer costs {args.wrong_cost:g} handoff(s); the threshold maximises "
@@ -186,10 +196,14 @@ def report(args: argparse.Namespace, machine: str, curves: Dict[str, Dict[str, L
     lines += table(["trained on", "dev set", "threshold", "answered", "served (right)", "wrong", "right when answered"],
                    rows)
     lines += ["", load_line(), "", f"Command: `{' '.join(['python bench/nlu_fallback.py', *sys.argv[1:]])}`"]
+    if args.rechoose:
+        lines += ["", "(`--rechoose`: the curves and the machine line are those of the run that fitted the models, "
+                  "saved in the JSON file; only the rule was applied again.)"]
     write_report(args.name, lines)
     (common.RESULTS / f"{args.name}.json").write_text(json.dumps({"chosen": {"threshold": threshold, "ambiguity_threshold": ambiguity}, "rule": args.rule,
                                                               "margin": args.margin, "wrong_cost": args.wrong_cost,
-                                                              "reference_top1": reference, "curves": curves}, indent=1), encoding="utf-8")
+                                                              "reference_top1": reference, "dev_sizes": dev_sizes,
+                                                              "curves": curves}, indent=1), encoding="utf-8")
     plt = pyplot()
     fig, axes = plt.subplots(1, len(curves), figsize=(4.2 * len(curves), 3.8), sharey=True)
     for ax, (size, per_set) in zip(np.atleast_1d(axes), curves.items()):
