@@ -170,6 +170,9 @@ async def switch_part() -> Dict[str, Any]:
     try:
         project = project_copy(work)
         os.environ["MAJLIS_TRACKER_DB"] = str(work / "tracker.db")
+        # endpoints.yml names the action server; the greeting turns measured here never call it.
+        os.environ.setdefault("MAJLIS_ACTION_ENDPOINT", "http://127.0.0.1:9/webhook")
+        os.environ.setdefault("MAJLIS_ACTION_SECRET", "unused-by-greetings")
         endpoints = AvailableEndpoints.read_endpoints(str(ROOT / "endpoints.yml"))
         agent = Agent.load(model_path(), generator=endpoints.nlg,
                            tracker_store=TrackerStore.create(endpoints.tracker_store))
