@@ -235,6 +235,10 @@ def main() -> int:
     header = machine_line()
     results: Dict[str, Any] = {"inbox": inbox_part(args.messages, args.rounds)} if args.messages else {}
     if args.switch:
+        # Rasa installs uvloop's event loop policy on import; the loop must be made after that,
+        # or the policy in force cannot watch the `rasa train` child process.
+        import rasa.core.agent  # noqa: F401
+
         results["switch"] = asyncio.run(switch_part())
     lines = ["# Trainer's workbench", "", header, "", "Command: `python bench/workbench.py"
              + (" --switch" if args.switch else "") + f" --messages {args.messages}`", "",
