@@ -20,6 +20,7 @@ import asyncio
 import importlib.util
 import logging
 import os
+import re
 import sys
 import time
 from collections import Counter, defaultdict
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[2]
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # Rasa colours its log lines
 TRAINING_DATA = ("data/nlu", "data/rules", "data/stories")
 
 
@@ -174,7 +176,7 @@ class ModelManager:
                 *command, cwd=self.root, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
             assert process.stdout is not None
             async for raw in process.stdout:
-                line = raw.decode("utf-8", "replace").strip()
+                line = _ANSI.sub("", raw.decode("utf-8", "replace")).strip()
                 if line:
                     run.lines = (run.lines + [line[:300]])[-50:]
                     if "Finished training component" in line:
