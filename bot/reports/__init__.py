@@ -1,7 +1,7 @@
 """Reports for people: bot and agents measured together, from stored events.
 
 - :mod:`bot.reports.tables`: the pre-aggregated tables (one row per conversation and
-  per handoff) and their DDL (:func:`create_report_tables`; to become an Alembic revision);
+  per handoff), created by Alembic revision 0006 of bot.storage;
 - :mod:`bot.reports.builder`: folds new tracker events, handoff events and skipped
   (window-closed) outbox rows into those tables, incrementally;
 - :mod:`bot.reports.figures`: the figures of the report page, from those tables, with
