@@ -16,7 +16,7 @@ ordering, retries, the 24-hour window) is :mod:`bot.delivery`; the pieces:
 - :mod:`channels.instagram.payloads`: pure Send API builders (1,000-byte split, quick replies);
 - :mod:`channels.instagram.sender`: one Graph request per attempt, errors classified;
 - :mod:`channels.instagram.comments`: the comment → private reply funnel;
-- :mod:`channels.instagram.takeover`: a person answering from the Instagram inbox;
+- :mod:`bot.storage.takeover`: a person answering from the Instagram inbox (race-safe record);
 - :mod:`channels.instagram.window`: 24 h / 7-day HUMAN_AGENT policy for agent replies.
 
 Docs: docs/channels/instagram.md.
@@ -51,7 +51,7 @@ from channels.instagram.payloads import (
 )
 from channels.instagram.sender import InstagramSender
 from channels.instagram.settings import InstagramSettings
-from channels.instagram.takeover import TakeoverStore
+from bot.storage.takeover import TakeoverStore
 from channels.instagram.webhook import InstagramWebhook, WebhookRequest
 from channels.instagram.window import HUMAN_AGENT_WINDOW, MessagingWindowClosed, SendPolicy, agent_reply_policy
 from channels.meta.graph import SIGNATURE_HEADER, GraphClient
