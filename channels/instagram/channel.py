@@ -35,6 +35,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.button_payloads import mark_button
+from bot.cluster.wiring import make_delivery
 from bot.delivery import (
     Delivery, DeliveryStore, InboundItem, OutboundMessage, Outbox, OutboxState, RetryPolicy, utcnow,
 )
@@ -259,8 +260,10 @@ class InstagramInput(InputChannel, CustomerChannel):
             store = DeliveryStore(get_engine())
         self.graph = GraphClient(settings.graph_url, timeout_s=settings.timeout)
         sender = InstagramSender(self.graph, token=settings.access_token, messages_path=settings.messages_path)
-        self.delivery = Delivery(channel=CHANNEL_NAME, store=store, sender=sender, retry=retry or RetryPolicy(),
-                                 clock=clock)
+        # Several Rasa servers (a work queue configured): the conversation-leased kind (bot/cluster),
+        # so whichever server the load balancer gives a webhook, one works the conversation at a time.
+        self.delivery = make_delivery(channel=CHANNEL_NAME, store=store, sender=sender,
+                                      retry=retry or RetryPolicy(), clock=clock)
         # The delivery store's thread pool: every call on an SQLite connection in one thread.
         self.takeovers = TakeoverStore(store.engine, run=store.run_blocking)
         self.entry_sources = EntrySourceStore(store.engine, run=store.run_blocking)

@@ -32,6 +32,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.rest import Client
 
+from bot.cluster.wiring import make_delivery
 from bot.delivery import Delivery, DeliveryStore, InboundItem, OutboundMessage, Outbox, RetryPolicy
 from bot.delivery.ports import AgentOutbox, CustomerChannel, ReplyOutbox
 from bot.entry_links import METADATA_KEY, EntrySource, EntrySourceStore, split_ref
@@ -249,7 +250,8 @@ class TwilioWhatsAppInput(InputChannel, CustomerChannel):
         self.contacts = ContactBook(self._store.engine, run=self._store.run_blocking)
         client = Client(self.settings.account_sid, self.settings.auth_token.reveal(), http_client=self._http)
         sender = TwilioSender(client, template=self.settings.template, status_callback=self.settings.status_callback_url)
-        return Delivery(channel=self.name(), store=self._store, sender=sender, retry=self._retry)
+        # Several Rasa servers: the conversation-leased kind (bot/cluster), one server per conversation at a time.
+        return make_delivery(channel=self.name(), store=self._store, sender=sender, retry=self._retry)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         delivery = self.delivery = self._build_delivery()
