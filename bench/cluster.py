@@ -80,7 +80,8 @@ class Cluster:
         env = base_env(
             MAJLIS_DATA_DIR=str(self.dir), MAJLIS_DATABASE_URL=f"postgresql://postgres@127.0.0.1:5432/{self.db}",
             MAJLIS_REDIS_PREFIX=f"majlisbench{self.tag}", MAJLIS_WORK_QUEUE=self.queues[0],
-            MAJLIS_RABBITMQ_QUEUE=self.queues[1], MAJLIS_REST_TOKEN=REST_TOKEN,
+            MAJLIS_RABBITMQ_QUEUE=self.queues[1], MAJLIS_RABBITMQ_EXCHANGE=f"majlis_bench_{self.tag}",
+            MAJLIS_REST_TOKEN=REST_TOKEN,
             WHATSAPP_APP_SECRET=APP_SECRET, WHATSAPP_VERIFY_TOKEN="bench-verify-token",
             WHATSAPP_NUMBERS=json.dumps({PHONE_NUMBER_ID: {"token": "bench-access-token"}}),
             WHATSAPP_GRAPH_URL=self.graph_url, MAJLIS_BUSINESS_HOURS="always", MAJLIS_HANDOFF_UPDATE_SECONDS="0",

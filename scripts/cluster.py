@@ -113,6 +113,7 @@ class Backends:
             "MAJLIS_REDIS_PREFIX": env.get("MAJLIS_REDIS_PREFIX", "majlis"),
             **{f"MAJLIS_RABBITMQ_{k}": v for k, v in rabbit.items()},
             "MAJLIS_RABBITMQ_QUEUE": env.get("MAJLIS_RABBITMQ_QUEUE", "majlis_events"),
+            "MAJLIS_RABBITMQ_EXCHANGE": env.get("MAJLIS_RABBITMQ_EXCHANGE", "rasa-exchange"),
             "MAJLIS_WORK_QUEUE_URL": env.get("MAJLIS_WORK_QUEUE_URL") or "amqp://{}:{}@{}:{}/".format(
                 urllib.parse.quote(rabbit["USER"]), urllib.parse.quote(rabbit["PASSWORD"]), rabbit["HOST"], rabbit["PORT"]),
             "MAJLIS_WORK_QUEUE": env.get("MAJLIS_WORK_QUEUE", "majlis.inbox"),

@@ -73,6 +73,7 @@ ensure_haproxy() {
 export_defaults() {
   export MAJLIS_DATA_DIR="${MAJLIS_DATA_DIR:-$ROOT/var}"
   export MAJLIS_REDIS_PREFIX="${MAJLIS_REDIS_PREFIX:-majlis}"
+  export MAJLIS_RABBITMQ_EXCHANGE="${MAJLIS_RABBITMQ_EXCHANGE:-rasa-exchange}"  # Rasa's own default name
   mkdir -p "$MAJLIS_DATA_DIR"
   export MAJLIS_ACTION_ENDPOINT="${MAJLIS_ACTION_ENDPOINT:-http://127.0.0.1:${MAJLIS_ACTIONS_PORT:-5055}/webhook}"
   export MAJLIS_TRACKER_DB="${MAJLIS_TRACKER_DB:-$MAJLIS_DATA_DIR/tracker.sqlite}"

@@ -46,6 +46,9 @@ def production_env() -> Iterator[dict]:
         "MAJLIS_RABBITMQ_HOST": "127.0.0.1", "MAJLIS_RABBITMQ_PORT": "5672",
         "MAJLIS_RABBITMQ_USER": "guest", "MAJLIS_RABBITMQ_PASSWORD": "guest",
         "MAJLIS_RABBITMQ_QUEUE": f"majlis_events_{uuid.uuid4().hex[:8]}",
+        # Rasa's default exchange is a fanout shared by every broker on this RabbitMQ: a
+        # cluster run elsewhere on the machine would otherwise publish into this queue.
+        "MAJLIS_RABBITMQ_EXCHANGE": f"majlis_test_exchange_{uuid.uuid4().hex[:8]}",
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)

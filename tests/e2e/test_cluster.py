@@ -125,7 +125,10 @@ async def cluster(tmp_path: Path, graph_url: str) -> AsyncIterator[Running]:
     env = {
         **os.environ, "PYTHONPATH": str(ROOT), "MAJLIS_DATA_DIR": str(tmp_path),
         "MAJLIS_DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{db}",
-        "MAJLIS_REDIS_PREFIX": f"majlistest{tag}",  # Rasa takes alphanumeric prefixes only "MAJLIS_WORK_QUEUE": queues[0], "MAJLIS_RABBITMQ_QUEUE": queues[1],
+        "MAJLIS_REDIS_PREFIX": f"majlistest{tag}",  # Rasa takes alphanumeric prefixes only
+        # Own queues and exchange: other test runs on this RabbitMQ must not see this cluster's events.
+        "MAJLIS_WORK_QUEUE": queues[0], "MAJLIS_RABBITMQ_QUEUE": queues[1],
+        "MAJLIS_RABBITMQ_EXCHANGE": f"majlis_test_exchange_{tag}",
         "WHATSAPP_APP_SECRET": APP_SECRET, "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN,
         "WHATSAPP_NUMBERS": json.dumps(NUMBERS), "WHATSAPP_GRAPH_URL": graph_url,
         "WHATSAPP_INBOX_SWEEP_SECONDS": "5", "MAJLIS_BUSINESS_HOURS": "always", "MAJLIS_HANDOFF_UPDATE_SECONDS": "0",
