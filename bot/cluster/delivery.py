@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from bot.cluster.lease import ConversationLeases, backend_for
 from bot.delivery import Delivery, DeliveryStore
 from bot.delivery._rows import to_db, utcnow
+from bot.storage.claims import RELEASED
 from bot.storage.schema import inbox, outbox
 
 logger = logging.getLogger(__name__)
@@ -44,10 +45,19 @@ def _of(table: sa.Table, channel: str, conv: Conversation) -> Any:
 
 
 def reset_orphans(engine: Engine, channel: str, conv: Conversation) -> int:
-    """Rows of ``conv`` left "processing" by a previous holder back to "pending" (blocking)."""
+    """Rows of ``conv`` left "processing" by a previous holder back to "pending", and their
+    row claims released (blocking).
+
+    Only the holder of the conversation's lease calls this, so whoever claimed these rows
+    is gone: without releasing the row claims too, a killed server's rows would wait for
+    their row lease (``MAJLIS_CLAIM_LEASE_S``, minutes) before anyone could take them.
+    """
     with engine.begin() as conn:
+        conn.execute(outbox.update().where(_of(outbox, channel, conv), outbox.c.state == "pending",
+                                           outbox.c.claimed_by.isnot(None)).values(**RELEASED))
         return conn.execute(
-            inbox.update().where(_of(inbox, channel, conv), inbox.c.state == "processing").values(state="pending")
+            inbox.update().where(_of(inbox, channel, conv), inbox.c.state == "processing")
+            .values(state="pending", **RELEASED)
         ).rowcount
 
 
@@ -80,7 +90,7 @@ class _RecoverWithoutReset:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
 
-    async def recover(self, channel: str) -> List[Conversation]:
+    async def recover(self, channel: str, now: Optional[datetime] = None) -> List[Conversation]:
         return await self._store.run_blocking(conversations_with_work, self._store.engine, channel)
 
 

@@ -15,9 +15,15 @@ from bot.handoff.service import HandoffService
 from bot.handoff.store import HandoffStore
 from bot.handoff.tracker import TrackerAccess
 from bot.storage import create_engine, migrate
-from bot.storage.schema import metadata
-from tests.bot.storage.backends import pg_url  # noqa: F401 - fixture
+from tests.bot.storage.backends import empty, pg_url  # noqa: F401 - fixture
 from tests.e2e.handoff_harness import handoff_settings
+
+
+async def until(condition, timeout: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
 
 
 def instance(url: str):
@@ -30,7 +36,7 @@ def instance(url: str):
 
 async def test_an_event_logged_on_one_instance_reaches_a_live_view_on_another(pg_url):  # noqa: F811
     setup = create_engine(pg_url)
-    metadata.drop_all(setup)
+    empty(setup)  # tables and the migrations' record: migrate builds them again
     migrate(setup)
     setup.dispose()
     (engine_a, store_a, a), (engine_b, store_b, b) = instance(pg_url), instance(pg_url)
@@ -42,6 +48,8 @@ async def test_an_event_logged_on_one_instance_reaches_a_live_view_on_another(pg
             signal = attach(service, engine)
             assert isinstance(signal, DeskSignal)
             signals.append(signal)
+        # Both listen before A changes anything, so B can only learn of it through the signal.
+        await until(lambda: all(signal._listener is not None for signal in signals))
         watching_b = b.hub.subscribe()
         record, created = await store_a.create(
             channel="whatsapp_cloud", account="acct", customer="whatsapp_cloud:971500000001", queue="general",
@@ -52,7 +60,8 @@ async def test_an_event_logged_on_one_instance_reaches_a_live_view_on_another(pg
         event = await asyncio.wait_for(watching_b.queue.get(), timeout=30)
         assert event.type == "handoff.created"
         assert event.payload["handoff_id"] == record.public_id
-        assert signals[0].sent >= 1 and signals[1].received >= 1
+        # The NOTIFY is sent from a worker thread: wait for the counters, not a fixed time.
+        await until(lambda: signals[0].sent >= 1 and signals[1].received >= 1)
     finally:
         for signal in signals:
             await signal.stop()

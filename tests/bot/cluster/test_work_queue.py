@@ -23,9 +23,8 @@ from bot.cluster.workqueue import QueueSettings, WorkConsumer, WorkPublisher
 from bot.config import Secret
 from bot.delivery import Delivery, DeliveryStore, InboxState
 from bot.storage import create_engine, migrate
-from bot.storage.schema import metadata
 from tests.bot.delivery.helpers import CHANNEL, FAST, ScriptedSender, eventually, item
-from tests.bot.storage.backends import pg_url  # noqa: F401 - fixture
+from tests.bot.storage.backends import empty, pg_url  # noqa: F401 - fixture
 
 AMQP = "amqp://guest:guest@127.0.0.1:5672/"
 
@@ -39,7 +38,7 @@ def queue_settings() -> QueueSettings:
 @pytest.fixture
 def pg(pg_url):  # noqa: F811 - fixture
     engine = create_engine(pg_url)
-    metadata.drop_all(engine)
+    empty(engine)  # tables and the migrations' record: migrate builds them again
     migrate(engine)
     engine.dispose()
     return pg_url

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from bot.handoff.config import ROOT
 from tests.bot.workbench.trackers import action, bot, pause, tracker_engine, user, write
+from tests.bot.storage.backends import empty
 
 GULF = "الباقة خلصت قبل وقتها"
 GULF_AGAIN = "الباقه خلصت قبل وقتها!!"
@@ -68,11 +69,10 @@ def trackers(tmp_path: Path) -> Engine:
 def majlis_db(request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
     """Majlis' database with the workbench tables, empty: SQLite, then PostgreSQL (127.0.0.1)."""
     from bot.storage import create_engine, migrate
-    from bot.storage.schema import metadata
 
     url = f"sqlite:///{tmp_path / 'majlis.sqlite'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
     engine = create_engine(url)
-    metadata.drop_all(engine)
+    empty(engine)  # tables and the migrations' record: migrate builds them again
     migrate(engine)
     yield engine
     engine.dispose()
