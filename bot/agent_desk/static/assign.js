@@ -37,14 +37,28 @@
     button.textContent = presence.available ? "Available · متاح" : "Away · غير متاح";
     button.classList.toggle("available", presence.available);
     button.setAttribute("aria-pressed", String(presence.available));
+    button.disabled = false;
     $("presence-load").textContent = presence.load + " / " + presence.capacity;
     const off = Object.entries(presence.auto_assign || {}).filter(([, on]) => !on).map(([q]) => q);
     $("auto-assign").textContent = off.length ? "Auto-assignment off: " + off.join(", ") : "";
   }
 
-  async function loadPresence() {
-    presence = await desk.call("GET", "/me/presence");
-    showPresence();
+  // Presence is read on every live event and written by the button: an answer to an older
+  // request must not overwrite a newer one (a GET sent before a click, answered after it,
+  // would show "Away" again although the agent is available).
+  let presenceRequests = 0;
+
+  async function presenceCall(method, body) {
+    const mine = ++presenceRequests;
+    const answer = await desk.call(method, "/me/presence", body);
+    if (mine === presenceRequests) {
+      presence = answer;
+      showPresence();
+    }
+  }
+
+  function loadPresence() {
+    return presenceCall("GET");
   }
 
   function wants(handoff) {
@@ -103,9 +117,9 @@
   }
 
   async function togglePresence() {
+    if (!presence) return;  // the button is enabled once presence is known
     askPermission();
-    presence = await desk.call("POST", "/me/presence", { available: !presence.available });
-    showPresence();
+    await presenceCall("POST", { available: !presence.available });
   }
 
   async function onEvent(event) {
