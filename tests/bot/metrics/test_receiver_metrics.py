@@ -18,7 +18,7 @@ async def test_receiver_counts_and_times_webhooks(tmp_path) -> None:
         for text in ("مرحبا", "وين طلبي؟"):
             assert (await customer.say(text))[0] == 200
         forged = FakeCustomer(f"{running.url}{WEBHOOK_PATH}", "not-the-app-secret", PHONE_NUMBER_ID, "971504440002")
-        assert (await forged.say("hello"))[0] == 403  # signature mismatch
+        assert (await forged.say("hello"))[0] == 401  # signature mismatch (channels/webhook_errors.py)
         after = await scrape(f"{running.url}/metrics")
     assert delta(before, after, "majlis_webhooks_received_total", channel="whatsapp_cloud") == 3
     assert delta(before, after, "majlis_webhooks_acknowledged_total", channel="whatsapp_cloud", status="2xx") == 2
