@@ -86,7 +86,8 @@ class HandoffMetrics:
         self._queues: Set[str] = set()
 
     async def handle(self, event: Any) -> None:
-        kind = event.type
+        # The hub also carries plain dicts (delivery ticks, offers): only stored events count here.
+        kind = getattr(event, "type", None)
         if kind not in ("handoff.created", "handoff.claimed", "handoff.message", "handoff.closed"):
             return
         record = await self.store.get_by_id(event.handoff_id)

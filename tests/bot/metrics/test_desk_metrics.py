@@ -81,3 +81,17 @@ async def test_token_guards_the_metrics(engine, monkeypatch) -> None:
                 assert answer.status == 403
         samples = await scrape(f"http://127.0.0.1:{port}/metrics", token="scrape-secret-1234")
     assert any(key[0] == "python_info" for key in samples)
+
+
+async def test_plain_dict_events_on_the_hub_are_ignored() -> None:
+    """The desk's hub also carries dicts (delivery ticks, offers); the observer must skip them,
+    not crash its follower (seen on a cluster run: every later handoff went uncounted)."""
+    from bot.metrics.observers import HandoffMetrics
+
+    class NoStore:
+        async def get_by_id(self, _id):
+            raise AssertionError("a dict event must not be looked up")
+
+    metrics = HandoffMetrics(NoStore())
+    await metrics.handle({"type": "handoff.delivery", "handoff_id": "h1", "state": "read"})
+    await metrics.handle({"type": "handoff.offered", "handoff_id": "h1"})
