@@ -58,6 +58,8 @@ CONVERSATIONS = int(os.environ.get("MAJLIS_CLUSTER_TEST_CONVERSATIONS", "150"))
 RASA_SERVERS, RECEIVERS = 3, 2
 AMQP = "amqp://guest:guest@127.0.0.1:5672/"
 PG = dict(host="127.0.0.1", port=5432, user="postgres")
+#: Conversations a Rasa server holds at once (MAJLIS_WORK_QUEUE_PREFETCH below).
+PREFETCH = 4
 ARABIC = re.compile(r"[\u0600-\u06FF]")
 #: What the customers say: greetings and thanks in both languages (no handoff rule fires on them).
 SAYINGS = ["مرحبا", "hello", "شكرا", "thank you", "السلام عليكم", "hi there", "شكرا جزيلا", "thanks"]
@@ -135,7 +137,7 @@ async def cluster(tmp_path: Path, graph_url: str) -> AsyncIterator[Running]:
         "MAJLIS_REST": "off", "MAJLIS_LOG_LEVEL": "INFO",
         # PostgreSQL's 100 connections are shared with every test running on this machine:
         # 4 conversations in hand per server keeps the cluster at a few dozen.
-        "MAJLIS_WORK_QUEUE_PREFETCH": "4",
+        "MAJLIS_WORK_QUEUE_PREFETCH": str(PREFETCH),
     }
     for key in ("MAJLIS_ENDPOINTS", "MAJLIS_PORT", "MAJLIS_WORK_QUEUE_URL"):
         env.pop(key, None)
@@ -395,13 +397,17 @@ async def test_three_servers_two_receivers_answer_everything_once_through_kills(
     check({row[3] for row in replies} == {"sent"}, f"outbox states {Counter(row[3] for row in replies)}")
     at_graph = Counter(r.message_id for r in sends)
     stored_ids = Counter(row[2] for row in replies)
-    check(at_graph == stored_ids, f"{len(sends)} sends at the Graph API for {len(replies)} stored replies "
-                                  f"({sum(1 for k in stored_ids if k not in at_graph)} stored not received)")
-    per_customer_sent = Counter(r.json.get("to") for r in sends)
-    per_customer_stored = Counter(row[0] for row in replies)
-    twice = {c: (per_customer_sent[c], per_customer_stored[c]) for c in per_customer_stored
-             if per_customer_sent[c] != per_customer_stored[c]}
-    check(not twice, f"requests vs stored replies differ for {len(twice)} customer(s): {list(twice.values())[:5]}")
+    check(set(at_graph) == set(stored_ids), f"{len(sends)} sends at the Graph API for {len(replies)} stored replies "
+                                            f"({sum(1 for k in stored_ids if k not in at_graph)} stored not received)")
+    # The one documented gap (docs/delivery.md): a send in flight when its server is SIGKILLed may
+    # have reached the provider and is sent again (the Graph API takes no idempotency key). So a
+    # stored reply may reach the Graph API twice, never more, and only as many as the killed
+    # server could have had in flight (one per conversation it held: the prefetch).
+    again = {k: n for k, n in at_graph.items() if n > 1}
+    check(all(n == 2 for n in again.values()) and len(again) <= PREFETCH,
+          f"{len(again)} stored replies sent more than once ({sorted(again.values())[-5:]}); "
+          f"at most {PREFETCH} (in flight at the SIGKILL) may be sent twice")
+    print(f"[cluster test] replies sent twice because their send was in flight at the SIGKILL: {len(again)}")
     answered = {row[1] for row in replies}
     unanswered = [m for m in written if m not in answered]
     check(not unanswered, f"{len(unanswered)} message(s) without a reply")
@@ -411,7 +417,10 @@ async def test_three_servers_two_receivers_answer_everything_once_through_kills(
     inbound_of = {row[2]: row[1] for row in replies}
     out_of_order = []
     for who in customers:
-        in_send_order = [accepted_order[inbound_of[r.message_id]] for r in sends
+        firsts = {}
+        for r in sends:  # a re-send after a SIGKILL (above) is not a reordering: the first send counts
+            firsts.setdefault(r.message_id, r)
+        in_send_order = [accepted_order[inbound_of[r.message_id]] for r in firsts.values()
                          if r.json.get("to") == who.wa_id and r.message_id in inbound_of]
         if in_send_order != sorted(in_send_order):
             out_of_order.append(who.wa_id)
