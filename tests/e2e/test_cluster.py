@@ -395,19 +395,22 @@ async def test_three_servers_two_receivers_answer_everything_once_through_kills(
     sends = [r for r in fake_graph.messages() if r.json.get("to") != handed_off.wa_id]
     replies = [row for row in outbox if row[0] != handed_off.wa_id]
     check({row[3] for row in replies} == {"sent"}, f"outbox states {Counter(row[3] for row in replies)}")
-    at_graph = Counter(r.message_id for r in sends)
-    stored_ids = Counter(row[2] for row in replies)
-    check(set(at_graph) == set(stored_ids), f"{len(sends)} sends at the Graph API for {len(replies)} stored replies "
-                                            f"({sum(1 for k in stored_ids if k not in at_graph)} stored not received)")
+    # Each request gets its own id from the fake Graph API; the stored row keeps the id of the
+    # request whose answer it recorded.
+    at_graph = {r.message_id for r in sends}
+    stored_ids = {row[2] for row in replies}
+    check(stored_ids <= at_graph, f"{len(stored_ids - at_graph)} stored replies never reached the Graph API")
     # The one documented gap (docs/delivery.md): a send in flight when its server is SIGKILLed may
-    # have reached the provider and is sent again (the Graph API takes no idempotency key). So a
-    # stored reply may reach the Graph API twice, never more, and only as many as the killed
-    # server could have had in flight (one per conversation it held: the prefetch).
-    again = {k: n for k, n in at_graph.items() if n > 1}
-    check(all(n == 2 for n in again.values()) and len(again) <= PREFETCH,
-          f"{len(again)} stored replies sent more than once ({sorted(again.values())[-5:]}); "
-          f"at most {PREFETCH} (in flight at the SIGKILL) may be sent twice")
-    print(f"[cluster test] replies sent twice because their send was in flight at the SIGKILL: {len(again)}")
+    # have reached the provider and is sent again (the Graph API takes no idempotency key). So the
+    # extra requests must be repeats of a stored reply (same customer, same body), and no more than
+    # the killed server could have had in flight (one per conversation it held: the prefetch).
+    body_of = {r.message_id: (r.json.get("to"), json.dumps(r.json, sort_keys=True)) for r in sends}
+    kept = Counter(body_of[i] for i in stored_ids if i in body_of)
+    extra = [body_of[r.message_id] for r in sends if r.message_id not in stored_ids]
+    check(len(extra) <= PREFETCH and all(kept[e] >= 1 for e in extra),
+          f"{len(extra)} requests at the Graph API beyond the stored replies; at most {PREFETCH} re-sends "
+          f"of a stored reply (in flight at the SIGKILL) are allowed")
+    print(f"[cluster test] replies sent again because their send was in flight at the SIGKILL: {len(extra)}")
     answered = {row[1] for row in replies}
     unanswered = [m for m in written if m not in answered]
     check(not unanswered, f"{len(unanswered)} message(s) without a reply")
