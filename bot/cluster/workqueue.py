@@ -26,13 +26,14 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Awaitable, Callable, List, Optional, Tuple
 
 import aio_pika
 import yarl
 from aio_pika.abc import AbstractIncomingMessage
 
 from bot.config import Config, Secret, config, positive
+from bot.gateway.coalesce import CoalescingNotifier
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ async def _connect(settings: QueueSettings) -> aio_pika.abc.AbstractRobustConnec
     return await aio_pika.connect_robust(url)
 
 
-class WorkPublisher:
+class WorkPublisher(CoalescingNotifier):
     """Publishes "conversation X has work" from a receiver, off the request path.
 
     :meth:`notify` never blocks and never fails (the relay calls it); conversations are
@@ -101,15 +102,13 @@ class WorkPublisher:
     """
 
     def __init__(self, settings: QueueSettings, channel: str) -> None:
+        super().__init__()
         self.settings = settings
         self.channel = channel
         self.published = 0
         self.failed = 0
-        self._pending: Dict[Conversation, None] = {}
-        self._task: Optional[asyncio.Task] = None
         self._connection: Optional[aio_pika.abc.AbstractRobustConnection] = None
         self._channel: Optional[aio_pika.abc.AbstractChannel] = None
-        self._closing = False
         self._failing = False
 
     @property
@@ -128,20 +127,7 @@ class WorkPublisher:
             self._channel = await self._connection.channel(publisher_confirms=True)
             await self._channel.declare_queue(self.settings.queue, durable=True)
 
-    def notify(self, conversations: Iterable[Conversation]) -> None:
-        if self._closing:
-            return
-        for conversation in conversations:
-            self._pending[conversation] = None
-        if self._pending and (self._task is None or self._task.done()):
-            self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def _run(self) -> None:
-        while self._pending:
-            batch, self._pending = list(self._pending), {}
-            await self._publish(batch)
-
-    async def _publish(self, batch: List[Conversation]) -> None:
+    async def _deliver(self, batch: List[Conversation]) -> None:
         try:
             await self.connect()
             assert self._channel is not None
@@ -167,13 +153,7 @@ class WorkPublisher:
             self._failing = False
 
     async def close(self, timeout: float = 2.0) -> None:
-        self._closing = True
-        if self._task is not None and not self._task.done():
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), timeout)
-            except asyncio.TimeoutError:
-                self._task.cancel()
-                await asyncio.gather(self._task, return_exceptions=True)
+        await self._drain(timeout)
         if self._connection is not None:
             await self._connection.close()
 

@@ -24,6 +24,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Tuple
 import aiohttp
 
 from bot.config import Config, Secret, config
+from bot.gateway.coalesce import CoalescingNotifier
 
 logger = logging.getLogger(__name__)
 
@@ -115,14 +116,12 @@ def handle_notice(
     return {"kicked": len(conversations)}, 200
 
 
-class InboxNotifier:
+class InboxNotifier(CoalescingNotifier):
     """Sends notices from a receiver, off the request path, coalescing bursts.
 
-    :meth:`notify` never blocks and never fails: conversations are collected, and one
-    background task POSTs them, one request at a time.  While a request is in flight
-    new conversations gather for the next one, so a slow Rasa process gets fewer,
-    larger notices.  A failed notice is logged (counts only) and dropped: the rows
-    are durable and the Rasa side's sweep picks them up.
+    Batches (:class:`bot.gateway.coalesce.CoalescingNotifier`) are POSTed one request
+    at a time.  A failed notice is logged (counts only) and dropped: the rows are
+    durable and the Rasa side's sweep picks them up.
 
     Args:
         url: the channel's notice route, e.g.
@@ -132,34 +131,16 @@ class InboxNotifier:
     """
 
     def __init__(self, url: str, secret: Secret, *, timeout: float = 5.0) -> None:
+        super().__init__()
         self.url = url
         self.secret = secret
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self.sent = 0
         self.failed = 0
-        self._pending: Dict[Conversation, None] = {}
-        self._task: Optional[asyncio.Task] = None
         self._session: Optional[aiohttp.ClientSession] = None
-        self._closing = False
         self._failing = False
 
-    def notify(self, conversations: Iterable[Conversation]) -> None:
-        """Queue notices for ``conversations`` (returns at once)."""
-        if self._closing:
-            return
-        for conversation in conversations:
-            self._pending[conversation] = None
-        if self._pending and (self._task is None or self._task.done()):
-            self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def _run(self) -> None:
-        # Lives only while there is something to send, so a graceful shutdown that
-        # waits for the server's tasks is not held up by an idle notifier.
-        while self._pending:
-            batch, self._pending = list(self._pending), {}
-            await self._send(batch)
-
-    async def _send(self, batch: List[Conversation]) -> None:
+    async def _deliver(self, batch: List[Conversation]) -> None:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=self.timeout)
         headers = {"Content-Type": "application/json", SECRET_HEADER: self.secret.reveal()}
@@ -188,13 +169,7 @@ class InboxNotifier:
 
     async def close(self, timeout: float = 2.0) -> None:
         """Send what is queued (for up to ``timeout`` s), then stop."""
-        self._closing = True
-        if self._task is not None and not self._task.done():
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), timeout)
-            except asyncio.TimeoutError:
-                self._task.cancel()
-                await asyncio.gather(self._task, return_exceptions=True)
+        await self._drain(timeout)
         if self._session is not None:
             await self._session.close()
 
