@@ -5,8 +5,8 @@ while its ``open_key`` (the handoff id) is set, and a unique constraint on that 
 allows one open offer per handoff; accepting, declining, expiring and withdrawing are
 each one conditional ``UPDATE ... WHERE state = 'open'``, so exactly one of them wins,
 and accepting also requires ``expires_at > now`` (a late accept fails even before the
-timer has fired).  Reply windows: bot.handoff.window_store.  Tables: migration 4
-(bot/storage/migrations.py).
+timer has fired).  Reply windows: bot.handoff.window_store.  Tables: Alembic revision
+0004 (bot/storage/alembic/versions).
 """
 from __future__ import annotations
 

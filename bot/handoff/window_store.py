@@ -3,7 +3,7 @@ ordered by priority, then the window closing soonest.
 
 The window is read from the delivery layer (bot.handoff.outbound.ChannelRegistry.window_expires_at)
 by bot.handoff.assignment and kept here, so the queue can be ordered by it in SQL.
-Table: ``majlis_handoff_window`` (migration 4, bot/storage/migrations.py).
+Table: ``majlis_handoff_window`` (Alembic revision 0004, bot/storage/alembic/versions).
 """
 from __future__ import annotations
 
