@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[2]
+#: Loaded models kept in memory (the active one, the candidate, the one before).
+KEPT_PROCESSORS = 3
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")  # Rasa colours its log lines
 TRAINING_DATA = ("data/nlu", "data/rules", "data/stories")
 
@@ -195,11 +197,18 @@ class ModelManager:
             run.finished = time.time()
 
     async def processor_for(self, path: Path) -> "MessageProcessor":
-        """The loaded processor of a model file (built in a worker thread, then kept)."""
+        """The loaded processor of a model file (built in a worker thread, then kept).
+
+        A loaded model holds hundreds of MB: only the last :data:`KEPT_PROCESSORS` are kept
+        (enough to compare a candidate and to roll back at once); older ones are loaded again.
+        """
         if path.name not in self._processors:
             agent = self.agent()
             loop = asyncio.get_running_loop()
             self._processors[path.name] = await loop.run_in_executor(None, build_processor, agent, path)
+        self._processors[path.name] = self._processors.pop(path.name)  # most recently used last
+        while len(self._processors) > KEPT_PROCESSORS:
+            del self._processors[next(iter(self._processors))]
         return self._processors[path.name]
 
     async def compare(self, path: Path) -> Dict[str, Any]:
