@@ -213,3 +213,42 @@ async def test_the_dialogue_can_hand_off_itself(majlis_agent, tmp_path) -> None:
     finally:
         await app.stop()
         engine.dispose()
+
+
+async def test_a_customer_writing_after_an_unfinished_hand_back_gets_it_then_an_answer(
+    majlis_agent, fake_graph, tmp_path
+) -> None:  # noqa: F811
+    """Closed in the database, hand-back not done (the closing instance died), the customer writes.
+
+    The gate, not only the next start-up, finishes the hand-back: the customer gets the
+    hand-back message and the rating request once, then the bot answers this very message in
+    Arabic (a paused tracker would answer nothing), and the handoff ends in ``bot``.
+    """
+    from datetime import datetime, timezone
+
+    from tests.conftest import free_port
+    from tests.e2e.handoff_harness import served_majlis, texts_to
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'unfinished.sqlite'}")
+    migrate(engine)
+    customer = "971503330005"
+    handback, rating = MESSAGES["handback"].get("ar"), MESSAGES["rating_request"].get("ar")
+    async with served_majlis(majlis_agent, engine, fake_graph.url, free_port()) as majlis:
+        say_ = majlis.customer(customer).say
+        await say_("أبي أكلم موظف")
+        await majlis.settle()
+        store = majlis.desk.desk.service.store
+        record = await store.open_for("whatsapp_cloud", customer)
+        assert record is not None and record.language == "ar"
+        await store.close(record.public_id, None, "resolved", datetime.now(timezone.utc))
+        before = len(texts_to(fake_graph, customer))
+
+        await say_("كم فاتورتي؟")
+        await majlis.settle()
+        sent = texts_to(fake_graph, customer)[before:]
+        assert sent[:2] == [handback, rating], sent
+        assert len(sent) >= 3 and ARABIC.search(sent[2]) and sent[2] not in (handback, rating), sent
+        assert (await store.get(record.public_id)).state == OwnerState.BOT
+    tracker = await majlis_agent.tracker_store.retrieve(f"whatsapp_cloud:{customer}")
+    assert not tracker.is_paused()
+    engine.dispose()
