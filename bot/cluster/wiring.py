@@ -2,7 +2,8 @@
 
 - :func:`make_delivery` instead of ``Delivery(...)``: a :class:`~bot.cluster.delivery.ClusterDelivery`
   when the work queue is configured (``MAJLIS_WORK_QUEUE_URL``), the plain one-process
-  :class:`~bot.delivery.Delivery` otherwise (``./majlis start``, SQLite);
+  :class:`~bot.delivery.Delivery` on SQLite (``./majlis start``), and on PostgreSQL without a
+  queue a :class:`~bot.cluster.renewing.RenewingDelivery` (claims kept during long turns);
 - :func:`serve_work` in ``blueprint()``: ``GET <prefix>/ready`` (readiness) and, with the work
   queue, a consumer started after the delivery service and stopped before it.
 """
@@ -14,9 +15,11 @@ from typing import Any, Optional
 from sanic import Blueprint, response
 
 from bot.cluster.delivery import ClusterDelivery
+from bot.cluster.renewing import RenewingDelivery
 from bot.cluster.workqueue import QueueSettings, WorkConsumer
 from bot.config import Config, config
 from bot.delivery import Delivery
+from bot.storage import is_sqlite
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +28,11 @@ def make_delivery(cfg: Config = config, **kwargs: Any) -> Delivery:
     """The channel's delivery service: clustered with a work queue, else the one-process one."""
     queue = QueueSettings.from_config(cfg, role="rasa")
     if queue is None:
+        store = kwargs.get("store")
+        if store is not None and not is_sqlite(store.engine):
+            # Several processes may share a PostgreSQL database without a work queue: the
+            # row claims are all that keeps them apart, so they are renewed during long turns.
+            return RenewingDelivery(**kwargs)
         return Delivery(**kwargs)
     # The queue's messages in hand, plus a few for the sweep, retries and agents' replies.
     return ClusterDelivery(max_held=queue.prefetch + 4, **kwargs)
