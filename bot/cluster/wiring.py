@@ -10,10 +10,11 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from typing import Any, Callable, Optional, Tuple
 
 from sanic import Blueprint, response
 
+from bot.cluster.connected import ConnectedDelivery
 from bot.cluster.delivery import ClusterDelivery
 from bot.cluster.renewing import RenewingDelivery
 from bot.cluster.workqueue import QueueSettings, WorkConsumer
@@ -22,6 +23,8 @@ from bot.delivery import Delivery
 from bot.storage import is_sqlite
 
 logger = logging.getLogger(__name__)
+
+Conversation = Tuple[str, str]
 
 
 def make_delivery(cfg: Config = config, **kwargs: Any) -> Delivery:
@@ -36,6 +39,20 @@ def make_delivery(cfg: Config = config, **kwargs: Any) -> Delivery:
         return Delivery(**kwargs)
     # The queue's messages in hand, plus a few for the sweep, retries and agents' replies.
     return ClusterDelivery(max_held=queue.prefetch + 4, **kwargs)
+
+
+def make_connected_delivery(present: Callable[[Conversation], bool], cfg: Config = config,
+                            **kwargs: Any) -> Delivery:
+    """The delivery service of a channel whose replies leave only from the customer's server (web chat).
+
+    Several Rasa servers (a work queue configured): a :class:`~bot.cluster.connected.ConnectedDelivery`;
+    start a sweep (:class:`bot.gateway.sweep.InboxSweep`) with it, so work stored elsewhere is
+    found by the customer's server.  One process: the plain :class:`~bot.delivery.Delivery`.
+    """
+    queue = QueueSettings.from_config(cfg, role="rasa")
+    if queue is None:
+        return Delivery(**kwargs)
+    return ConnectedDelivery(present=present, max_held=queue.prefetch + 4, **kwargs)
 
 
 class WorkService:
@@ -86,4 +103,4 @@ def serve_work(bp: Blueprint, delivery: Delivery, cfg: Config = config) -> WorkS
     return service
 
 
-__all__ = ["WorkService", "make_delivery", "serve_work"]
+__all__ = ["WorkService", "make_connected_delivery", "make_delivery", "serve_work"]
