@@ -3,8 +3,9 @@ behind HAProxy, on PostgreSQL, Redis and RabbitMQ (docs/deploy.md).
 
 Every process gets its own 127.0.0.1 port; HAProxy listens on ``MAJLIS_PORT`` (default
 5005) and sends WhatsApp webhooks (``/webhooks/whatsapp_cloud/webhook``) to the
-receivers, everything else (REST, web chat, agent desk, the other channels) to the Rasa
-servers, each only while its readiness endpoint answers 200.  The launcher supervises
+receivers, the web chat's page and socket.io to the Rasa servers with sticky sessions
+(a page stays on one server), everything else (REST, agent desk, the other channels) to
+the Rasa servers in turn, each only while its readiness endpoint answers 200.  The launcher supervises
 its children: one that dies is started again (as systemd would), so a SIGKILLed Rasa
 server comes back and takes its share of the work queue again.
 
