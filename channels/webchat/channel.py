@@ -234,8 +234,9 @@ class WebChatInput(SocketIOInput, CustomerChannel):
         delivery = self.delivery = make_connected_delivery(
             self._connected_here, channel=CHANNEL_NAME, store=self._store, window=None, retry=self._retry,
             sender=WebChatSender(sio, self.bot_message_evt, self.namespace))
+        clustered = isinstance(delivery, ConnectedDelivery)
         sweep = InboxSweep(delivery.store, CHANNEL_NAME, delivery.kick,
-                           interval=sweep_interval("MAJLIS_WEBCHAT_SWEEP_SECONDS") if isinstance(delivery, ConnectedDelivery) else 0)
+                           interval=sweep_interval("MAJLIS_WEBCHAT_SWEEP_SECONDS") if clustered else 0)
 
         async def process(item: InboundItem, outbox: Outbox) -> None:
             await self._process(item, outbox, on_new_message)

@@ -109,7 +109,8 @@ async def test_twilio_and_instagram_answer_every_message_in_order_through_a_kill
                 await wait_until(lambda: progress["sent"] >= total // 3, 600, "a third sent", 0.1)
                 return await kill(running, "rasa-1")
 
-            writers = [twilio_customer(c) for c in twilio_customers] + [instagram_customer(c) for c in instagram_customers]
+            writers = ([twilio_customer(c) for c in twilio_customers]
+                       + [instagram_customer(c) for c in instagram_customers])
             killed, *_ = await asyncio.gather(disrupt(), *writers)
 
             def settled() -> bool:

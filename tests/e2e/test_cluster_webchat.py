@@ -94,14 +94,15 @@ async def test_a_web_chat_page_behind_haproxy_gets_every_reply_and_both_desks_se
                 async with http.post(running.base("rasa-0") + api + "/claim", headers=auth) as answer:
                     assert answer.status == 200, await answer.text()
                 for n, (name, text) in enumerate(zip(("rasa-0", "rasa-1"), AGENT_REPLIES)):
-                    async with http.post(running.base(name) + api + "/messages", headers=auth,
-                                         json={"text": text, "client_key": f"reply-{n}-{uuid.uuid4().hex[:6]}"}) as answer:
+                    reply = {"text": text, "client_key": f"reply-{n}-{uuid.uuid4().hex[:6]}"}
+                    async with http.post(running.base(name) + api + "/messages", headers=auth, json=reply) as answer:
                         assert answer.status == 201, await answer.text()
 
                 def agent_texts() -> List[str]:
                     return [r.get("text") for r in received if r.get("text") in AGENT_REPLIES]
 
-                await wait_until(lambda: len(agent_texts()) >= len(AGENT_REPLIES), 120, "both agent replies at the page")
+                await wait_until(lambda: len(agent_texts()) >= len(AGENT_REPLIES), 120,
+                                 "both agent replies at the page")
                 for watcher in watchers:
                     watcher.cancel()
                 await asyncio.gather(*watchers, return_exceptions=True)
