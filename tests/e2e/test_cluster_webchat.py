@@ -9,7 +9,9 @@ docs/deploy.md) or the connection breaks.  Then:
 - the customer asks for a person; a message written after that is not answered by the
   bot, and the desk's live stream of *both* servers shows it;
 - two agent replies, one posted on each server, reach the page once each (the one
-  stored on the server the page is not connected to is sent by the page's server).
+  stored on the server the page is not connected to is sent by the page's server);
+- the page's server is SIGKILLed: the page reconnects through HAProxy to the other
+  server with its session, and an agent's reply posted there reaches it once.
 """
 from __future__ import annotations
 
@@ -23,13 +25,16 @@ import pytest
 import socketio
 
 from tests.e2e.cluster_harness import channel_cluster
-from tests.e2e.test_cluster import create_token, query, wait_until, watch_events
+from tests.e2e.test_cluster import create_token, kill, query, wait_until, watch_events
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SAYINGS = ["مرحبا", "hello", "السلام عليكم", "thank you", "شكرا جزيلا", "hi there"]
 HANDOFF_ASK = "أبي أكلم موظف"
 AFTER_HANDOFF = "لو سمحت ردوا علي"
+#: HAProxy's cookie naming the server a page is pinned to (scripts/cluster.py).
+STICKY_COOKIE = "MAJLIS_SERVER"
+FAILOVER_REPLY = "ما زلت معك، انقطع الاتصال للحظة."
 AGENT_REPLIES = ["أهلاً، معك نورة من خدمة العملاء.", "تم تحويل طلبك، هل تحتاج شيئاً آخر؟"]
 
 
@@ -43,15 +48,22 @@ async def test_a_web_chat_page_behind_haproxy_gets_every_reply_and_both_desks_se
     async with channel_cluster(tmp_path, {}, servers=2) as running:
         # "localhost", not 127.0.0.1: aiohttp keeps HAProxy's cookie only for a host name.
         base = running.lb.replace("127.0.0.1", "localhost")
-        page = socketio.AsyncClient(reconnection=False)
+        page = socketio.AsyncClient(reconnection_delay=0.5, reconnection_delay_max=2)
         received: List[Dict[str, Any]] = []
-        session: Dict[str, Any] = {}
+        session: Dict[str, Any] = {"confirms": 0}
+
+        async def connected() -> None:  # as webchat.js: ask for the session, with its token after a reconnect
+            await page.emit("session_request", {"token": session["token"]} if "token" in session else {})
+
+        def confirmed(data: Dict[str, Any]) -> None:
+            session.update(data, confirms=session["confirms"] + 1)
+
+        page.on("connect", connected)
         page.on("bot_uttered", received.append)
-        page.on("session_confirm", session.update)
+        page.on("session_confirm", confirmed)
         await page.connect(base, socketio_path="webchat/socket.io", transports=["polling"],
                            headers={"Origin": base}, wait_timeout=30)
         try:
-            await page.emit("session_request", {})
             await wait_until(lambda: session.get("session_id"), 60, "the session confirmed")
             session_id = session["session_id"]
 
@@ -106,6 +118,20 @@ async def test_a_web_chat_page_behind_haproxy_gets_every_reply_and_both_desks_se
                 for watcher in watchers:
                     watcher.cancel()
                 await asyncio.gather(*watchers, return_exceptions=True)
+
+                # The page's server dies: the page reconnects through HAProxy to the other server (the
+                # cookie names a server that is down), keeps its session, and an agent's reply reaches it.
+                holder = next(c.value for c in page.eio.http.cookie_jar if c.key == STICKY_COOKIE)
+                survivor = "rasa-1" if holder == "rasa-0" else "rasa-0"
+                confirms = session["confirms"]
+                await kill(running, holder)
+                await wait_until(lambda: session["confirms"] > confirms, 120, "the session confirmed again")
+                assert session["session_id"] == session_id
+                reply = {"text": FAILOVER_REPLY, "client_key": f"reply-failover-{uuid.uuid4().hex[:6]}"}
+                async with http.post(running.base(survivor) + api + "/messages", headers=auth, json=reply) as answer:
+                    assert answer.status == 201, await answer.text()
+                await wait_until(lambda: any(r.get("text") == FAILOVER_REPLY for r in received), 120,
+                                 "the agent's reply after the failover at the page")
             # A reply stored on one server and emitted by another too would show before every row is "sent".
             await wait_until(lambda: asyncio.to_thread(lambda: all(
                 row[2] == "sent" for row in outbox_of(running.db, session_id))), 60, "the outbox sent")
@@ -121,3 +147,4 @@ async def test_a_web_chat_page_behind_haproxy_gets_every_reply_and_both_desks_se
     # The bot stayed silent after the handoff; the agents' replies came once each, in order.
     assert not [row for row in final if row[1] == f"{session_id}:after"], "the bot answered during the handoff"
     assert agent_texts() == AGENT_REPLIES
+    assert [r.get("text") for r in received].count(FAILOVER_REPLY) == 1
