@@ -3,8 +3,9 @@ behind HAProxy, on PostgreSQL, Redis and RabbitMQ (docs/deploy.md).
 
 Every process gets its own 127.0.0.1 port; HAProxy listens on ``MAJLIS_PORT`` (default
 5005) and sends WhatsApp webhooks (``/webhooks/whatsapp_cloud/webhook``) to the
-receivers, everything else (REST, web chat, agent desk, the other channels) to the Rasa
-servers, each only while its readiness endpoint answers 200.  The launcher supervises
+receivers, the web chat's page and socket.io to the Rasa servers with sticky sessions
+(a page stays on one server), everything else (REST, agent desk, the other channels) to
+the Rasa servers in turn, each only while its readiness endpoint answers 200.  The launcher supervises
 its children: one that dies is started again (as systemd would), so a SIGKILLed Rasa
 server comes back and takes its share of the work queue again.
 
@@ -48,6 +49,11 @@ WEBHOOK_PATH = "/webhooks/whatsapp_cloud/webhook"
 RASA_READY = "/webhooks/whatsapp_cloud/ready"
 RECEIVER_READY = "/webhooks/whatsapp_cloud/ready"
 LB_HEALTH = "/haproxy/health"
+WEBCHAT_CHANNEL = "channels.webchat.channel.WebChatInput"
+WEBCHAT_PAGE = "/webhooks/webchat"
+WEBCHAT_SOCKET_PATH = "/webchat/socket.io"
+#: HAProxy's cookie naming the Rasa server a web chat page is pinned to.
+STICKY_COOKIE = "MAJLIS_SERVER"
 #: A child that dies this soon after its start is started again only after a pause.
 RESTART_PAUSE_S = 2.0
 
@@ -135,11 +141,46 @@ class Backends:
         admin.close()
 
 
-def haproxy_config(lb_port: int, lb_host: str, rasa: List[Child], receivers: List[Child], stats_port: int) -> str:
-    """HAProxy: webhooks → receivers, the rest → Rasa servers; only ready servers get traffic."""
+def webchat_paths(credentials: Path) -> List[str]:
+    """The web chat's page prefix and socket.io path when the channel is configured (else none)."""
+    import yaml
 
-    def servers(children: List[Child]) -> str:
-        return "\n".join(f"    server {c.name} 127.0.0.1:{c.port} check" for c in children)
+    channels = yaml.safe_load(credentials.read_text(encoding="utf-8")) or {}
+    if WEBCHAT_CHANNEL not in channels:
+        return []
+    socket_path = (channels[WEBCHAT_CHANNEL] or {}).get("socketio_path") or WEBCHAT_SOCKET_PATH
+    return [WEBCHAT_PAGE, "/" + socket_path.strip("/")]
+
+
+def haproxy_config(lb_port: int, lb_host: str, rasa: List[Child], receivers: List[Child], stats_port: int,
+                   sticky_paths: List[str] = ()) -> str:
+    """HAProxy: webhooks → receivers, the rest → Rasa servers; only ready servers get traffic.
+
+    ``sticky_paths`` (the web chat's page and socket.io) go to the Rasa servers with sticky
+    sessions: a socket.io connection is several HTTP requests (long polling, then the
+    websocket upgrade) that must reach the server holding its session, and the replies
+    leave from that server.  A cookie pins a browser (set on the page, sent with every
+    request after it); a client without cookies is pinned by its address (consistent
+    hash: when a server goes down, only its own customers move).
+    """
+
+    def servers(children: List[Child], sticky: bool = False) -> str:
+        return "\n".join(f"    server {c.name} 127.0.0.1:{c.port} check" + (f" cookie {c.name}" if sticky else "")
+                         for c in children)
+
+    rasa_check = f"    option httpchk GET {rasa[0].ready_path if rasa else RASA_READY}"
+    webchat_route = webchat_backend = ""
+    if sticky_paths:
+        webchat_route = (f"    acl webchat path_beg {' '.join(sticky_paths)}\n"
+                         "    use_backend rasa_sticky if webchat\n")
+        webchat_backend = f"""
+backend rasa_sticky
+    balance source
+    hash-type consistent
+    cookie {STICKY_COOKIE} insert indirect nocache httponly
+{rasa_check}
+{servers(rasa, sticky=True)}
+"""
 
     return f"""# Written by scripts/cluster.py; docs/deploy.md explains it.
 global
@@ -162,7 +203,7 @@ frontend majlis
     monitor-uri {LB_HEALTH}
     acl whatsapp_webhook path_beg {WEBHOOK_PATH}
     use_backend receivers if whatsapp_webhook
-    default_backend rasa
+{webchat_route}    default_backend rasa
 
 backend receivers
     balance roundrobin
@@ -171,9 +212,9 @@ backend receivers
 
 backend rasa
     balance roundrobin
-    option httpchk GET {rasa[0].ready_path if rasa else RASA_READY}
+{rasa_check}
 {servers(rasa)}
-
+{webchat_backend}
 listen stats
     bind 127.0.0.1:{stats_port}
     stats enable
@@ -223,7 +264,8 @@ class Cluster:
                 self.receivers.append(receiver)
                 self.children.append(receiver)
         config = self.dir / "haproxy.cfg"
-        config.write_text(haproxy_config(lb_port, lb_host, self.rasa, self.receivers, self.stats_port), encoding="utf-8")
+        config.write_text(haproxy_config(lb_port, lb_host, self.rasa, self.receivers, self.stats_port,
+                                         webchat_paths(credentials)), encoding="utf-8")
         self.children.append(Child("haproxy", ["haproxy", "-db", "-f", str(config)], env, lb_port, LB_HEALTH,
                                    self.dir / "haproxy.log"))
 

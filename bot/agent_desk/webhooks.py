@@ -22,12 +22,23 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from bot.agent_desk.security import sign_body
 from bot.delivery import RetryPolicy, utcnow
 from bot.handoff.config import WebhookTarget
 from bot.handoff.records import EventRecord, to_db
 from bot.handoff.store import SqlStore
+from bot.storage.claims import (
+    RELEASED,
+    claim_values,
+    claimable_by,
+    configured_lease,
+    instance_id,
+    renew_claims,
+    renewal_interval,
+)
+from bot.storage.renewal import renewing
 from bot.storage.schema import webhook_delivery
 
 logger = logging.getLogger(__name__)
@@ -66,24 +77,66 @@ def subscribers(targets: Sequence[WebhookTarget]) -> Callable[[str], List[str]]:
 
 
 class WebhookStore(SqlStore):
-    """Delivery rows of outgoing webhooks."""
+    """Delivery rows of outgoing webhooks, claimed by the instance that sends them.
 
-    async def due(self, now: datetime, limit: int = 50) -> List[Dict[str, Any]]:
+    With several instances on one database, each due row is claimed (``FOR UPDATE SKIP
+    LOCKED`` on PostgreSQL, the write lock on SQLite) with a lease before it is sent
+    (:mod:`bot.storage.claims`): one instance sends it; a crashed sender's rows are taken
+    over once their lease has passed.
+
+    Args:
+        engine: from :func:`bot.storage.get_engine`.
+        owner: this instance's claimer id (default :func:`bot.storage.claims.instance_id`).
+        lease: how long a claim holds unless finished or renewed (default ``MAJLIS_CLAIM_LEASE_S``).
+    """
+
+    def __init__(self, engine: Engine, *, owner: Optional[str] = None, lease: Optional[timedelta] = None) -> None:
+        super().__init__(engine)
+        self.owner = owner or instance_id(engine)
+        self.lease = lease or configured_lease()
+
+    async def claim_due(self, now: datetime, limit: int = 50) -> List[Dict[str, Any]]:
+        """Claim up to ``limit`` due pending rows for this instance (oldest first) and return them.
+
+        Rows another instance claims (and whose lease holds) are skipped, so two senders
+        never get the same row.
+        """
+        at = to_db(now)
+
         def run() -> List[Dict[str, Any]]:
-            query = sa.select(webhook_delivery).where(webhook_delivery.c.state == "pending",
-                                                      webhook_delivery.c.next_attempt_at <= to_db(now))
-            with self.engine.connect() as conn:
-                rows = conn.execute(query.order_by(webhook_delivery.c.id).limit(limit))
-                return [dict(row._mapping) for row in rows]
+            query = (sa.select(webhook_delivery)
+                     .where(webhook_delivery.c.state == "pending", webhook_delivery.c.next_attempt_at <= at,
+                            claimable_by(webhook_delivery, self.owner, at))
+                     .order_by(webhook_delivery.c.id).limit(limit)
+                     .with_for_update(skip_locked=True))
+            with self.engine.begin() as conn:
+                rows = [dict(row._mapping) for row in conn.execute(query)]
+                if rows:
+                    conn.execute(sa.update(webhook_delivery)
+                                 .where(webhook_delivery.c.id.in_([row["id"] for row in rows]))
+                                 .values(**claim_values(self.owner, at, self.lease)))
+            return rows
+        return await self._run(run)
+
+    async def renew(self, delivery_ids: Sequence[int], now: datetime) -> int:
+        """Keep this instance's claims on ``delivery_ids`` while it is still sending them."""
+        def run() -> int:
+            with self.engine.begin() as conn:
+                return renew_claims(conn, webhook_delivery, self.owner, to_db(now), self.lease,
+                                    webhook_delivery.c.id.in_(list(delivery_ids)),
+                                    webhook_delivery.c.state == "pending")
         return await self._run(run)
 
     async def finish(self, delivery_id: int, *, state: str, attempts: int, next_at: datetime,
                      status: Optional[int]) -> None:
+        """Record one attempt and release the claim (not when another instance took the row over)."""
         def run() -> None:
             with self.engine.begin() as conn:
-                conn.execute(sa.update(webhook_delivery).where(webhook_delivery.c.id == delivery_id).values(
-                    state=state, attempts=attempts, next_attempt_at=to_db(next_at), last_status=status,
-                    updated_at=to_db(utcnow())))
+                conn.execute(sa.update(webhook_delivery).where(
+                    webhook_delivery.c.id == delivery_id,
+                    sa.or_(webhook_delivery.c.claimed_by.is_(None), webhook_delivery.c.claimed_by == self.owner),
+                ).values(state=state, attempts=attempts, next_attempt_at=to_db(next_at), last_status=status,
+                         updated_at=to_db(utcnow()), **RELEASED))
         await self._run(run)
 
     async def all(self) -> List[Dict[str, Any]]:
@@ -151,10 +204,20 @@ class WebhookSender:
                 logger.exception("Webhook sending failed")
 
     async def send_due(self) -> int:
-        """Attempt every due delivery once; returns how many succeeded."""
+        """Claim the due deliveries, attempt each once; returns how many succeeded.
+
+        The claims are renewed while the batch is sent (50 slow targets can take longer
+        than the lease), so no other instance sends them meanwhile.
+        """
         delivered = 0
-        for row in await self.store.due(utcnow()):
-            delivered += await self._attempt(row)
+        rows = await self.store.claim_due(utcnow())
+        if not rows:
+            return 0
+        left = [row["id"] for row in rows]
+        async with renewing(lambda: self.store.renew(left, utcnow()), renewal_interval(self.store.lease)):
+            for row in rows:
+                delivered += await self._attempt(row)
+                left.remove(row["id"])
         return delivered
 
     async def _attempt(self, row: Mapping[str, Any]) -> int:

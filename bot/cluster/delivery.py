@@ -25,7 +25,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bot.cluster.lease import ConversationLeases, backend_for
-from bot.delivery import Delivery, DeliveryStore
+from bot.cluster.renewing import RenewingDelivery, of_conversation
+from bot.delivery import DeliveryStore
 from bot.delivery._rows import to_db, utcnow
 from bot.storage.claims import RELEASED
 from bot.storage.schema import inbox, outbox
@@ -40,10 +41,6 @@ MAX_QUICK_RELOOKS = 5
 RELOOK_PAUSE_S = 1.0
 
 
-def _of(table: sa.Table, channel: str, conv: Conversation) -> Any:
-    return sa.and_(table.c.channel == channel, table.c.account == conv[0], table.c.customer == conv[1])
-
-
 def reset_orphans(engine: Engine, channel: str, conv: Conversation) -> int:
     """Rows of ``conv`` left "processing" by a previous holder back to "pending", and their
     row claims released (blocking).
@@ -53,10 +50,10 @@ def reset_orphans(engine: Engine, channel: str, conv: Conversation) -> int:
     their row lease (``MAJLIS_CLAIM_LEASE_S``, minutes) before anyone could take them.
     """
     with engine.begin() as conn:
-        conn.execute(outbox.update().where(_of(outbox, channel, conv), outbox.c.state == "pending",
+        conn.execute(outbox.update().where(of_conversation(outbox, channel, conv), outbox.c.state == "pending",
                                            outbox.c.claimed_by.isnot(None)).values(**RELEASED))
         return conn.execute(
-            inbox.update().where(_of(inbox, channel, conv), inbox.c.state == "processing")
+            inbox.update().where(of_conversation(inbox, channel, conv), inbox.c.state == "processing")
             .values(state="pending", **RELEASED)
         ).rowcount
 
@@ -64,8 +61,10 @@ def reset_orphans(engine: Engine, channel: str, conv: Conversation) -> int:
 def has_work(engine: Engine, channel: str, conv: Conversation, now: datetime) -> bool:
     """Whether ``conv`` has pending inbox rows, or pending replies due now (blocking)."""
     due = sa.or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= to_db(now))
-    waiting_in = sa.select(inbox.c.id).where(_of(inbox, channel, conv), inbox.c.state == "pending").limit(1)
-    waiting_out = sa.select(outbox.c.id).where(_of(outbox, channel, conv), outbox.c.state == "pending", due).limit(1)
+    waiting_in = sa.select(inbox.c.id).where(of_conversation(inbox, channel, conv),
+                                             inbox.c.state == "pending").limit(1)
+    waiting_out = sa.select(outbox.c.id).where(of_conversation(outbox, channel, conv),
+                                               outbox.c.state == "pending", due).limit(1)
     with engine.connect() as conn:
         return conn.execute(waiting_in).first() is not None or conn.execute(waiting_out).first() is not None
 
@@ -94,8 +93,9 @@ class _RecoverWithoutReset:
         return await self._store.run_blocking(conversations_with_work, self._store.engine, channel)
 
 
-class ClusterDelivery(Delivery):
-    """:class:`~bot.delivery.Delivery` whose conversations are worked under a lease.
+class ClusterDelivery(RenewingDelivery):
+    """:class:`~bot.delivery.Delivery` whose conversations are worked under a lease (and whose row
+    claims are renewed while it works them: :class:`~bot.cluster.renewing.RenewingDelivery`).
 
     Args:
         leases: this process's leases (default: advisory locks on the store's database).

@@ -2,32 +2,57 @@
 
 - :func:`make_delivery` instead of ``Delivery(...)``: a :class:`~bot.cluster.delivery.ClusterDelivery`
   when the work queue is configured (``MAJLIS_WORK_QUEUE_URL``), the plain one-process
-  :class:`~bot.delivery.Delivery` otherwise (``./majlis start``, SQLite);
+  :class:`~bot.delivery.Delivery` on SQLite (``./majlis start``), and on PostgreSQL without a
+  queue a :class:`~bot.cluster.renewing.RenewingDelivery` (claims kept during long turns);
 - :func:`serve_work` in ``blueprint()``: ``GET <prefix>/ready`` (readiness) and, with the work
   queue, a consumer started after the delivery service and stopped before it.
 """
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from typing import Any, Callable, Optional, Tuple
 
 from sanic import Blueprint, response
 
+from bot.cluster.connected import ConnectedDelivery
 from bot.cluster.delivery import ClusterDelivery
+from bot.cluster.renewing import RenewingDelivery
 from bot.cluster.workqueue import QueueSettings, WorkConsumer
 from bot.config import Config, config
 from bot.delivery import Delivery
+from bot.storage import is_sqlite
 
 logger = logging.getLogger(__name__)
+
+Conversation = Tuple[str, str]
 
 
 def make_delivery(cfg: Config = config, **kwargs: Any) -> Delivery:
     """The channel's delivery service: clustered with a work queue, else the one-process one."""
     queue = QueueSettings.from_config(cfg, role="rasa")
     if queue is None:
+        store = kwargs.get("store")
+        if store is not None and not is_sqlite(store.engine):
+            # Several processes may share a PostgreSQL database without a work queue: the
+            # row claims are all that keeps them apart, so they are renewed during long turns.
+            return RenewingDelivery(**kwargs)
         return Delivery(**kwargs)
     # The queue's messages in hand, plus a few for the sweep, retries and agents' replies.
     return ClusterDelivery(max_held=queue.prefetch + 4, **kwargs)
+
+
+def make_connected_delivery(present: Callable[[Conversation], bool], cfg: Config = config,
+                            **kwargs: Any) -> Delivery:
+    """The delivery service of a channel whose replies leave only from the customer's server (web chat).
+
+    Several Rasa servers (a work queue configured): a :class:`~bot.cluster.connected.ConnectedDelivery`;
+    start a sweep (:class:`bot.gateway.sweep.InboxSweep`) with it, so work stored elsewhere is
+    found by the customer's server.  One process: the plain :class:`~bot.delivery.Delivery`.
+    """
+    queue = QueueSettings.from_config(cfg, role="rasa")
+    if queue is None:
+        return Delivery(**kwargs)
+    return ConnectedDelivery(present=present, max_held=queue.prefetch + 4, **kwargs)
 
 
 class WorkService:
@@ -78,4 +103,4 @@ def serve_work(bp: Blueprint, delivery: Delivery, cfg: Config = config) -> WorkS
     return service
 
 
-__all__ = ["WorkService", "make_delivery", "serve_work"]
+__all__ = ["WorkService", "make_connected_delivery", "make_delivery", "serve_work"]

@@ -18,6 +18,7 @@ import asyncio
 import logging
 from typing import Callable, Optional, Tuple
 
+from bot.config import config
 from bot.storage.ports import DeliveryStorage
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,11 @@ Conversation = Tuple[str, str]
 DEFAULT_INTERVAL_S = 2.0
 #: Conversations woken per tick at most (the rest next tick).
 MAX_PER_TICK = 1000
+
+
+def sweep_interval(variable: str) -> float:
+    """Seconds between two looks, from the environment variable ``variable`` (0: never; default 2)."""
+    return config(variable, cast=float, default=DEFAULT_INTERVAL_S)
 
 
 class InboxSweep:

@@ -92,3 +92,20 @@ def pg_lock(conn: Any, name: str, *, wait: bool = True) -> bool:
     fn = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
     value = conn.execute(sa.text(f"SELECT {fn}(hashtext(:name))"), {"name": f"majlis {name}"}).scalar()
     return True if wait else bool(value)
+
+
+def renew_claims(conn: Any, table: sa.Table, owner: str, now: datetime, lease: timedelta, *where: Any) -> int:
+    """Push the lease of ``owner``'s claims on ``table`` (narrowed by ``where``) to ``now + lease``.
+
+    A claim is renewed only while ``owner`` still holds it: a row another instance took
+    over (the lease had passed) or that was finished (claim released) is left alone.
+    Returns how many rows were renewed.
+    """
+    return conn.execute(sa.update(table).where(table.c.claimed_by == owner, *where)
+                        .values(lease_until=now + lease)).rowcount
+
+
+def renewal_interval(lease: timedelta) -> float:
+    """Seconds between two renewals of a claim: a third of the lease, so two renewals can
+    fail (a slow database) before it passes."""
+    return max(lease.total_seconds() / 3, 0.05)

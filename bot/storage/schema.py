@@ -219,6 +219,9 @@ webhook_delivery = sa.Table(
     sa.Column("next_attempt_at", sa.DateTime, nullable=False),
     sa.Column("last_status", sa.Integer, nullable=True),
     sa.Column("updated_at", sa.DateTime, nullable=False),
+    # The instance sending the row and until when (migration 0007): bot.storage.claims.
+    sa.Column("claimed_by", sa.String(64), nullable=True),
+    sa.Column("lease_until", sa.DateTime, nullable=True),
     sa.UniqueConstraint("event_id", "target", name="uq_majlis_webhook_delivery"),
     sa.Index("ix_majlis_webhook_delivery_due", "state", "next_attempt_at"),
 )

@@ -55,9 +55,12 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from bot.cluster.connected import ConnectedDelivery
+from bot.cluster.wiring import make_connected_delivery
 from bot.delivery import Delivery, DeliveryStore, InboundItem, OutboundMessage, Outbox, RetryPolicy
 from bot.delivery.ports import AgentOutbox, CustomerChannel, ReplyOutbox
 from bot.entry_links import METADATA_KEY, EntrySourceStore, from_metadata
+from bot.gateway.sweep import InboxSweep, sweep_interval
 from bot.identity import PROOF_METADATA_KEY, IdentityProof, provider_id, sender_id
 from channels.webchat.parse import MAX_TEXT_CHARS, read_message
 from channels.webchat.payloads import (
@@ -226,8 +229,14 @@ class WebChatInput(SocketIOInput, CustomerChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> SocketBlueprint:
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[], max_http_buffer_size=MAX_PACKET_BYTES)
         self.sio = sio
-        delivery = self.delivery = Delivery(channel=CHANNEL_NAME, store=self._store, window=None, retry=self._retry,
-                                            sender=WebChatSender(sio, self.bot_message_evt, self.namespace))
+        # Several Rasa servers: a conversation is worked only on the server its page is connected to
+        # (bot/cluster/connected.py), and a sweep finds work another server stored (an agent's reply).
+        delivery = self.delivery = make_connected_delivery(
+            self._connected_here, channel=CHANNEL_NAME, store=self._store, window=None, retry=self._retry,
+            sender=WebChatSender(sio, self.bot_message_evt, self.namespace))
+        clustered = isinstance(delivery, ConnectedDelivery)
+        sweep = InboxSweep(delivery.store, CHANNEL_NAME, delivery.kick,
+                           interval=sweep_interval("MAJLIS_WEBCHAT_SWEEP_SECONDS") if clustered else 0)
 
         async def process(item: InboundItem, outbox: Outbox) -> None:
             await self._process(item, outbox, on_new_message)
@@ -239,9 +248,11 @@ class WebChatInput(SocketIOInput, CustomerChannel):
         @bp.listener("after_server_start")
         async def start(_app: Any, _loop: Any) -> None:
             await delivery.start()
+            sweep.start()
 
         @bp.listener("before_server_stop")
         async def stop(_app: Any, _loop: Any) -> None:
+            await sweep.stop()
             await delivery.stop()
 
         @bp.route("/", methods=["GET"])
@@ -262,6 +273,11 @@ class WebChatInput(SocketIOInput, CustomerChannel):
 
         self._socket_events(sio, delivery)
         return bp
+
+    def _connected_here(self, conv: Any) -> bool:
+        """Whether the session ``conv`` = (account, session id) has a page connected to this server."""
+        return self.sio is not None and any(
+            True for _ in self.sio.manager.get_participants(self.namespace or "/", conv[1]))
 
     def _socket_events(self, sio: AsyncServer, delivery: Delivery) -> None:
         namespace = self.namespace

@@ -28,13 +28,13 @@ from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from bot.config import ConfigError, config
+from bot.config import ConfigError
 from bot.delivery import Delivery, DeliveryStore, InboundItem, OutboundMessage, Outbox
 from bot.cluster.wiring import make_delivery, serve_work
 from bot.delivery.ports import AgentOutbox, CustomerChannel, ReplyOutbox
 from bot.entry_links import METADATA_KEY, EntrySourceStore, split_ref
 from bot.gateway.notice import SECRET_HEADER as NOTICE_SECRET_HEADER, handle_notice, inbox_secret
-from bot.gateway.sweep import DEFAULT_INTERVAL_S as DEFAULT_SWEEP_INTERVAL_S, InboxSweep
+from bot.gateway.sweep import InboxSweep, sweep_interval
 from bot.identity import provider_id, sender_id
 from bot.storage import get_engine
 from channels._contacts import ContactBook
@@ -395,4 +395,4 @@ class WhatsAppCloudInput(InputChannel, CustomerChannel):
 
 def _sweep_interval() -> float:
     """Seconds between looks for rows another process stored (``WHATSAPP_INBOX_SWEEP_SECONDS``; 0: never)."""
-    return config("WHATSAPP_INBOX_SWEEP_SECONDS", cast=float, default=DEFAULT_SWEEP_INTERVAL_S)
+    return sweep_interval("WHATSAPP_INBOX_SWEEP_SECONDS")

@@ -1,0 +1,82 @@
+"""A cluster of this test's own, for the channels' multi-instance tests.
+
+The launcher (``scripts/cluster.py``, what ``./majlis start --instances N`` runs) with N
+Rasa servers behind HAProxy, on a PostgreSQL database, a Redis prefix, RabbitMQ queues
+and an exchange of the test's own (dropped/deleted at the end).  Only the channels the
+caller's environment configures are served (credentials.yml: a channel whose variables
+are unset is left out).  The helpers that read the cluster's state, the database and the
+desk are those of tests/e2e/test_cluster.py.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from contextlib import asynccontextmanager, suppress
+from pathlib import Path
+from typing import AsyncIterator, Dict
+
+import aio_pika
+import aiohttp
+import psycopg2
+
+from tests.conftest import ROOT
+from tests.e2e.test_cluster import AMQP, PG, Running, all_ready, wait_until
+
+#: Conversations a Rasa server holds at once: PostgreSQL's connections are shared with every test here.
+PREFETCH = 4
+
+
+@asynccontextmanager
+async def channel_cluster(tmp_path: Path, channel_env: Dict[str, str], *, servers: int = 2,
+                          receivers: int = 0) -> AsyncIterator[Running]:
+    """Start the cluster with ``channel_env`` (the channels' variables) and wait until every process is ready."""
+    tag = uuid.uuid4().hex[:10]
+    db = f"majlis_cluster_{tag}"
+    admin = psycopg2.connect(dbname="postgres", **PG)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{db}"')
+    queues = [f"majlis_test_inbox_{tag}", f"majlis_test_events_{tag}"]
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("WHATSAPP_", "TWILIO_", "INSTAGRAM_"))},
+        "PYTHONPATH": str(ROOT), "MAJLIS_DATA_DIR": str(tmp_path),
+        "MAJLIS_DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{db}",
+        "MAJLIS_REDIS_PREFIX": f"majlistest{tag}",  # Rasa takes alphanumeric prefixes only
+        "MAJLIS_WORK_QUEUE": queues[0], "MAJLIS_RABBITMQ_QUEUE": queues[1],
+        "MAJLIS_RABBITMQ_EXCHANGE": f"majlis_test_exchange_{tag}",
+        "MAJLIS_BUSINESS_HOURS": "always", "MAJLIS_HANDOFF_UPDATE_SECONDS": "0", "MAJLIS_REST": "off",
+        "MAJLIS_LOG_LEVEL": "INFO", "MAJLIS_WORK_QUEUE_PREFETCH": str(PREFETCH),
+        **channel_env,
+    }
+    for key in ("MAJLIS_ENDPOINTS", "MAJLIS_PORT", "MAJLIS_WORK_QUEUE_URL"):
+        env.pop(key, None)
+    log = open(tmp_path / "launcher.log", "wb")
+    process = subprocess.Popen(
+        [sys.executable, "scripts/cluster.py", "--instances", str(servers), "--receivers", str(receivers),
+         "--port", "0", "--host", "127.0.0.1"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    running = Running(process, tmp_path / "cluster", db, "")
+    try:
+        async with aiohttp.ClientSession() as session:
+            await wait_until(lambda: all_ready(session, running), 900, "every process ready", interval=2)
+        running.lb = f"http://127.0.0.1:{running.state()['lb_port']}"
+        yield running
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+        with suppress(Exception):
+            connection = await aio_pika.connect(AMQP)
+            channel = await connection.channel()
+            for queue in queues:
+                await channel.queue_delete(queue)
+            await connection.close()
+        with admin.cursor() as cur:
+            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (db,))
+            cur.execute(f'DROP DATABASE IF EXISTS "{db}"')
+        admin.close()
