@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import config
 from bot.workbench import inbox, pii
+from bot.workbench.answers import AnswerReviews
 from bot.workbench.collect import Collector
 from bot.workbench.coverage import Coverage
 from bot.workbench.models import REPO, ModelManager
@@ -51,6 +52,7 @@ class Workbench:
     models: ModelManager
     clock: Callable[[], datetime]
     executor: ThreadPoolExecutor
+    answers: Optional[AnswerReviews] = None
 
     @classmethod
     def create(cls, engine: Engine, agent: Callable[[], "Agent"], *, root: Optional[Path] = None,
@@ -68,6 +70,8 @@ class Workbench:
         collector = Collector(engine, lambda: tracker_engine(safe_agent()), weak=coverage.weak)
         bench = cls(engine=engine, agent=agent, data=data, coverage=coverage, collector=collector,
                     models=None, clock=clock, executor=ThreadPoolExecutor(2, thread_name_prefix="workbench"))  # type: ignore[arg-type]
+        bench.answers = AnswerReviews(root=root, today=lambda: bench.clock().date(),
+                                      audit=lambda author, action, **kw: bench.audit(author, action, **kw))
         bench.models = ModelManager(root=root, models=root / "models", agent=agent, cases=bench.comparison_cases,
                                     record=lambda author, action, detail: bench.audit(author, action, detail=detail))
         return bench
