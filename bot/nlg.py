@@ -39,7 +39,15 @@ class BilingualNLG(TemplatedNaturalLanguageGenerator):
                  **_: Any) -> None:
         responses = domain.responses if domain is not None else {}
         super().__init__(responses)
-        self._live = LiveWordings(responses)
+
+    # Rasa assigns ``responses`` when it loads a model (Agent.load_model), after building the NLG.
+    @property
+    def responses(self) -> Dict[Text, Any]:  # type: ignore[override]
+        return self._live.current()
+
+    @responses.setter
+    def responses(self, model_responses: Dict[Text, Any]) -> None:
+        self._live = LiveWordings(model_responses)
 
     async def generate(self, utter_action: Text, tracker: "DialogueStateTracker", output_channel: Text,
                        **kwargs: Any) -> Optional[Dict[Text, Any]]:
@@ -48,5 +56,4 @@ class BilingualNLG(TemplatedNaturalLanguageGenerator):
         withheld = withheld_reply(utter_action, filled_slots[LANGUAGE_SLOT])
         if withheld is not None:
             return withheld
-        self.responses = self._live.current()
         return self.generate_from_slots(utter_action, filled_slots, output_channel, **kwargs)

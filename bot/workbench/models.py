@@ -237,6 +237,8 @@ class ModelManager:
                 self._processors.setdefault(Path(agent.processor.model_path).name, agent.processor)
             agent.processor = processor  # the swap: one assignment, read once per turn
             agent.domain = processor.domain
+            if hasattr(agent.nlg, "responses"):
+                agent.nlg.responses = processor.domain.responses  # a candidate may answer with new responses
             if agent.tracker_store is not None:
                 agent.tracker_store.domain = processor.domain
         finally:
