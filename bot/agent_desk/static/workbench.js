@@ -261,6 +261,20 @@
     return box;
   }
 
+  const BUSY = ["validating", "training", "comparing"];
+
+  // The checks run before training (bot/workbench/checks.py): errors block the candidate.
+  function checksView(checks) {
+    if (!checks) return [];
+    const title = el("h3", checks.ok ? "Data checks passed · الفحص سليم" : "Data checks failed: nothing was trained · فشل الفحص",
+      checks.ok ? "better" : "worse");
+    const list = el("ul", null, "wb-checks");
+    checks.errors.forEach((e) => { const li = el("li", e, "worse"); li.dir = "auto"; list.append(li); });
+    if (checks.more) list.append(el("li", `… ${checks.more} more`));
+    checks.warnings.forEach((w) => { const li = el("li", "warning: " + w); li.dir = "auto"; list.append(li); });
+    return [title, list];
+  }
+
   async function loadModels() {
     const data = await get("/models");
     $("active-model").textContent = "Active · النموذج الحالي: " + (data.active || "—") + (data.activating ? ` (switching to ${data.activating})` : "");
@@ -290,11 +304,13 @@
       $("training-progress").value = run.components_done;
       $("training-line").textContent = run.last_line;
       $("comparison").replaceChildren(run.comparison ? comparisonView(run.comparison) : el("span"));
-      $("train").disabled = run.state === "training" || run.state === "comparing";
-      if ((run.state === "training" || run.state === "comparing") && !state.polling) {
+      $("checks").replaceChildren(...checksView(run.checks));
+      const busy = BUSY.includes(run.state);
+      $("train").disabled = busy;
+      if (busy && !state.polling) {
         state.polling = setInterval(async () => {
           const fresh = await get("/models");
-          if (!fresh.training || !["training", "comparing"].includes(fresh.training.state)) {
+          if (!fresh.training || !BUSY.includes(fresh.training.state)) {
             clearInterval(state.polling); state.polling = null;
           }
           loadModels();
@@ -325,6 +341,7 @@
       area.dataset.lang = lang;
       area.setAttribute("aria-label", `${lang} variation ${i + 1}`);
       area.dir = lang === "ar" ? "rtl" : "ltr";
+      area.addEventListener("input", () => { $("answer-result").textContent = ""; });
       return area;
     }));
   }
