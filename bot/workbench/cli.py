@@ -3,7 +3,10 @@
 - ``./majlis nlu inbox --export [--reason fallback] [--form arabizi] [--limit 200]``: index
   new messages from the tracker store, print the inbox's groups as JSON lines (text
   masked; ``training_text`` with synthetic values, ready for ``data/nlu``);
-- ``./majlis nlu coverage``: examples per intent × language/form, weak cells marked ``*``.
+- ``./majlis nlu coverage``: examples per intent × language/form, weak cells marked ``*``;
+- ``./majlis nlu check [--answers-only]``: the checks a candidate must pass before training
+  (every answer has an owner and a review date; ``rasa data validate``); exit 1 on a failure;
+- ``./majlis nlu answers [--state overdue|due|current|all]``: answers due or overdue for review.
 
 Labelled examples are ordinary edits of ``data/nlu/{ar,en,arabizi}/*.yml`` (ruamel keeps
 their comments); ``./majlis train`` trains on them as on any other change.
@@ -68,6 +71,36 @@ def print_coverage(_args: argparse.Namespace) -> int:
     return 0
 
 
+def run_checks(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.answers.book import project_root
+    from bot.workbench.checks import majlis_checks, validate
+
+    root = project_root()
+    report = majlis_checks(root) if args.answers_only else asyncio.run(validate(root, REPO))
+    for warning in report.warnings:
+        print(f"warning: {warning}")
+    for error in report.errors:
+        print(f"error: {error}")
+    print("checks passed" if report.ok else f"{len(report.errors)} checks failed: a candidate would not be trained")
+    return 0 if report.ok else 1
+
+
+def print_answers(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from bot.answers.book import ANSWERS_FILE, load, project_root
+    from bot.workbench.answers import SHOWN
+
+    today = date.today()
+    shown = SHOWN[args.state]
+    for answer in sorted(load(project_root() / ANSWERS_FILE).answers.values(), key=lambda a: (a.review_by, a.name)):
+        if answer.state(today) in shown:
+            print(f"{answer.state(today):8} {answer.review_by.isoformat()}  {answer.name:36} {answer.owner}")
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="./majlis nlu", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -80,6 +113,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         box.add_argument(f"--{name}")
     box.set_defaults(run=export_inbox)
     sub.add_parser("coverage", help="examples per intent and language/form").set_defaults(run=print_coverage)
+    check = sub.add_parser("check", help="the checks before training (answer owners and dates, rasa data validate)")
+    check.add_argument("--answers-only", action="store_true", help="only Majlis' own checks (no Rasa, a second)")
+    check.set_defaults(run=run_checks)
+    answers = sub.add_parser("answers", help="answers due or overdue for review")
+    answers.add_argument("--state", choices=["overdue", "due", "current", "all"])
+    answers.set_defaults(run=print_answers)
     args = parser.parse_args(argv)
     try:
         return args.run(args)

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from bot.metrics import TRAINER_ACTIVATIONS
 from bot.workbench.checks import validate
 
 if TYPE_CHECKING:
@@ -241,8 +242,8 @@ class ModelManager:
 
     # -- activation -------------------------------------------------------
 
-    async def activate(self, name: str, author: str) -> Dict[str, Any]:
-        """Serve ``name`` from now on (no restart; turns in flight finish on the old model)."""
+    async def switch(self, name: str) -> Optional[str]:
+        """Serve ``name`` from now on in this process; returns the model it replaced."""
         path = (self.models / name).resolve()
         if path.parent != self.models.resolve() or not path.name.endswith(".tar.gz") or not path.is_file():
             raise FileNotFoundError(name)
@@ -261,7 +262,19 @@ class ModelManager:
                 agent.tracker_store.domain = processor.domain
         finally:
             self.activating = None
+        return previous
+
+    async def activate(self, name: str, author: str) -> Dict[str, Any]:
+        """Serve ``name`` from now on (no restart; turns in flight finish on the old model).
+
+        The audit row it writes is what the other instances follow (:mod:`bot.workbench.follow`).
+        """
+        try:
+            previous = await self.switch(name)
+        except Exception:
+            TRAINER_ACTIVATIONS.labels(result="failed").inc()
+            raise
+        TRAINER_ACTIVATIONS.labels(result="ok").inc()
         self.record(author, "activate", {"model": name, "previous": previous})
         logger.info("Activated model %s (was %s)", name, previous)
         return {"active": name, "previous": previous}
-

@@ -19,6 +19,7 @@ from bot.workbench import inbox, pii
 from bot.workbench.answers import AnswerReviews
 from bot.workbench.collect import Collector
 from bot.workbench.coverage import Coverage
+from bot.workbench.follow import ActivationFollower
 from bot.workbench.models import REPO, ModelManager
 from bot.workbench.nlu_files import FOLDERS, FORM_OF_FOLDER, NluData, folder_for, plain
 from bot.workbench.schema import nlu_audit, nlu_message
@@ -53,6 +54,7 @@ class Workbench:
     clock: Callable[[], datetime]
     executor: ThreadPoolExecutor
     answers: Optional[AnswerReviews] = None
+    follower: Optional[ActivationFollower] = None
 
     @classmethod
     def create(cls, engine: Engine, agent: Callable[[], "Agent"], *, root: Optional[Path] = None,
@@ -78,6 +80,17 @@ class Workbench:
 
     async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, partial(fn, *args, **kwargs))
+
+    # -- every instance serves the activated model ---------------------------
+
+    async def follow(self) -> None:
+        self.follower = ActivationFollower(self.models, self.engine)
+        await self.follower.start()
+
+    async def unfollow(self) -> None:
+        if self.follower is not None:
+            await self.follower.stop()
+            self.follower = None
 
     # -- inbox ------------------------------------------------------------
 

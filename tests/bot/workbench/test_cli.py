@@ -1,4 +1,4 @@
-"""``./majlis nlu inbox --export`` and ``./majlis nlu coverage``."""
+"""``./majlis nlu inbox --export``, ``coverage``, ``check`` and ``answers``."""
 from __future__ import annotations
 
 import json
@@ -24,3 +24,24 @@ def test_coverage_marks_weak_cells(capsys) -> None:
     out = capsys.readouterr().out
     assert out.splitlines()[0].split() == ["intent", "en", "ar", "ar:gulf", "ar:egyptian", "ar:msa", "arabizi"]
     assert "buy_data_bundle" in out and "*" in out
+
+
+def test_check_fails_on_an_answer_without_owner(project, monkeypatch, capsys) -> None:
+    from tests.bot.workbench.test_checks import without_greet_owner
+
+    monkeypatch.setenv("MAJLIS_WORKBENCH_ROOT", str(project))
+    assert main(["check", "--answers-only"]) == 0
+    assert "checks passed" in capsys.readouterr().out
+    without_greet_owner(project)
+    assert main(["check", "--answers-only"]) == 1
+    out = capsys.readouterr().out
+    assert "error: data/answers.yml: utter_greet (a response in domain.yml) has no owner and review date" in out
+
+
+def test_answers_lists_review_dates(capsys) -> None:
+    assert main(["answers", "--state", "all"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    from bot.answers.book import domain_responses
+    from bot.handoff.config import ROOT
+
+    assert len(lines) == len(domain_responses(ROOT)) and any("utter_roaming_offer" in line and "offers@majlis.example" in line for line in lines)
