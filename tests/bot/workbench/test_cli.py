@@ -45,3 +45,20 @@ def test_answers_lists_review_dates(capsys) -> None:
     from bot.handoff.config import ROOT
 
     assert len(lines) == len(domain_responses(ROOT)) and any("utter_roaming_offer" in line and "offers@majlis.example" in line for line in lines)
+
+
+def test_activate_writes_the_row_every_instance_follows(tmp_path, monkeypatch, capsys) -> None:
+    from bot.storage import create_engine
+    from bot.workbench.follow import latest_activation
+    from bot.workbench.models import REPO
+
+    monkeypatch.setenv("MAJLIS_DATABASE_URL", f"sqlite:///{tmp_path / 'majlis.sqlite'}")
+    assert main(["activate", "majlis-000000000000.tar.gz"]) == 2
+    assert "no model" in capsys.readouterr().err
+    model = next((REPO / "models").glob("majlis-*.tar.gz"))
+    assert main(["activate", model.name, "--author", "Tina"]) == 0
+    engine = create_engine(f"sqlite:///{tmp_path / 'majlis.sqlite'}")
+    try:
+        assert latest_activation(engine)[1] == model.name
+    finally:
+        engine.dispose()
