@@ -161,7 +161,7 @@ async def switch_part() -> Dict[str, Any]:
     from rasa.core.utils import AvailableEndpoints
 
     from bot.rasa_fixes import apply
-    from bot.workbench.models import ModelManager
+    from bot.workbench.models import BUSY, ModelManager
     from ensure_model import model_path
     from tests.bot.workbench.conftest import project_copy
 
@@ -201,7 +201,7 @@ async def switch_part() -> Dict[str, Any]:
         phase["name"] = "training"
         started = time.perf_counter()
         run = manager.start_training("bench")
-        while run.state in ("training", "comparing"):
+        while run.state in BUSY:  # validating (the data checks), training, comparing
             await asyncio.sleep(0.5)
             if run.state == "comparing" and "trained_s" not in phase:
                 phase["trained_s"] = time.perf_counter() - started

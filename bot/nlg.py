@@ -7,6 +7,11 @@ against the slots it has; this generator first puts the reply language
 matches against, so the answer follows the language the customer writes in
 without a slot-setting round trip on every turn.
 
+An answer past its review date (``data/answers.yml``) is replaced by "let me check
+that first" when the operator set ``MAJLIS_OVERDUE_ANSWERS=withhold``
+(:mod:`bot.answers.serving`), in the same language; a wording its owner edited in
+``domain.yml`` is served at once (:class:`bot.answers.serving.LiveWordings`).
+
 Configured in endpoints.yml::
 
     nlg:
@@ -18,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Dict, Optional, Text
 
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 
+from bot.answers.serving import LiveWordings, withheld_reply
 from bot.language.reply import LANGUAGE_SLOT, reply_language
 
 if TYPE_CHECKING:
@@ -34,8 +40,20 @@ class BilingualNLG(TemplatedNaturalLanguageGenerator):
         responses = domain.responses if domain is not None else {}
         super().__init__(responses)
 
+    # Rasa assigns ``responses`` when it loads a model (Agent.load_model), after building the NLG.
+    @property
+    def responses(self) -> Dict[Text, Any]:  # type: ignore[override]
+        return self._live.current()
+
+    @responses.setter
+    def responses(self, model_responses: Dict[Text, Any]) -> None:
+        self._live = LiveWordings(model_responses)
+
     async def generate(self, utter_action: Text, tracker: "DialogueStateTracker", output_channel: Text,
                        **kwargs: Any) -> Optional[Dict[Text, Any]]:
         filled_slots = tracker.current_slot_values()
         filled_slots[LANGUAGE_SLOT] = reply_language(tracker.events)
+        withheld = withheld_reply(utter_action, filled_slots[LANGUAGE_SLOT])
+        if withheld is not None:
+            return withheld
         return self.generate_from_slots(utter_action, filled_slots, output_channel, **kwargs)

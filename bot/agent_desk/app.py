@@ -107,10 +107,14 @@ class DeskApp:
         await self.desk.recover()
         await self.assigner.start()
         await self.webhooks.start()
+        if self.workbench is not None and agent is not None:  # models activated on any instance (issue 15)
+            await self.workbench.follow()
         logger.info("Agent desk started")
 
     async def stop(self) -> None:
         self.gate.uninstall()
+        if self.workbench is not None:
+            await self.workbench.unfollow()
         if self.signal is not None:
             await self.signal.stop()
             self.signal = None

@@ -393,7 +393,7 @@ nlu_audit = sa.Table(
     metadata,
     sa.Column("id", _PK, primary_key=True, autoincrement=True),
     sa.Column("author", sa.String(120), nullable=False),
-    sa.Column("action", sa.String(32), nullable=False),    # label | ignore | out_of_scope | conflict | train | activate
+    sa.Column("action", sa.String(32), nullable=False),    # label | ignore | out_of_scope | conflict | train | activate | answer_confirmed | answer_edited
     sa.Column("intent", sa.String(100), nullable=True),
     sa.Column("text", sa.Text, nullable=True),             # what was written (personal data already replaced)
     sa.Column("path", sa.String(255), nullable=True),

@@ -1,6 +1,8 @@
 """Candidate models: train in the background, compare with the model in service, activate in-process.
 
-Training runs ``rasa train`` (Majlis' ``bot.rasa_cli``) as a child process with the
+Before training, the data must pass ``rasa data validate`` and Majlis' own checks
+(:mod:`bot.workbench.checks`: every answer has an owner and a review date); a failure
+blocks the candidate and the page lists why.  Training runs ``rasa train`` (Majlis' ``bot.rasa_cli``) as a child process with the
 project's config, domain and data, so the desk and the bot keep serving; its output
 gives the progress.  The candidate is named as ``scripts/ensure_model.py`` names
 models (a fingerprint of config, domain, data and code), so after a restart
@@ -28,17 +30,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from bot.metrics import TRAINER_ACTIVATIONS
+from bot.workbench.checks import validate
+
 if TYPE_CHECKING:
     from rasa.core.agent import Agent
     from rasa.core.processor import MessageProcessor
 
 logger = logging.getLogger(__name__)
 
+
+class CheckFailed(RuntimeError):
+    """The data failed ``rasa data validate`` or Majlis' checks: the candidate is not trained."""
+
 REPO = Path(__file__).resolve().parents[2]
 #: Loaded models kept in memory (the active one, the candidate, the one before).
 KEPT_PROCESSORS = 3
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")  # Rasa colours its log lines
 TRAINING_DATA = ("data/nlu", "data/rules", "data/stories")
+BUSY = ("validating", "training", "comparing")
 
 
 def _ensure_model() -> Any:
@@ -61,18 +71,19 @@ class Training:
     author: str
     started: float
     name: str
-    state: str = "training"          # training | comparing | ready | failed
+    state: str = "validating"        # validating | training | comparing | ready | failed
     lines: List[str] = field(default_factory=list)
     components_done: int = 0
     finished: Optional[float] = None
     error: Optional[str] = None
     comparison: Optional[Dict[str, Any]] = None
+    checks: Optional[Dict[str, Any]] = None
 
     def as_dict(self) -> Dict[str, Any]:
         return {"author": self.author, "name": self.name, "state": self.state, "error": self.error,
                 "elapsed": round((self.finished or time.time()) - self.started, 1),
                 "components_done": self.components_done, "last_line": self.lines[-1] if self.lines else "",
-                "comparison": self.comparison}
+                "comparison": self.comparison, "checks": self.checks}
 
 
 def build_processor(agent: "Agent", path: Path) -> "MessageProcessor":
@@ -162,7 +173,7 @@ class ModelManager:
 
     def start_training(self, author: str) -> Training:
         """Start a background training run (one at a time)."""
-        if self.training is not None and self.training.state in ("training", "comparing"):
+        if self.training is not None and self.training.state in BUSY:
             raise RuntimeError("a model is already training")
         self.models.mkdir(parents=True, exist_ok=True)
         self.training = Training(author=author, started=time.time(), name=model_name_for(self.root))
@@ -174,6 +185,11 @@ class ModelManager:
                    "--data", *TRAINING_DATA, "--out", str(self.models), "--fixed-model-name", run.name]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
         try:
+            report = await validate(self.root, REPO)
+            run.checks = report.as_dict()
+            if not report.ok:
+                raise CheckFailed("The data did not pass the checks, nothing was trained: " + "; ".join(report.errors[:3]))
+            run.state = "training"
             process = await asyncio.create_subprocess_exec(
                 *command, cwd=self.root, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
             assert process.stdout is not None
@@ -190,6 +206,9 @@ class ModelManager:
             run.state = "ready"
             self.record(run.author, "train", {"model": f"{run.name}.tar.gz", "comparison": {
                 k: {m: v.get(m) for m in ("n", "active", "candidate")} for k, v in run.comparison.items()}})
+        except CheckFailed as exc:
+            logger.info("Candidate blocked by the data checks (%d errors)", len(run.checks["errors"]) if run.checks else 0)
+            run.state, run.error = "failed", str(exc)[:500]
         except Exception as exc:  # the page shows why; the desk keeps running
             logger.exception("Candidate training failed")
             run.state, run.error = "failed", str(exc)[:500]
@@ -223,8 +242,8 @@ class ModelManager:
 
     # -- activation -------------------------------------------------------
 
-    async def activate(self, name: str, author: str) -> Dict[str, Any]:
-        """Serve ``name`` from now on (no restart; turns in flight finish on the old model)."""
+    async def switch(self, name: str) -> Optional[str]:
+        """Serve ``name`` from now on in this process; returns the model it replaced."""
         path = (self.models / name).resolve()
         if path.parent != self.models.resolve() or not path.name.endswith(".tar.gz") or not path.is_file():
             raise FileNotFoundError(name)
@@ -237,11 +256,25 @@ class ModelManager:
                 self._processors.setdefault(Path(agent.processor.model_path).name, agent.processor)
             agent.processor = processor  # the swap: one assignment, read once per turn
             agent.domain = processor.domain
+            if hasattr(agent.nlg, "responses"):
+                agent.nlg.responses = processor.domain.responses  # a candidate may answer with new responses
             if agent.tracker_store is not None:
                 agent.tracker_store.domain = processor.domain
         finally:
             self.activating = None
+        return previous
+
+    async def activate(self, name: str, author: str) -> Dict[str, Any]:
+        """Serve ``name`` from now on (no restart; turns in flight finish on the old model).
+
+        The audit row it writes is what the other instances follow (:mod:`bot.workbench.follow`).
+        """
+        try:
+            previous = await self.switch(name)
+        except Exception:
+            TRAINER_ACTIVATIONS.labels(result="failed").inc()
+            raise
+        TRAINER_ACTIVATIONS.labels(result="ok").inc()
         self.record(author, "activate", {"model": name, "previous": previous})
         logger.info("Activated model %s (was %s)", name, previous)
         return {"active": name, "previous": previous}
-

@@ -15,7 +15,9 @@ from sanic.response import HTTPResponse
 from bot.agent_desk.http import SESSION_COOKIE, Caller, api_route, body, page_csp, security_headers
 from bot.agent_desk.pages import render
 from bot.handoff.desk import Conflict, DeskError, Forbidden, NotFound
+from bot.answers.edit import ReviewError
 from bot.workbench import inbox
+from bot.workbench.answers import SHOWN, NotOwner, texts_from
 
 if TYPE_CHECKING:
     from bot.agent_desk.app import DeskApp
@@ -162,6 +164,57 @@ def register_workbench(bp: Blueprint, desk: "DeskApp", base: str, bench: "Workbe
             return response.json(await bench.models.activate(name, caller.actor.name))
         except FileNotFoundError:
             raise NotFound("no such model") from None
+
+    register_answers(bp, route, bench)
+
+
+def register_answers(bp: Blueprint, route: Any, bench: "Workbench") -> None:
+    """The Answers tab: due/overdue answers, confirmed or edited side by side by their owner."""
+
+    def email(caller: Caller) -> str:
+        return caller.session.account.email if caller.session is not None else ""
+
+    async def review(name: str, fn: Any, *args: Any) -> HTTPResponse:
+        try:
+            return response.json(await bench.run(fn, name, *args))
+        except LookupError:
+            raise NotFound("no such answer") from None
+        except NotOwner as exc:
+            raise Forbidden(f"only the owner, a supervisor or an admin may review it: {exc}") from None
+        except ReviewError as exc:
+            raise DeskError(str(exc)) from None
+
+    @bp.route("/workbench/api/answers", methods=["GET"])
+    @route
+    async def answers(request: Request, caller: Caller) -> HTTPResponse:
+        _allowed(caller)
+        state = request.args.get("state") or None
+        if state not in SHOWN:
+            raise DeskError(f"state must be one of {', '.join(s for s in SHOWN if s)}")
+        return response.json(await bench.run(bench.answers.listing, email(caller), caller.actor.role, state))
+
+    @bp.route("/workbench/api/answers/flags", methods=["GET"])
+    @route
+    async def answer_flags(_request: Request, caller: Caller) -> HTTPResponse:
+        """How many answers are overdue / due: the flag on the workbench and supervisor pages."""
+        _allowed(caller)
+        return response.json(await bench.run(bench.answers.counts))
+
+    @bp.route("/workbench/api/answers/<name:str>/confirm", methods=["POST"])
+    @route
+    async def confirm_answer(_request: Request, caller: Caller, name: str) -> HTTPResponse:
+        _allowed(caller)
+        return await review(name, bench.answers.confirm, caller.actor.name, email(caller), caller.actor.role)
+
+    @bp.route("/workbench/api/answers/<name:str>/edit", methods=["POST"])
+    @route
+    async def edit_answer(request: Request, caller: Caller, name: str) -> HTTPResponse:
+        _allowed(caller)
+        try:
+            texts = texts_from(body(request).get("texts"))
+        except ReviewError as exc:
+            raise DeskError(str(exc)) from None
+        return await review(name, bench.answers.edit, caller.actor.name, email(caller), caller.actor.role, texts)
 
 
 def _accuracy(comparison: Dict[str, Any]) -> Dict[str, Dict[str, float]]:

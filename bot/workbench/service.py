@@ -16,8 +16,10 @@ from sqlalchemy.engine import Engine
 
 from bot.config import config
 from bot.workbench import inbox, pii
+from bot.workbench.answers import AnswerReviews
 from bot.workbench.collect import Collector
 from bot.workbench.coverage import Coverage
+from bot.workbench.follow import ActivationFollower
 from bot.workbench.models import REPO, ModelManager
 from bot.workbench.nlu_files import FOLDERS, FORM_OF_FOLDER, NluData, folder_for, plain
 from bot.workbench.schema import nlu_audit, nlu_message
@@ -51,6 +53,8 @@ class Workbench:
     models: ModelManager
     clock: Callable[[], datetime]
     executor: ThreadPoolExecutor
+    answers: Optional[AnswerReviews] = None
+    follower: Optional[ActivationFollower] = None
 
     @classmethod
     def create(cls, engine: Engine, agent: Callable[[], "Agent"], *, root: Optional[Path] = None,
@@ -68,12 +72,25 @@ class Workbench:
         collector = Collector(engine, lambda: tracker_engine(safe_agent()), weak=coverage.weak)
         bench = cls(engine=engine, agent=agent, data=data, coverage=coverage, collector=collector,
                     models=None, clock=clock, executor=ThreadPoolExecutor(2, thread_name_prefix="workbench"))  # type: ignore[arg-type]
+        bench.answers = AnswerReviews(root=root, today=lambda: bench.clock().date(),
+                                      audit=lambda author, action, **kw: bench.audit(author, action, **kw))
         bench.models = ModelManager(root=root, models=root / "models", agent=agent, cases=bench.comparison_cases,
                                     record=lambda author, action, detail: bench.audit(author, action, detail=detail))
         return bench
 
     async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, partial(fn, *args, **kwargs))
+
+    # -- every instance serves the activated model ---------------------------
+
+    async def follow(self) -> None:
+        self.follower = ActivationFollower(self.models, self.engine)
+        await self.follower.start()
+
+    async def unfollow(self) -> None:
+        if self.follower is not None:
+            await self.follower.stop()
+            self.follower = None
 
     # -- inbox ------------------------------------------------------------
 

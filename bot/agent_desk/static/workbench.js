@@ -30,7 +30,7 @@
   document.querySelectorAll(".wb-tabs .tab").forEach((tab) => tab.addEventListener("click", () => {
     document.querySelectorAll(".wb-tabs .tab").forEach((t) => t.setAttribute("aria-pressed", String(t === tab)));
     document.querySelectorAll(".wb-section").forEach((s) => { s.hidden = s.id !== "tab-" + tab.dataset.tab; });
-    ({ inbox: loadInbox, coverage: loadCoverage, models: loadModels, audit: loadAudit })[tab.dataset.tab]();
+    ({ inbox: loadInbox, coverage: loadCoverage, answers: loadAnswers, models: loadModels, audit: loadAudit })[tab.dataset.tab]();
   }));
 
   // -- inbox ------------------------------------------------------------------
@@ -261,6 +261,20 @@
     return box;
   }
 
+  const BUSY = ["validating", "training", "comparing"];
+
+  // The checks run before training (bot/workbench/checks.py): errors block the candidate.
+  function checksView(checks) {
+    if (!checks) return [];
+    const title = el("h3", checks.ok ? "Data checks passed · الفحص سليم" : "Data checks failed: nothing was trained · فشل الفحص",
+      checks.ok ? "better" : "worse");
+    const list = el("ul", null, "wb-checks");
+    checks.errors.forEach((e) => { const li = el("li", e, "worse"); li.dir = "auto"; list.append(li); });
+    if (checks.more) list.append(el("li", `… ${checks.more} more`));
+    checks.warnings.forEach((w) => { const li = el("li", "warning: " + w); li.dir = "auto"; list.append(li); });
+    return [title, list];
+  }
+
   async function loadModels() {
     const data = await get("/models");
     $("active-model").textContent = "Active · النموذج الحالي: " + (data.active || "—") + (data.activating ? ` (switching to ${data.activating})` : "");
@@ -290,11 +304,13 @@
       $("training-progress").value = run.components_done;
       $("training-line").textContent = run.last_line;
       $("comparison").replaceChildren(run.comparison ? comparisonView(run.comparison) : el("span"));
-      $("train").disabled = run.state === "training" || run.state === "comparing";
-      if ((run.state === "training" || run.state === "comparing") && !state.polling) {
+      $("checks").replaceChildren(...checksView(run.checks));
+      const busy = BUSY.includes(run.state);
+      $("train").disabled = busy;
+      if (busy && !state.polling) {
         state.polling = setInterval(async () => {
           const fresh = await get("/models");
-          if (!fresh.training || !["training", "comparing"].includes(fresh.training.state)) {
+          if (!fresh.training || !BUSY.includes(fresh.training.state)) {
             clearInterval(state.polling); state.polling = null;
           }
           loadModels();
@@ -309,6 +325,84 @@
     loadModels();
   });
 
+  // -- answers (bot/workbench/answers.py) -----------------------------------------
+  async function loadFlag() {
+    const counts = await get("/answers/flags");
+    const flag = $("answers-flag");
+    flag.hidden = !counts.overdue;
+    flag.textContent = String(counts.overdue);
+    flag.title = `${counts.overdue} overdue · ${counts.due} due for review`;
+  }
+
+  function textBoxes(box, texts, lang) {
+    box.replaceChildren(...texts.map((text, i) => {
+      const area = el("textarea", text);
+      area.value = text;
+      area.dataset.lang = lang;
+      area.setAttribute("aria-label", `${lang} variation ${i + 1}`);
+      area.dir = lang === "ar" ? "rtl" : "ltr";
+      area.addEventListener("input", () => { $("answer-result").textContent = ""; });
+      return area;
+    }));
+  }
+
+  function openAnswer(a, tr) {
+    document.querySelectorAll("#answers tr.selected").forEach((n) => n.classList.remove("selected"));
+    tr.classList.add("selected");
+    state.answer = a;
+    $("answer-panel").hidden = false;
+    $("answer-name").textContent = a.name;
+    $("answer-owner").textContent = a.owner;
+    $("answer-due").textContent = a.review_by;
+    textBoxes($("answer-en"), a.texts.en, "en");
+    textBoxes($("answer-ar"), a.texts.ar, "ar");
+    $("answer-result").textContent = "";
+    $("answer-result").className = "wb-result";
+  }
+
+  async function loadAnswers() {
+    const chosen = new FormData($("answer-filter")).get("state");
+    const data = await get("/answers" + (chosen ? "?state=" + encodeURIComponent(chosen) : ""));
+    $("answers-summary").textContent = `${data.counts.overdue} overdue · ${data.counts.due} due · ${data.counts.current} current`
+      + (data.policy === "withhold" ? " · overdue answers are not served" : " · overdue answers are still served");
+    document.querySelector("#answers tbody").replaceChildren(...data.answers.map((a) => {
+      const tr = el("tr", null, a.state);
+      tr.dataset.answer = a.name;
+      const when = a.state === "overdue" ? `${-a.days} days overdue` : a.state === "due" ? `due in ${a.days} days` : "current";
+      tr.append(el("td", a.name), el("td", a.owner), el("td", a.review_by),
+        el("td", when + (a.withheld ? " · withheld" : ""), "state"),
+        el("td", a.reviewed_by ? `${a.reviewed_by} · ${a.reviewed_at}` : ""), el("td"));
+      const button = el("button", "Review · مراجعة", "small review");
+      button.type = "button";
+      button.disabled = !a.may_review;
+      if (!a.may_review) button.title = "only the owner, a supervisor or an admin";
+      button.addEventListener("click", () => openAnswer(a, tr));
+      tr.lastChild.append(button);
+      return tr;
+    }));
+    loadFlag();
+  }
+  $("answer-filter").addEventListener("change", loadAnswers);
+  $("answer-filter").addEventListener("submit", (event) => { event.preventDefault(); loadAnswers(); });
+
+  async function reviewAnswer(action) {
+    if (!state.answer) return;
+    const texts = { en: [], ar: [] };
+    document.querySelectorAll("#answer-panel textarea").forEach((t) => texts[t.dataset.lang].push(t.value));
+    const result = await post(`/answers/${encodeURIComponent(state.answer.name)}/${action}`, action === "edit" ? { texts } : {});
+    const out = $("answer-result");
+    if (!result.ok) { out.textContent = result.data.error || "failed"; out.className = "wb-result conflict"; return; }
+    out.textContent = (action === "edit" ? "Saved in domain.yml and served now · " : "Confirmed · ")
+      + `next review ${result.data.review_by} · ${result.data.reviewed_by}`;
+    out.className = "wb-result done";
+    const name = state.answer.name;
+    await loadAnswers();
+    const row = document.querySelector(`#answers tr[data-answer="${CSS.escape(name)}"]`);
+    if (row) row.classList.add("selected");
+  }
+  $("answer-confirm").addEventListener("click", () => reviewAnswer("confirm"));
+  $("answer-save").addEventListener("click", () => reviewAnswer("edit"));
+
   // -- audit ------------------------------------------------------------------
   async function loadAudit() {
     const data = await get("/audit");
@@ -321,5 +415,7 @@
   }
 
   get("/intents").then((data) => { state.intents = data.intents; });
-  loadInbox();
+  const opening = document.querySelector(`.wb-tabs .tab[data-tab="${window.location.hash.slice(1)}"]`);
+  if (opening) opening.click(); else loadInbox();  // the supervisor page's flag links to #answers
+  loadFlag();
 })();
