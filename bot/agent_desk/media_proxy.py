@@ -230,11 +230,9 @@ class MediaProxy:
         content_type = bare_type(request.headers.get("Content-Type"))
         if content_type not in UPLOAD_TYPES:
             raise UnsupportedType("send a JPEG or PNG photo or a PDF document")
-        data = request.body or b""
+        data = await self._read_body(request)
         if not data:
             raise DeskError("the file is empty")
-        if len(data) > self.upload_max_bytes:
-            raise TooLarge(f"the file is larger than {self.upload_max_bytes} bytes")
         if not data.startswith(UPLOAD_TYPES[content_type][0]):
             raise UnsupportedType(f"the file is not a {content_type} file")
         caption = (request.args.get("caption") or "").strip()
@@ -247,6 +245,31 @@ class MediaProxy:
         await asyncio.to_thread(self.cache.put, self.upload_key(record.public_id, client_key), media,
                                 handoff=record.public_id, caption=caption)
         return await self.desk.desk.reply(caller.actor, handoff_id, caption or f"📎 {filename}", client_key)
+
+    async def _read_body(self, request: Request) -> bytes:
+        """The streamed body, at most :attr:`upload_max_bytes` (the route streams: the server's 1 MiB
+        request limit, bot/request_limits.py, is for everything else)."""
+        too_large = TooLarge(f"the file is larger than {self.upload_max_bytes} bytes")
+        declared = request.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.upload_max_bytes:
+            raise too_large
+        stream = request.stream
+        if stream is None:  # not a streaming route (a test app): the body is already read
+            data = request.body or b""
+        else:
+            stream.request_max_size = self.upload_max_bytes + 1  # sanic/http.py: raised per route
+            chunks = bytearray()
+            while True:
+                chunk = await stream.read()
+                if chunk is None:
+                    break
+                chunks.extend(chunk)
+                if len(chunks) > self.upload_max_bytes:
+                    raise too_large
+            data = bytes(chunks)
+        if len(data) > self.upload_max_bytes:
+            raise too_large
+        return data
 
     async def attachment_for(self, record: "HandoffRecord",
                              message: "MessageRecord") -> Optional[Tuple[MediaFile, Optional[str]]]:
@@ -287,7 +310,7 @@ def register_media(bp: Blueprint, desk: "DeskApp", proxy: MediaProxy) -> None:
     async def media(_request: Request, caller: Caller, media_id: str) -> HTTPResponse:
         return file_answer(await proxy.serve(caller, media_id))
 
-    @bp.route("/api/v1/handoffs/<handoff_id>/attachments", methods=["POST"])
+    @bp.route("/api/v1/handoffs/<handoff_id>/attachments", methods=["POST"], stream=True)
     @api_route(desk, "handoffs:reply")
     async def attach(request: Request, caller: Caller, handoff_id: str) -> HTTPResponse:
         return response.json({"message": message_item(await proxy.upload(caller, handoff_id, request))}, status=201)

@@ -54,6 +54,8 @@ from aiohttp import web
 logger = logging.getLogger(__name__)
 
 VERSION = "v21.0"
+#: Meta takes documents up to 100 MB (aiohttp's default body limit would be 1 MiB).
+MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 G = TypeVar("G", bound="FakeGraph")
 
 #: failure name → (HTTP status, Graph code, message)
@@ -164,7 +166,7 @@ class FakeGraph:
 
     def control_routes(self) -> web.Application:
         """A new app with the ``/_fake/...`` control endpoints (fakes built on this add their API)."""
-        app = web.Application()
+        app = web.Application(client_max_size=MAX_UPLOAD_BYTES)
         app.router.add_get("/_fake/requests", self._list)
         app.router.add_post("/_fake/fail", self._queue)
         app.router.add_post("/_fake/reset", self._reset)
