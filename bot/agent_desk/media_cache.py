@@ -64,13 +64,14 @@ class MediaCache:
         data_path, meta_path = self._paths(key)
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            stored_at = datetime.fromisoformat(meta["stored_at"])
+            content_type = str(meta["content_type"])
             data = data_path.read_bytes()
-        except (OSError, ValueError):
+        except (OSError, ValueError, KeyError, TypeError):  # absent, half-deleted or unreadable: not cached
             return None
-        stored_at = datetime.fromisoformat(meta["stored_at"])
         if self.clock() - stored_at > self.retention:
             return None
-        media = MediaFile(data=data, content_type=meta["content_type"], filename=meta.get("filename"))
+        media = MediaFile(data=data, content_type=content_type, filename=meta.get("filename"))
         return Stored(media=media, stored_at=stored_at, extra=meta.get("extra") or {})
 
     def put(self, key: str, media: MediaFile, **extra: Any) -> None:
