@@ -90,3 +90,22 @@ class WindowClosedError(ProviderAPIError):
         http_status: Optional[int] = None,
     ) -> None:
         super().__init__(code, message, False, raw, http_status=http_status)
+
+
+class MediaError(ChannelError):
+    """A customer's or an agent's file could not be fetched, stored or sent (see the subclasses)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.reason!r})"
+
+
+class MediaTooLarge(MediaError):
+    """The file is larger than the configured limit (its bytes were not kept)."""
+
+
+class MediaUnavailable(MediaError):
+    """The channel cannot fetch this media (no provider reference, or no media support)."""

@@ -63,7 +63,7 @@ def register_api(bp: Blueprint, desk: "DeskApp") -> None:
         record = await ops.get(caller.actor, handoff_id)
         context = await ops.context(record)
         shown = detail(record, context, desk.now(), await names_for([record]))
-        desk.media.filter_context(record.channel, shown["context"])
+        await desk.show_media(record, shown["context"])
         return response.json(shown)
 
     @bp.route(f"{PREFIX}/me", methods=["GET"])

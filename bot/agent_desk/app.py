@@ -19,11 +19,13 @@ from bot.agent_desk.api import register_api
 from bot.agent_desk.assignment_api import register_assignment_api
 from bot.agent_desk.http import no_cors
 from bot.agent_desk.media import MediaPolicy
+from bot.agent_desk.media_proxy import MediaProxy, register_media
 from bot.agent_desk.pages import register_pages
 from bot.agent_desk.stream import KEEPALIVE_SECONDS, register_stream
 from bot.agent_desk.throttle import SignInThrottle
 from bot.agent_desk.webhooks import WebhookSender, WebhookStore, subscribers
 from bot.cluster import desk_signal
+from bot.config import Config, config
 from bot.reports.routes import register_reports
 from bot.delivery import utcnow
 from bot.handoff.assignment import Assigner
@@ -32,7 +34,7 @@ from bot.handoff.config import HandoffSettings
 from bot.handoff.desk import DeskOperations
 from bot.handoff.gate import HandoffGate
 from bot.handoff.outbound import ChannelRegistry
-from bot.handoff.records import EventRecord
+from bot.handoff.records import EventRecord, HandoffRecord
 from bot.handoff.service import HandoffService
 from bot.handoff.store import HandoffStore
 from bot.handoff.tracker import TrackerAccess
@@ -69,11 +71,13 @@ class DeskApp:
     signal: Optional[desk_signal.DeskSignal] = None
     #: the trainer's workbench (bot/workbench/), on the same sign-in
     workbench: Optional[Workbench] = None
+    #: customers' and agents' files through the desk (bot/agent_desk/media_proxy.py)
+    files: Optional[MediaProxy] = None
 
     @classmethod
     def create(cls, *, settings: HandoffSettings, engine: Engine, agent: Callable[[], "Agent"],
                cookie_secure: Optional[bool] = None, clock: Callable[[], datetime] = utcnow,
-               media: Optional[MediaPolicy] = None) -> "DeskApp":
+               media: Optional[MediaPolicy] = None, cfg: Config = config) -> "DeskApp":
         """Build the services around ``engine`` (``bot.storage``) and the Rasa agent."""
         store = HandoffStore(engine, webhook_targets=subscribers(settings.webhooks))
         accounts = AccountStore(engine)
@@ -89,10 +93,19 @@ class DeskApp:
                                          build=lambda event: app.webhook_body(event)))
         service.listeners.append(app.webhooks.wake)
         app.workbench = Workbench.create(engine, agent, clock=clock)
+        app.files = MediaProxy.from_config(app, cfg)
+        desk.attachment_for = app.files.attachment_for
         return app
 
     def now(self) -> datetime:
         return self.clock()
+
+    async def show_media(self, record: HandoffRecord, context: Dict[str, Any]) -> None:
+        """Media in a context packet for the desk: through the proxy, never a provider's URL."""
+        if self.files is not None:
+            await self.files.show(record, context)
+        else:
+            self.media.filter_context(record.channel, context)
 
     async def start(self, agent: Optional["Agent"], input_channels: Iterable[Any]) -> None:
         """Find the customer channels, gate the agent, recover unfinished work."""
@@ -109,12 +122,16 @@ class DeskApp:
         await self.webhooks.start()
         if self.workbench is not None and agent is not None:  # models activated on any instance (issue 15)
             await self.workbench.follow()
+        if self.files is not None:
+            self.files.start()
         logger.info("Agent desk started")
 
     async def stop(self) -> None:
         self.gate.uninstall()
         if self.workbench is not None:
             await self.workbench.unfollow()
+        if self.files is not None:
+            await self.files.stop()
         if self.signal is not None:
             await self.signal.stop()
             self.signal = None
@@ -140,6 +157,8 @@ class DeskApp:
         register_pages(bp, self, base)
         register_api(bp, self)
         register_assignment_api(bp, self)
+        if self.files is not None:
+            register_media(bp, self, self.files)
         register_stream(bp, self)
         if self.workbench is not None:
             register_workbench(bp, self, base, self.workbench)

@@ -8,7 +8,9 @@ credentials.yml::
 
 ``MAJLIS_DESK_SECURE_COOKIE``: ``true`` / ``false`` / ``auto`` (default: Secure when the
 request came over HTTPS, directly or through a proxy Sanic is told to trust).
-``MAJLIS_DESK_MEDIA_HOSTS``: see bot/agent_desk/media.py.
+``MAJLIS_DESK_MEDIA_HOSTS``: see bot/agent_desk/media.py; ``MAJLIS_DESK_MEDIA_DIR``,
+``MAJLIS_DESK_MEDIA_RETENTION_HOURS``, ``MAJLIS_DESK_MEDIA_MAX_BYTES``,
+``MAJLIS_DESK_UPLOAD_MAX_BYTES``: see bot/agent_desk/media_proxy.py.
 
 Routes (prefix ``/webhooks/agent_desk``): ``GET /`` health, ``GET /desk`` the desk,
 ``GET /login``, ``GET /supervisor``, ``/api/v1/...`` the REST API (OpenAPI at
@@ -67,6 +69,7 @@ class AgentDeskInput(InputChannel):
         self.settings = settings or load_settings(cfg)
         self.cookie_secure = cookie_secure if cookie_secure is not None else secure_cookie_setting(cfg)
         self.media = MediaPolicy.from_config(cfg)
+        self._cfg = cfg
         self._engine = engine
         self.desk: Optional[DeskApp] = None
 
@@ -74,7 +77,7 @@ class AgentDeskInput(InputChannel):
         holder: Dict[str, Any] = {}
         desk = self.desk = DeskApp.create(settings=self.settings, engine=self._engine or get_engine(),
                                           agent=lambda: holder["app"].ctx.agent, cookie_secure=self.cookie_secure,
-                                          media=self.media)
+                                          media=self.media, cfg=self._cfg)
         bp = desk.blueprint(f"{CHANNEL_NAME}_desk", f"/webhooks/{CHANNEL_NAME}")
 
         @bp.listener("after_server_start")

@@ -1,14 +1,15 @@
-"""Which customer media the desk may load: only from the customer's provider.
+"""Which remote hosts the desk's pages may load images from: by default none.
 
 A media URL in a transcript came from message metadata.  Loading any URL from
 there would let whoever wrote the metadata make every agent's browser call their
-server (and learn the agents' IP addresses).  So the desk shows an image only
-when its URL is HTTPS on a host of the channel's own provider; any other URL is
-removed before the transcript leaves the server (the agent sees ``[image]``), and
-the pages' Content-Security-Policy allows images from exactly these hosts.
+server (and learn the agents' IP addresses).  Customers' media is therefore shown
+only through the desk's own media proxy (bot/agent_desk/media_proxy.py), the pages'
+Content-Security-Policy says ``img-src 'self'; media-src 'self'``, and provider URLs
+never leave the server.  :meth:`MediaPolicy.filter_context` (provider hosts only) is
+the fallback when a desk is built without the proxy.
 
-``MAJLIS_DESK_MEDIA_HOSTS`` (comma-separated, ``*.`` for subdomains) replaces the
-provider lists; ``none`` shows no remote images at all (CSP ``img-src 'self'``).
+``MAJLIS_DESK_MEDIA_HOSTS`` (comma-separated, ``*.`` for subdomains) adds hosts to
+the CSP and replaces the provider lists of that fallback; ``none`` (or unset) adds none.
 """
 from __future__ import annotations
 
@@ -50,10 +51,8 @@ class MediaPolicy:
         return PROVIDER_MEDIA_HOSTS.get(channel, ())
 
     def all_hosts(self) -> Tuple[str, ...]:
-        """Every allowed host, for the pages' CSP ``img-src``."""
-        if self.override is not None:
-            return self.override
-        return tuple(sorted({h for hosts in PROVIDER_MEDIA_HOSTS.values() for h in hosts}))
+        """Remote hosts for the pages' CSP ``img-src``: only configured ones (the proxy serves media)."""
+        return self.override or ()
 
     def allows(self, channel: str, url: Any) -> bool:
         if not isinstance(url, str):

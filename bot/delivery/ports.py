@@ -16,16 +16,27 @@ and nothing probes attributes by name.
 from __future__ import annotations
 
 import abc
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Awaitable, Callable, ClassVar, Dict, Mapping, Optional, Protocol
 
 from bot.delivery.service import Delivery
 from bot.delivery.types import OutboundMessage
+from bot.errors import MediaUnavailable
 
 #: ``taken_over(channel, account, customer, reason)`` → the open handoff record (or None).
 TakeoverListener = Callable[[str, str, str, str], Awaitable[Any]]
 #: ``recorder(reaction)``: a customer's reaction for the desk (a connector's reaction value).
 ReactionRecorder = Callable[[Any], Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MediaFile:
+    """The bytes of a customer's or an agent's file, with its MIME type (no parameters)."""
+
+    data: bytes
+    content_type: str
+    filename: Optional[str] = None
 
 
 class ReplyOutbox(Protocol):
@@ -109,3 +120,24 @@ class CustomerChannel(abc.ABC):
 
     def attach_reactions(self, recorder: ReactionRecorder) -> None:
         """Customer reactions go to ``recorder`` (shown in a handed-off conversation)."""
+
+    async def fetch_media(self, account: Optional[str], item: Mapping[str, Any], *, max_bytes: int) -> MediaFile:
+        """Download a customer's media, with the provider's credentials (the desk's media proxy).
+
+        ``item`` is a context packet media entry (``ref``: the provider's media id,
+        ``url``: the provider's URL, ``mime_type``).
+
+        Raises:
+            bot.errors.MediaUnavailable: this channel has no such media.
+            bot.errors.MediaTooLarge: larger than ``max_bytes``.
+            bot.errors.ProviderAPIError: the provider refused or failed.
+        """
+        raise MediaUnavailable(f"channel {self.name()} cannot fetch media")
+
+    async def upload_media(self, account: str, media: MediaFile) -> Optional[Mapping[str, Any]]:
+        """Make an agent's file sendable: the attachment for ``send_attachment`` (None: not supported).
+
+        Raises:
+            bot.errors.ProviderAPIError: the provider refused or failed the upload.
+        """
+        return None

@@ -104,9 +104,16 @@ class EntityValue:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Media:
+    """A customer's attachment.  ``ref`` (a WhatsApp media id) and ``url`` (Twilio, Instagram)
+    are what the provider knows it by: the desk shows it only through its media proxy."""
+
     kind: str
     url: Optional[str] = None
     caption: Optional[str] = None
+    ref: Optional[str] = None
+    mime_type: Optional[str] = None
+    filename: Optional[str] = None
+    voice: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

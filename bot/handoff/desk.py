@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from bot.errors import ChannelError
 from bot.handoff.context import OPEN_STATES, HandoffContext, OwnerState
 from bot.handoff.packet import PacketInputs, build_context
 from bot.handoff.records import HandoffRecord, MessageRecord
@@ -134,6 +135,8 @@ class DeskOperations:
         self.agents = agents
         self._watched: Dict[int, str] = {}
         self._watch_task: Optional[asyncio.Task] = None
+        #: the file an agent reply carries, (file, caption) or None (set by the desk's media proxy)
+        self.attachment_for: Optional[Callable[[HandoffRecord, MessageRecord], Awaitable[Any]]] = None
 
     # -- reading -----------------------------------------------------------
 
@@ -317,9 +320,7 @@ class DeskOperations:
     async def dispatch(self, record: HandoffRecord, message: MessageRecord) -> MessageRecord:
         """Hand a stored reply to the delivery layer (idempotent per attempt)."""
         attempt = message.send_attempt or 1
-        refused = await self.service.registry.try_send_text(
-            record.channel, account=record.account, customer=record.customer, text=message.text,
-            key=message.outbox_key(attempt))
+        refused = await self._send(record, message, message.outbox_key(attempt))
         ok = refused is None
         await self.store.set_delivery(message.id, state="queued" if ok else "failed", attempt=attempt)
         if not ok:
@@ -333,6 +334,20 @@ class DeskOperations:
         self._ensure_watch()
         refreshed = await self.store.message(message.id)
         return refreshed or message
+
+    async def _send(self, record: HandoffRecord, message: MessageRecord, key: str) -> Optional[str]:
+        """Queue a reply's text, or the file it carries (:attr:`attachment_for`); None, or why not."""
+        registry = self.service.registry
+        try:
+            attached = await self.attachment_for(record, message) if self.attachment_for else None
+        except ChannelError as exc:
+            return str(exc)
+        if attached is None:
+            return await registry.try_send_text(record.channel, account=record.account, customer=record.customer,
+                                                text=message.text, key=key)
+        media, caption = attached
+        return await registry.try_send_media(record.channel, account=record.account, customer=record.customer,
+                                             media=media, caption=caption, key=key)
 
     # -- delivery ticks ----------------------------------------------------
 

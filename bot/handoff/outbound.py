@@ -21,8 +21,8 @@ from datetime import datetime
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 from bot.delivery import Delivery, OutboundMessage, OutboxRecord, OutboxState, STATUS_RANK
-from bot.delivery.ports import AgentReplyOutput, CustomerChannel, ReactionRecorder, TakeoverListener
-from bot.errors import ChannelError
+from bot.delivery.ports import AgentReplyOutput, CustomerChannel, MediaFile, ReactionRecorder, TakeoverListener
+from bot.errors import ChannelError, MediaUnavailable
 from bot.identity import IdentityError, provider_id
 
 logger = logging.getLogger(__name__)
@@ -142,6 +142,31 @@ class ChannelRegistry:
             logger.info("Channel %s refused a message (%s): %s", name, key, exc)
             return str(exc)
         return None
+
+    async def try_send_media(self, name: str, *, account: Optional[str], customer: str, media: MediaFile,
+                             caption: Optional[str], key: str) -> Optional[str]:
+        """Upload an agent's file to the channel and queue it: None when queued, else why not."""
+        channel = self._channels.get(name)
+        output = self.output(name, account=account, customer=customer, key=key) if account else None
+        if channel is None or output is None or not account:
+            return f"channel {name} cannot send messages outside a dialogue turn"
+        try:
+            attachment = await channel.upload_media(account, media)
+            if attachment is None:
+                return f"channel {name} cannot send files from the desk"
+            await output.send_attachment(customer, {**attachment, "caption": caption})
+        except ChannelError as exc:  # the upload failed, or the channel refuses (window): nothing queued
+            logger.info("Channel %s did not take a file (%s): %s", name, key, type(exc).__name__)
+            return f"the file was not sent: {exc}"
+        return None
+
+    async def fetch_media(self, name: str, *, account: Optional[str], customer: str, item: Mapping[str, Any],
+                          max_bytes: int) -> MediaFile:
+        """A customer's media through their channel (see :meth:`CustomerChannel.fetch_media`)."""
+        channel = self._channels.get(name)
+        if channel is None or address(name, customer) is None:
+            raise MediaUnavailable(f"no channel {name} in this process")
+        return await channel.fetch_media(account, item, max_bytes=max_bytes)
 
     async def announce(self, name: str, *, account: Optional[str], customer: str, notice: Mapping[str, Any],
                        key: str) -> bool:

@@ -127,13 +127,21 @@ def entry_source(turns: Sequence[Mapping[str, Any]]) -> EntrySource:
 def _media(metadata: Mapping[str, Any]) -> Tuple[Media, ...]:
     items = list(metadata.get("media") or ()) if isinstance(metadata.get("media"), (list, tuple)) else []
     whatsapp_media = (metadata.get("whatsapp") or {}).get("media")
-    if isinstance(whatsapp_media, Mapping):  # a Graph media id: needs the token, so no public URL
-        items.append({"mime_type": whatsapp_media.get("mime_type"), "caption": whatsapp_media.get("caption")})
+    if isinstance(whatsapp_media, Mapping):  # a Graph media id: fetched with the token by the desk's proxy
+        items.append({"mime_type": whatsapp_media.get("mime_type"), "caption": whatsapp_media.get("caption"),
+                      "ref": whatsapp_media.get("id"), "filename": whatsapp_media.get("filename"),
+                      "voice": whatsapp_media.get("voice"), "type": whatsapp_media.get("kind")})
     found = []
     for item in items if isinstance(items, (list, tuple)) else ():
         if isinstance(item, Mapping):
-            kind = str(item.get("content_type") or item.get("mime_type") or item.get("type") or "file").split("/")[0]
-            found.append(Media(kind=kind, url=item.get("url") or item.get("link"), caption=item.get("caption")))
+            mime = item.get("content_type") or item.get("mime_type")
+            kind = str(mime or item.get("type") or "file").split("/")[0]
+            ref = item.get("ref")
+            found.append(Media(kind=kind, url=item.get("url") or item.get("link"), caption=item.get("caption"),
+                               ref=str(ref) if isinstance(ref, (str, int)) and not isinstance(ref, bool) else None,
+                               mime_type=str(mime) if isinstance(mime, str) else None,
+                               filename=str(item["filename"]) if isinstance(item.get("filename"), str) else None,
+                               voice=item.get("voice") is True))
     return tuple(found)
 
 

@@ -28,6 +28,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Text
+from urllib.parse import urlsplit
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
@@ -39,10 +40,12 @@ from bot.cluster.wiring import make_delivery
 from bot.delivery import (
     Delivery, DeliveryStore, InboundItem, OutboundMessage, Outbox, OutboxState, RetryPolicy, utcnow,
 )
-from bot.delivery.ports import AgentOutbox, CustomerChannel, ReplyOutbox, TakeoverListener
+from bot.delivery.ports import AgentOutbox, CustomerChannel, MediaFile, ReplyOutbox, TakeoverListener
+from bot.errors import MediaUnavailable
 from bot.entry_links import METADATA_KEY, EntrySource, EntrySourceStore, parse_ref
 from bot.identity import provider_id, sender_id
 from bot.language.reply import default_language, reply_language
+from channels._media import download
 from channels._settings import settings_from_credentials
 from channels.instagram.comments import decide
 from channels.instagram.parse import InstagramEvent, Kind, RawEvent, parse_event
@@ -226,6 +229,21 @@ class AgentReplyResult:
     messaging_type: str
     tag: Optional[str]
     open_until: datetime
+
+
+#: Hosts Meta serves Instagram attachments from.
+MEDIA_HOSTS = ("lookaside.fbsbx.com", ".cdninstagram.com", ".fbcdn.net")
+
+
+def _meta_media_url(url: str, graph_url: str) -> bool:
+    parts, graph = urlsplit(url), urlsplit(graph_url)
+    if parts.username or parts.password:
+        return False
+    if (parts.scheme, parts.netloc) == (graph.scheme, graph.netloc):
+        return True
+    host = (parts.hostname or "").lower()
+    return parts.scheme == "https" and parts.port in (None, 443) and any(
+        host == pattern or (pattern.startswith(".") and host.endswith(pattern)) for pattern in MEDIA_HOSTS)
 
 
 class InstagramInput(InputChannel, CustomerChannel):
@@ -516,6 +534,18 @@ class InstagramInput(InputChannel, CustomerChannel):
                 channel=CHANNEL_NAME, account=account, customer=customer, payload=payload,
                 idempotency_key=f"{key}:{index}", free_form=policy.free_form, kind=kind,
             ))
+
+    async def fetch_media(self, account: Optional[str], item: Mapping[str, Any], *, max_bytes: int) -> MediaFile:
+        """A customer's attachment for the desk's proxy: its CDN URL (signed by Meta, no token needed).
+
+        Only HTTPS URLs on Meta's media hosts are fetched (or the configured Graph URL's
+        origin, where the fake Graph API serves them in tests): never any URL a message names.
+        """
+        url = item.get("url")
+        if not isinstance(url, str) or not _meta_media_url(url, self.settings.graph_url):
+            raise MediaUnavailable("not an Instagram media URL")
+        return await download(self.graph.session(), url, max_bytes=max_bytes, timeout=self.settings.timeout,
+                              content_type=item.get("mime_type"), allow_redirects=False)
 
     async def release_to_bot(self, customer: str, account: Optional[str] = None) -> bool:
         """End a takeover: the bot answers this customer again. False if none was active."""

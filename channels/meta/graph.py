@@ -149,6 +149,28 @@ class GraphClient:
             self._owns_session = True
         return self._session
 
+    def session(self) -> aiohttp.ClientSession:
+        """The HTTP session (for bounded media downloads, :mod:`channels._media`)."""
+        return self._get_session()
+
+    async def upload(self, path: str, token: Secret, form: aiohttp.FormData) -> Dict[str, Any]:
+        """One multipart POST (a media upload); errors as :meth:`request`."""
+        headers = {"Authorization": f"Bearer {token.reveal()}"}
+        try:
+            async with self._get_session().post(self.url(path), data=form, headers=headers,
+                                                timeout=self.timeout) as response:
+                try:
+                    body: Any = await response.json(content_type=None)
+                except ValueError:
+                    body = await response.text()
+                if response.status >= 400:
+                    raise graph_error(response.status, body)
+                return body if isinstance(body, dict) else {"body": body}
+        except asyncio.TimeoutError:
+            raise ProviderAPIError(0, "timeout", True) from None
+        except aiohttp.ClientError as exc:
+            raise ProviderAPIError(0, f"network error: {type(exc).__name__}", True) from None
+
     async def close(self) -> None:
         """Close the session if this client created it."""
         if self._owns_session and self._session is not None and not self._session.closed:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from urllib.parse import urlsplit
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Text, Tuple
 
 import aiohttp
@@ -34,7 +35,8 @@ from twilio.rest import Client
 
 from bot.cluster.wiring import make_delivery
 from bot.delivery import Delivery, DeliveryStore, InboundItem, OutboundMessage, Outbox, RetryPolicy
-from bot.delivery.ports import AgentOutbox, CustomerChannel, ReplyOutbox
+from bot.delivery.ports import AgentOutbox, CustomerChannel, MediaFile, ReplyOutbox
+from bot.errors import MediaUnavailable
 from bot.entry_links import METADATA_KEY, EntrySource, EntrySourceStore, split_ref
 from bot.identity import provider_id, sender_id
 from bot.storage import get_engine
@@ -42,7 +44,8 @@ from channels._contacts import ContactBook
 from channels._settings import settings_from_credentials
 from channels._structured import parse_data_for
 from channels._text import split_text
-from channels.twilio.http_client import AiohttpTwilioClient
+from channels._media import download
+from channels.twilio.http_client import AiohttpTwilioClient, rebase_url
 from channels.twilio.parse import Transport, TwilioInbound, parse_event
 from channels.twilio.payloads import (
     WHATSAPP_PREFIX,
@@ -59,6 +62,9 @@ from channels.twilio.signature import SIGNATURE_HEADER, public_request_url
 from channels.twilio.webhook import SMS_KEY_PREFIX, TwilioWebhook, WebhookRequest, metadata_for
 
 logger = logging.getLogger(__name__)
+
+#: Where Twilio serves ``MediaUrl``s (the only host the desk's proxy sends our credentials to).
+TWILIO_API_HOST = "api.twilio.com"
 
 CHANNEL_NAME = "twilio_whatsapp"
 
@@ -312,6 +318,20 @@ class TwilioWhatsAppInput(InputChannel, CustomerChannel):
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    async def fetch_media(self, account: Optional[str], item: Mapping[str, Any], *, max_bytes: int) -> MediaFile:
+        """A customer's media for the desk's proxy: the ``MediaUrl`` with HTTP Basic auth (AccountSid:AuthToken).
+
+        Only URLs on Twilio's API host are fetched (a URL elsewhere would get our credentials).
+        """
+        url = item.get("url")
+        if not isinstance(url, str) or urlsplit(url).scheme != "https" or urlsplit(url).hostname != TWILIO_API_HOST:
+            raise MediaUnavailable("not a Twilio media URL")
+        if self._session is None:
+            raise MediaUnavailable("the Twilio channel is not started")
+        auth = aiohttp.BasicAuth(self.settings.account_sid, self.settings.auth_token.reveal())
+        return await download(self._session, rebase_url(url, self.settings.api_url), max_bytes=max_bytes,
+                              timeout=self.settings.timeout, auth=auth, content_type=item.get("mime_type"))
 
     def _webhook_request(self, request: Request) -> WebhookRequest:
         url = public_request_url(

@@ -31,7 +31,8 @@ from sanic.request import Request
 from bot.config import ConfigError
 from bot.delivery import Delivery, DeliveryStore, InboundItem, OutboundMessage, Outbox
 from bot.cluster.wiring import make_delivery, serve_work
-from bot.delivery.ports import AgentOutbox, CustomerChannel, ReplyOutbox
+from bot.delivery.ports import AgentOutbox, CustomerChannel, MediaFile, ReplyOutbox
+from bot.errors import MediaUnavailable
 from bot.entry_links import METADATA_KEY, EntrySourceStore, split_ref
 from bot.gateway.notice import SECRET_HEADER as NOTICE_SECRET_HEADER, handle_notice, inbox_secret
 from bot.gateway.sweep import InboxSweep, sweep_interval
@@ -382,7 +383,22 @@ class WhatsAppCloudInput(InputChannel, CustomerChannel):
             metadata["whatsapp"]["media"] = {**media, "fetch_url": self.graph.url(str(media["id"]))}
         return metadata
 
-    async def fetch_media(self, metadata: Mapping[str, Any]) -> bytes:
+    async def fetch_media(self, account: Optional[str], item: Mapping[str, Any], *,
+                          max_bytes: int) -> MediaFile:
+        """A customer's media for the desk's proxy: the Graph media id in ``item["ref"]``."""
+        media_id = item.get("ref")
+        if not account or not isinstance(media_id, str) or not media_id:
+            raise MediaUnavailable("no WhatsApp media id")
+        return await self.sender.fetch_media(account, media_id, max_bytes=max_bytes,
+                                             content_type=item.get("mime_type"))
+
+    async def upload_media(self, account: str, media: MediaFile) -> Optional[Mapping[str, Any]]:
+        """Upload an agent's file; sent as ``{"type": "image"|"document", "image": {"id": …}}``."""
+        kind = "image" if media.content_type.startswith("image/") else "document"
+        media_id = await self.sender.upload_media(account, media)
+        return {"type": kind, "id": media_id, "filename": media.filename if kind == "document" else None}
+
+    async def fetch_inbound_media(self, metadata: Mapping[str, Any]) -> bytes:
         """Download the media of an inbound message from its ``UserMessage.metadata``.
 
         Raises:

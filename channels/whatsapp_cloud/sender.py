@@ -14,8 +14,12 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
 
+import aiohttp
+
 from bot.delivery import SendResult
-from bot.errors import ProviderAPIError
+from bot.delivery.ports import MediaFile
+from bot.errors import MediaTooLarge, ProviderAPIError
+from channels._media import download
 from channels.meta.graph import GraphClient
 from channels.whatsapp_cloud.address import address_of_payload
 from channels.whatsapp_cloud.payloads import build_read_receipt, build_template_payload
@@ -114,3 +118,40 @@ class WhatsAppSender:
         if not isinstance(url, str):
             raise ProviderAPIError(0, "media URL missing in answer", False, info)
         return await self.client.download(url, number.token)
+
+    async def fetch_media(self, phone_number_id: str, media_id: str, *, max_bytes: int,
+                          content_type: Optional[str] = None) -> MediaFile:
+        """An inbound media file, at most ``max_bytes`` (``GET /{media-id}``, then the URL with the token).
+
+        Raises:
+            bot.errors.MediaTooLarge: Graph's ``file_size`` or the bytes read exceed ``max_bytes``.
+            bot.errors.ProviderAPIError: the Graph API refused or failed.
+        """
+        number = self._number(phone_number_id)
+        info = await self.media_url(phone_number_id, media_id)
+        url, size = info.get("url"), info.get("file_size")
+        if not isinstance(url, str):
+            raise ProviderAPIError(0, "media URL missing in answer", False, info)
+        if isinstance(size, int) and size > max_bytes:
+            raise MediaTooLarge(f"the file is larger than {max_bytes} bytes")
+        return await download(self.client.session(), url, max_bytes=max_bytes, timeout=self.client.timeout.total or 10,
+                              headers={"Authorization": f"Bearer {number.token.reveal()}"},
+                              content_type=content_type or info.get("mime_type"))
+
+    async def upload_media(self, phone_number_id: str, media: MediaFile) -> str:
+        """``POST /{phone-number-id}/media`` (multipart): the media id to send the file by.
+
+        Meta also accepts a public ``link``, but that would make the desk's files
+        reachable without sign-in; an uploaded id is valid for 30 days.
+        https://developers.facebook.com/docs/whatsapp/cloud-api/reference/media
+        """
+        number = self._number(phone_number_id)
+        form = aiohttp.FormData()
+        form.add_field("messaging_product", "whatsapp")
+        form.add_field("type", media.content_type)
+        form.add_field("file", media.data, filename=media.filename or "file", content_type=media.content_type)
+        answer = await self.client.upload(f"{number.phone_number_id}/media", number.token, form)
+        media_id = answer.get("id")
+        if not isinstance(media_id, str) or not media_id:
+            raise ProviderAPIError(0, "media id missing in upload answer", False, answer)
+        return media_id

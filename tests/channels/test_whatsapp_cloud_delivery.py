@@ -290,7 +290,7 @@ async def test_media_can_be_fetched_from_the_metadata(served, fake_graph, agent)
     [user_message] = agent.messages
     assert user_message.text == "my bill"
     assert user_message.metadata["whatsapp"]["media"]["fetch_url"] == f"{fake_graph.url}/65463453"
-    assert await served.channel.fetch_media(user_message.metadata) == b"\x89PNG..."
+    assert await served.channel.fetch_inbound_media(user_message.metadata) == b"\x89PNG..."
 
 
 async def test_proactive_messages_go_out_from_the_number_the_customer_used(served, fake_graph):

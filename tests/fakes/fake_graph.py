@@ -26,11 +26,20 @@ Command line::
 
 Control endpoints: ``GET /_fake/requests``, ``POST /_fake/fail`` (``{"failures":
 ["500"]}``), ``POST /_fake/reset``.
+
+Media: :meth:`FakeGraph.add_media` serves a file by media id (``GET /<version>/<media-id>``
+answers its download URL, mime type and size; the URL answers the bytes, bearer token
+required); ``POST /<version>/<phone-number-id>/media`` (multipart, as Meta's upload)
+records the file in :attr:`FakeGraph.uploads` and answers a new media id.
+:meth:`FakeGraph.fail_media` queues failures of media calls (lookup, download, upload):
+``"500"`` (Graph error), ``"404"`` (download URL gone) or ``"oversize"`` (a download of
+more bytes than ``file_size`` said).
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import itertools
 import logging
 import re
@@ -45,6 +54,8 @@ from aiohttp import web
 logger = logging.getLogger(__name__)
 
 VERSION = "v21.0"
+#: Meta takes documents up to 100 MB (aiohttp's default body limit would be 1 MiB).
+MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 G = TypeVar("G", bound="FakeGraph")
 
 #: failure name → (HTTP status, Graph code, message)
@@ -81,6 +92,9 @@ class FakeGraph:
     requests: List[Recorded] = field(default_factory=list)
     failures: Deque[str] = field(default_factory=deque)
     media: Dict[str, bytes] = field(default_factory=dict)
+    media_types: Dict[str, str] = field(default_factory=dict)
+    uploads: List[Dict[str, Any]] = field(default_factory=list)
+    media_failures: Deque[str] = field(default_factory=deque)
     base_url: str = ""
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _release: asyncio.Event = field(default_factory=asyncio.Event)
@@ -98,9 +112,27 @@ class FakeGraph:
                 raise ValueError(f"unknown failure {name!r}")
             self.failures.append(name)
 
+    def add_media(self, media_id: str, data: bytes, mime_type: str) -> None:
+        """Serve ``data`` as the customer's media ``media_id``."""
+        self.media[media_id] = data
+        self.media_types[media_id] = mime_type
+
+    def fail_media(self, *names: str) -> None:
+        """Queue failures for the next media calls (lookup, download or upload), in order."""
+        for name in names:
+            if name not in ("500", "404", "oversize"):
+                raise ValueError(f"unknown media failure {name!r}")
+            self.media_failures.append(name)
+
+    def media_calls(self) -> List[Recorded]:
+        """Recorded media lookups, downloads and uploads (never message sends)."""
+        return [r for r in self.requests if r.path.endswith("/media") or "/_fake/media/" in r.path
+                or (r.method == "GET" and r.path.rsplit("/", 1)[-1] in self.media)]
+
     def reset(self) -> None:
         self.requests.clear()
         self.failures.clear()
+        self.media_failures.clear()
         self._release.set()
         self._release = asyncio.Event()
 
@@ -134,7 +166,7 @@ class FakeGraph:
 
     def control_routes(self) -> web.Application:
         """A new app with the ``/_fake/...`` control endpoints (fakes built on this add their API)."""
-        app = web.Application()
+        app = web.Application(client_max_size=MAX_UPLOAD_BYTES)
         app.router.add_get("/_fake/requests", self._list)
         app.router.add_post("/_fake/fail", self._queue)
         app.router.add_post("/_fake/reset", self._reset)
@@ -144,6 +176,7 @@ class FakeGraph:
         app = self.control_routes()
         app.router.add_get("/_fake/media/{media_id}", self._download)
         app.router.add_post("/{version}/{phone_number_id}/messages", self._messages)
+        app.router.add_post("/{version}/{phone_number_id}/media", self._upload)
         app.router.add_get("/{version}/{media_id}", self._media_url)
         return app
 
@@ -206,20 +239,63 @@ class FakeGraph:
         self.requests.append(Recorded("GET", request.path, dict(request.headers), None, "ok"))
         if not self._authorized(request):
             return _error(401, 190, "Invalid OAuth access token")
+        if self.media_failures and self.media_failures[0] == "500":
+            self.media_failures.popleft()
+            return _error(500, 1, "An unknown error occurred")
         if media_id not in self.media:
             return _error(400, 100, "Unsupported get request")
         return web.json_response({
             "messaging_product": "whatsapp",
             "url": f"{self.base_url}/_fake/media/{media_id}",
-            "mime_type": "image/jpeg",
+            "mime_type": self.media_types.get(media_id, "image/jpeg"),
+            "sha256": hashlib.sha256(self.media[media_id]).hexdigest(),
             "id": media_id,
             "file_size": len(self.media[media_id]),
         })
 
     async def _download(self, request: web.Request) -> web.Response:
+        self.requests.append(Recorded("GET", request.path, dict(request.headers), None, "ok"))
         if not self._authorized(request):
             return web.Response(status=401)
-        return web.Response(body=self.media.get(request.match_info["media_id"], b""))
+        data = self.media.get(request.match_info["media_id"], b"")
+        failure = self.media_failures.popleft() if self.media_failures else None
+        if failure == "404":
+            return web.Response(status=404)
+        if failure == "oversize":  # more than the lookup's file_size said, and no Content-Length
+            response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+            response.enable_chunked_encoding()
+            await response.prepare(request)
+            for _ in range(64):
+                await response.write(b"\0" * 65536)
+            await response.write_eof()
+            return response
+        return web.Response(body=data, content_type=self.media_types.get(request.match_info["media_id"],
+                                                                         "application/octet-stream"))
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        recorded = Recorded("POST", request.path, dict(request.headers), None)
+        self.requests.append(recorded)
+        if not self._authorized(request):
+            await self._record(recorded, "unauthorized")
+            return _error(401, 190, "Invalid OAuth access token")
+        if self.media_failures:
+            self.media_failures.popleft()
+            await self._record(recorded, "failed:500")
+            return _error(500, 1, "An unknown error occurred")
+        form = await request.post()
+        upload = form.get("file")
+        if form.get("messaging_product") != "whatsapp" or not isinstance(upload, web.FileField):
+            await self._record(recorded, "invalid")
+            return _error(400, 100, "messaging_product and file are required")
+        media_id = f"fake-upload-{next(self._ids)}"
+        data = upload.file.read()
+        self.uploads.append({"id": media_id, "type": form.get("type"), "filename": upload.filename,
+                             "content_type": upload.content_type, "data": data,
+                             "phone_number_id": request.match_info["phone_number_id"]})
+        self.add_media(media_id, data, str(form.get("type")))
+        recorded.json = {"type": form.get("type"), "filename": upload.filename, "size": len(data)}
+        await self._record(recorded, "ok")
+        return web.json_response({"id": media_id})
 
     async def _list(self, _request: web.Request) -> web.Response:
         return web.json_response([asdict(r) for r in self.requests])

@@ -113,6 +113,9 @@ class FakeTwilio:
         self.auth_token = auth_token
         self.hang_seconds = hang_seconds
         self.requests: List[RecordedRequest] = []
+        #: media sid → (bytes, content type), served at ``.../Messages/<sid>/Media/<media sid>`` (Basic auth)
+        self.media: Dict[str, Tuple[bytes, str]] = {}
+        self.media_downloads: List[Optional[Tuple[str, str]]] = []
         self._failures: Deque[str] = deque()
         self._changed = asyncio.Condition()
         self._runner: Optional[web.AppRunner] = None
@@ -155,6 +158,7 @@ class FakeTwilio:
         """The aiohttp application (for embedding; :meth:`start` runs it)."""
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{account_sid}/Messages.json", self._create_message)
+        app.router.add_get("/2010-04-01/Accounts/{account_sid}/Messages/{message_sid}/Media/{media_sid}", self._media)
         app.router.add_get("/_fake/requests", self._list_requests)
         app.router.add_post("/_fake/fail", self._queue_failures)
         app.router.add_post("/_fake/reset", self._reset)
@@ -175,6 +179,20 @@ class FakeTwilio:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    def media_url(self, media_sid: str, message_sid: str = "MM" + "0" * 32) -> str:
+        """The ``MediaUrl0`` Twilio would put in a webhook for ``media_sid`` (on the real API host)."""
+        return f"https://api.twilio.com/2010-04-01/Accounts/{self.account_sid}/Messages/{message_sid}/Media/{media_sid}"
+
+    async def _media(self, request: web.Request) -> web.Response:
+        credentials = _basic_auth(request)
+        self.media_downloads.append(credentials)
+        if credentials != (self.account_sid, self.auth_token):
+            return _error(401, 20003, "Authenticate")
+        found = self.media.get(request.match_info["media_sid"])
+        if found is None:
+            return _error(404, 20404, "The requested resource was not found")
+        return web.Response(body=found[0], content_type=found[1])
 
     async def _record(self, request: RecordedRequest) -> None:
         async with self._changed:

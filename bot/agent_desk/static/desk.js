@@ -96,18 +96,8 @@
     const text = el("p", turn.text, "text");
     text.dir = "auto";
     bubble.append(text);
-    for (const media of turn.media || []) {
-      // the server keeps only URLs on the channel's provider hosts (bot/agent_desk/media.py)
-      if (media.kind === "image" && media.url && /^https:\/\//.test(media.url)) {
-        const img = document.createElement("img");
-        img.src = media.url;
-        img.alt = media.caption || "image";
-        img.referrerPolicy = "no-referrer";
-        bubble.append(img);
-      } else {
-        bubble.append(el("span", "[" + media.kind + "]", "muted"));
-      }
-    }
+    // media.js draws each file through the desk's media proxy (bot/agent_desk/media_proxy.py)
+    for (const media of turn.media || []) bubble.append(window.MajlisMedia.node(media));
     const meta = [turn.role === "agent" || turn.role === "note" ? turn.author : turn.role,
       turn.at ? new Date(turn.at).toLocaleTimeString() : ""];
     if (turn.intent) meta.push((labelText(turn.intent.label) || turn.intent.name) + " " + Math.round(turn.intent.confidence * 100) + "%");
@@ -172,6 +162,7 @@
     $("resolution").hidden = !mine;
     $("send").disabled = !mine;
     $("transcript").replaceChildren(...c.transcript.map(turnNode));
+    document.dispatchEvent(new CustomEvent("majlis:shown", { detail }));  // media.js fills the card's media
     $("transcript").lastElementChild && $("transcript").lastElementChild.scrollIntoView({ block: "end" });
   }
 
@@ -256,7 +247,7 @@
     setupPager();
     await loadQueue();
     // For assign.js (offers, presence, notifications): the same API helper and views.
-    window.MajlisDesk = { call, open, loadQueue, me: state.me, labelText,
+    window.MajlisDesk = { call, open, loadQueue, me: state.me, labelText, current: () => state.current,
       owns: (id) => state.handoffs.some((h) => h.id === id && h.agent_id === state.me.agent.id) };
     document.dispatchEvent(new CustomEvent("majlis:ready"));
     listen();

@@ -103,7 +103,8 @@ class Operation:
 
     def body_schema(self) -> Optional[Mapping[str, Any]]:
         body = self.spec.get("requestBody")
-        return body["content"]["application/json"]["schema"] if body else None
+        json_body = (body or {}).get("content", {}).get("application/json")  # file uploads: no JSON body
+        return json_body["schema"] if json_body else None
 
     def response_schema(self, status: int) -> Optional[Any]:
         answer = resolve(self.spec["responses"].get(str(status), {}))
