@@ -10,11 +10,24 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import aiohttp
 import pytest
 
+from bot.agent_desk.channel import AgentDeskInput
+from bot.config import Secret
+from bot.delivery import DeliveryStore
+from bot.handoff.context import OwnerState
+from channels.meta.graph import SIGNATURE_HEADER, sign
 from channels.whatsapp_cloud.channel import TAKEOVER_REASON
-from tests.channels.whatsapp_harness import FIXTURES, RecordingAgent, make_channel, running_channel, settings
+from tests.bot.agent_desk.conftest import FakeTrackers, StubAgent
+from tests.bot.handoff.test_replies import SUPERVISOR
+from tests.channels.whatsapp_harness import (
+    APP_SECRET, FIXTURES, WEBHOOK_PATH, RecordingAgent, make_channel, running_channel, settings,
+)
+from tests.conftest import free_port
+from tests.e2e.handoff_harness import handoff_settings, serving
 from tests.fakes.fake_customer import encode, envelope, text_message
+from tests.bot.handoff.test_replies import engine  # noqa: F401  (fixture)
 from tests.fakes.fake_graph import fake_graph  # noqa: F401  (fixture)
 
 ECHO = (FIXTURES / "majlis" / "smb_message_echoes__text.json").read_bytes()
@@ -124,3 +137,37 @@ async def test_an_unsigned_echo_is_refused(fake_graph, agent):  # noqa: F811
         assert status == 401
         await write(running, "مرحبا")
         assert replies(fake_graph) == [REPLY]
+
+
+async def test_with_the_desk_the_echo_opens_a_handoff_and_closing_it_hands_back(engine, fake_graph):  # noqa: F811
+    """As Instagram's inbox takeover: the desk shows the conversation; closing it there ends the
+    takeover and the hand-back message reaches the customer through the fake Graph API."""
+    whatsapp = make_channel(settings(fake_graph.url), store=DeliveryStore(engine))
+    desk = AgentDeskInput(handoff_settings(), engine=engine, cookie_secure=False)
+    async with serving([whatsapp, desk], StubAgent(), free_port()) as base_url, aiohttp.ClientSession() as session:
+        service = desk.desk.service
+        service.trackers = FakeTrackers()
+
+        async def deliver(raw: bytes) -> None:
+            headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(raw, Secret(APP_SECRET))}
+            async with session.post(base_url + WEBHOOK_PATH, data=raw, headers=headers) as answer:
+                assert answer.status == 200
+            await whatsapp.delivery.drain()
+
+        await deliver(encode(envelope([text_message("وين طلبي؟", sender=CUSTOMER)], phone_number_id=NUMBER)))
+        await deliver(ECHO)
+        record = await service.open_for("whatsapp_cloud", CUSTOMER)
+        assert record is not None and record.state == OwnerState.QUEUED and record.reason == TAKEOVER_REASON
+        assert (await whatsapp.takeover.store.get("whatsapp_cloud", NUMBER, CUSTOMER)).active
+        await deliver(ECHO.replace(b"wamid.HBgL", b"wamid.AgAiN"))  # a second answer: still one handoff
+        assert (await service.open_for("whatsapp_cloud", CUSTOMER)).public_id == record.public_id
+
+        ops = desk.desk.desk
+        await ops.claim(SUPERVISOR, record.public_id)
+        await ops.close(SUPERVISOR, record.public_id, service.settings.resolutions[0])
+        await whatsapp.delivery.drain()
+        assert not (await whatsapp.takeover.store.get("whatsapp_cloud", NUMBER, CUSTOMER)).active
+        assert (await service.store.get(record.public_id)).state == OwnerState.BOT
+        handback = service.settings.messages["handback"]
+        sent = [r.json["text"]["body"] for r in fake_graph.messages() if r.json.get("to") == CUSTOMER]
+        assert sent and sent[0] in (handback.get("ar"), handback.get("en"))
