@@ -56,6 +56,7 @@ from channels.whatsapp_cloud.payloads import (
 from channels.whatsapp_cloud.sender import WhatsAppSender
 from channels.whatsapp_cloud.settings import WhatsAppSettings
 from channels.whatsapp_cloud.webhook import CHANNEL_NAME, record_webhook
+from channels.whatsapp_cloud.window import WindowClosed
 
 logger = logging.getLogger(__name__)
 
@@ -186,6 +187,25 @@ class WhatsAppCloudOutput(OutputChannel):
                 await self.send_text_message(recipient_id, text)
 
 
+class WhatsAppAgentOutput(WhatsAppCloudOutput):
+    """A person's messages from the desk: free-form text only inside the 24-hour window.
+
+    After it, :meth:`send_text_message` raises :class:`WindowClosed` (nothing queued), so
+    the desk says why at once; templates (``send_custom_json``) go out at any time.
+    """
+
+    def __init__(self, outbox: AgentOutbox, *, channel: "WhatsAppCloudInput") -> None:
+        super().__init__(outbox, contacts=channel.contacts, account=outbox.account)
+        self._channel = channel
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        delivery = self._channel.delivery
+        account, customer = str(self.account), str(getattr(self.outbox, "customer", "") or _to(recipient_id))
+        if not await delivery.window_open(account, customer):
+            raise WindowClosed(await self._channel.window_expires_at(account, customer))
+        await super().send_text_message(recipient_id, text, **kwargs)
+
+
 def payload_parse_data(message: InboundMessage) -> Optional[Dict[str, Any]]:
     """Rasa parse data for a message whose payload picks the intent (a tapped button whose id
     is a Rasa payload, or what a message without text carried); None: NLU reads the text."""
@@ -273,8 +293,9 @@ class WhatsAppCloudInput(InputChannel, CustomerChannel):
                                    contacts=self.contacts)
 
     def agent_output(self, outbox: AgentOutbox) -> OutputChannel:
-        """Agent replies and notices from the desk, addressed as the conversation's last message was."""
-        return WhatsAppCloudOutput(outbox, contacts=self.contacts, account=outbox.account)
+        """Agent replies and notices from the desk, addressed as the conversation's last message was;
+        free-form text after the 24-hour window is refused (:class:`WindowClosed`)."""
+        return WhatsAppAgentOutput(outbox, channel=self)
 
     def attach_reactions(self, recorder: ReactionRecorder) -> None:
         """The desk shows reactions in handed-off conversations (see :mod:`channels._reactions`)."""
