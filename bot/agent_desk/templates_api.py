@@ -19,6 +19,7 @@ from bot.agent_desk.api import _optional_text
 from bot.agent_desk.http import Caller, api_route, body
 from bot.agent_desk.serialize import message_item
 from bot.handoff.desk import DeskError
+from bot.handoff.outbound import address
 from bot.handoff.message_templates import MessageTemplate, load_templates
 from bot.handoff.template_send import TEMPLATE_CHANNEL, send_template
 
@@ -46,10 +47,13 @@ def register_templates_api(bp: Blueprint, desk: "DeskApp") -> None:
     async def listed(_request: Request, caller: Caller, handoff_id: str) -> HTTPResponse:
         record = await ops.get(caller.actor, handoff_id)
         context = (await ops.context(record)).to_dict()
-        left = context["channel"].get("window_seconds_left")
+        delivery = desk.registry.delivery(record.channel)
+        window_open = delivery is None or not record.account or await delivery.window_open(
+            record.account, str(address(record.channel, record.customer) or ""))
         found = [template_item(t, context) for t in templates.values()] if record.channel == TEMPLATE_CHANNEL else []
-        return response.json({"channel": record.channel, "window_open": left is None or left > 0,
-                              "window_seconds_left": left, "templates": found})
+        return response.json({"channel": record.channel, "window_open": window_open,
+                              "window_seconds_left": context["channel"].get("window_seconds_left"),
+                              "templates": found})
 
     @bp.route(f"{PREFIX}/handoffs/<handoff_id>/templates", methods=["POST"])
     @api_route(desk, "handoffs:reply")
