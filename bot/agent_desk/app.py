@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from bot.agent_desk.accounts import AccountStore
 from bot.agent_desk.api import register_api
 from bot.agent_desk.assignment_api import register_assignment_api
+from bot.agent_desk.capacity_api import register_capacity_api
 from bot.agent_desk.templates_api import register_templates_api
 from bot.agent_desk.http import no_cors
 from bot.agent_desk.media import MediaPolicy
@@ -138,6 +139,7 @@ class DeskApp:
         register_api(bp, self)
         register_assignment_api(bp, self)
         register_templates_api(bp, self)
+        register_capacity_api(bp, self)
         register_stream(bp, self)
         if self.workbench is not None:
             register_workbench(bp, self, base, self.workbench)
