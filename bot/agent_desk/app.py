@@ -18,6 +18,8 @@ from bot.agent_desk.accounts import AccountStore
 from bot.agent_desk.api import register_api
 from bot.agent_desk.assignment_api import register_assignment_api
 from bot.agent_desk.capacity_api import register_capacity_api
+from bot.agent_desk.links_api import register_links_api
+from bot.handoff.customer_links import CustomerLinks, links_from_turn
 from bot.agent_desk.templates_api import register_templates_api
 from bot.agent_desk.http import no_cors
 from bot.agent_desk.media import MediaPolicy
@@ -71,6 +73,8 @@ class DeskApp:
     signal: Optional[desk_signal.DeskSignal] = None
     #: the trainer's workbench (bot/workbench/), on the same sign-in
     workbench: Optional[Workbench] = None
+    #: one customer's conversations across channels (bot/handoff/customer_links.py)
+    links: Optional[CustomerLinks] = None
 
     @classmethod
     def create(cls, *, settings: HandoffSettings, engine: Engine, agent: Callable[[], "Agent"],
@@ -90,6 +94,9 @@ class DeskApp:
                   webhooks=WebhookSender(targets=settings.webhooks, store=WebhookStore(engine), events=store.event,
                                          build=lambda event: app.webhook_body(event)))
         service.listeners.append(app.webhooks.wake)
+        app.links = CustomerLinks(engine)
+        app.gate.turn_hooks.append(lambda tracker: links_from_turn(
+            app.links, tracker.sender_id, [event.as_dict() for event in tracker.events], clock()))
         app.workbench = Workbench.create(engine, agent, clock=clock)
         return app
 
@@ -140,6 +147,8 @@ class DeskApp:
         register_assignment_api(bp, self)
         register_templates_api(bp, self)
         register_capacity_api(bp, self)
+        if self.links is not None:
+            register_links_api(bp, self, self.links)
         register_stream(bp, self)
         if self.workbench is not None:
             register_workbench(bp, self, base, self.workbench)
