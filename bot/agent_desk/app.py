@@ -19,11 +19,11 @@ from bot.agent_desk.api import register_api
 from bot.agent_desk.assignment_api import register_assignment_api
 from bot.agent_desk.capacity_api import register_capacity_api
 from bot.agent_desk.links_api import register_links_api
-from bot.handoff.customer_links import CustomerLinks, links_from_turn
 from bot.agent_desk.templates_api import register_templates_api
 from bot.agent_desk.http import no_cors
 from bot.agent_desk.media import MediaPolicy
 from bot.agent_desk.pages import register_pages
+from bot.handoff.customer_links import CustomerLinks, links_from_turn
 from bot.agent_desk.stream import KEEPALIVE_SECONDS, register_stream
 from bot.agent_desk.throttle import SignInThrottle
 from bot.agent_desk.webhooks import WebhookSender, WebhookStore, subscribers
@@ -95,8 +95,7 @@ class DeskApp:
                                          build=lambda event: app.webhook_body(event)))
         service.listeners.append(app.webhooks.wake)
         app.links = CustomerLinks(engine)
-        app.gate.turn_hooks.append(lambda tracker: links_from_turn(
-            app.links, tracker.sender_id, [event.as_dict() for event in tracker.events], clock()))
+        app.gate.turn_hooks.append(lambda tracker: links_from_turn(app.links, tracker, clock()))
         app.workbench = Workbench.create(engine, agent, clock=clock)
         return app
 

@@ -132,12 +132,16 @@ async def links_from_events(links: CustomerLinks, sender: str, events: Sequence[
     return len(found)
 
 
-async def links_from_turn(links: CustomerLinks, sender: str, events: Sequence[Mapping[str, Any]],
-                          at: datetime) -> int:
-    """:func:`links_from_events` when this turn set the proof (so a verified conversation is not
-    written again on every later message); what the handoff gate calls after each turn."""
-    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=-1)
-    _value, position = _slot(events, PROOF_SLOT)
-    if position < last_user:
+async def links_from_turn(links: CustomerLinks, tracker: Any, at: datetime) -> int:
+    """:func:`links_from_events` when this turn set the proof: what the handoff gate calls after
+    each turn.  Only this turn's events are looked at first (no copy of a long conversation on
+    every message), and a verified conversation is not written again on every later message."""
+    for event in reversed(tracker.events):
+        kind = getattr(event, "type_name", "")
+        if kind == "user":
+            return 0
+        if kind == "slot" and getattr(event, "key", None) == PROOF_SLOT:
+            break
+    else:
         return 0
-    return await links_from_events(links, sender, events, at)
+    return await links_from_events(links, tracker.sender_id, [e.as_dict() for e in tracker.events], at)
