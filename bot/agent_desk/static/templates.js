@@ -5,7 +5,9 @@
 "use strict";
 (function () {
   const $ = (id) => document.getElementById(id);
-  let desk = null, handoff = null, templates = [];
+  let desk = null, handoff = null, templates = [], drawn = "";
+  const heading = (open) => open ? "Template · قالب" :
+    "Reply window closed: approved templates only · انتهت نافذة الرد: القوالب المعتمدة فقط";
 
   function el(tag, text, cls) {
     const node = document.createElement(tag);
@@ -26,8 +28,7 @@
     templates = answer.templates;
     box.hidden = !templates.length;
     if (!templates.length) { box.replaceChildren(); return; }
-    const heading = el("h3", answer.window_open ? "Template · قالب" :
-      "Reply window closed: approved templates only · انتهت نافذة الرد: القوالب المعتمدة فقط", "template-heading");
+    const title = el("h3", heading(answer.window_open), "template-heading");
     const picker = el("select");
     picker.id = "template-choice";
     picker.setAttribute("aria-label", "template");
@@ -69,13 +70,14 @@
         await desk.call("POST", "/handoffs/" + encodeURIComponent(handoff) + "/templates",
           { key: picker.value, values: inputs().map((i) => i.value), client_key: newKey() });
         status.textContent = "Template sent · أُرسل القالب";
+        send.disabled = false;
         await desk.open(handoff);
       } catch (error) {
         status.textContent = error.message;
         send.disabled = false;
       }
     });
-    box.replaceChildren(heading, picker, fields, preview, el("div", null, "composer-actions"));
+    box.replaceChildren(title, picker, fields, preview, el("div", null, "composer-actions"));
     box.lastElementChild.append(send, status);
     showFields();
   }
@@ -87,7 +89,13 @@
     const owns = h.state === "assigned" && h.agent_id === desk.me.agent.id;
     try {
       const answer = await desk.call("GET", "/handoffs/" + encodeURIComponent(id) + "/templates");
-      if (handoff === id) render(answer, owns);
+      if (handoff !== id) return;
+      // The same conversation opened again (a live update): keep what the agent is editing.
+      const key = id + ":" + owns;
+      const title = document.querySelector("#template-picker .template-heading");
+      if (key === drawn && title) { title.textContent = heading(answer.window_open); return; }
+      drawn = key;
+      render(answer, owns);
     } catch (error) {
       $("template-picker").hidden = true;
     }
