@@ -34,7 +34,8 @@ from bot.storage.schema import agent, agent_session, api_token
 
 logger = logging.getLogger(__name__)
 
-SCOPES = ("handoffs:read", "handoffs:claim", "handoffs:reply", "handoffs:transfer", "handoffs:close")
+SCOPES = ("handoffs:read", "handoffs:claim", "handoffs:reply", "handoffs:transfer", "handoffs:close",
+          "customers:link")  # customers:link: the operator's backend (bot/agent_desk/links_api.py)
 SESSION_LIFETIME = timedelta(hours=12)
 _DISABLED = "!"
 HASH_WORKERS = 2

@@ -17,10 +17,14 @@ from sqlalchemy.engine import Engine
 from bot.agent_desk.accounts import AccountStore
 from bot.agent_desk.api import register_api
 from bot.agent_desk.assignment_api import register_assignment_api
+from bot.agent_desk.capacity_api import register_capacity_api
+from bot.agent_desk.links_api import register_links_api
+from bot.agent_desk.templates_api import register_templates_api
 from bot.agent_desk.http import no_cors
 from bot.agent_desk.media import MediaPolicy
 from bot.agent_desk.media_proxy import MediaProxy, register_media
 from bot.agent_desk.pages import register_pages
+from bot.handoff.customer_links import CustomerLinks, links_from_turn
 from bot.agent_desk.stream import KEEPALIVE_SECONDS, register_stream
 from bot.agent_desk.throttle import SignInThrottle
 from bot.agent_desk.webhooks import WebhookSender, WebhookStore, subscribers
@@ -73,6 +77,8 @@ class DeskApp:
     workbench: Optional[Workbench] = None
     #: customers' and agents' files through the desk (bot/agent_desk/media_proxy.py)
     files: Optional[MediaProxy] = None
+    #: one customer's conversations across channels (bot/handoff/customer_links.py)
+    links: Optional[CustomerLinks] = None
 
     @classmethod
     def create(cls, *, settings: HandoffSettings, engine: Engine, agent: Callable[[], "Agent"],
@@ -92,6 +98,8 @@ class DeskApp:
                   webhooks=WebhookSender(targets=settings.webhooks, store=WebhookStore(engine), events=store.event,
                                          build=lambda event: app.webhook_body(event)))
         service.listeners.append(app.webhooks.wake)
+        app.links = CustomerLinks(engine)
+        app.gate.turn_hooks.append(lambda tracker: links_from_turn(app.links, tracker, clock()))
         app.workbench = Workbench.create(engine, agent, clock=clock)
         app.files = MediaProxy.from_config(app, cfg)
         desk.attachment_for = app.files.attachment_for
@@ -159,6 +167,10 @@ class DeskApp:
         register_assignment_api(bp, self)
         if self.files is not None:
             register_media(bp, self, self.files)
+        register_templates_api(bp, self)
+        register_capacity_api(bp, self)
+        if self.links is not None:
+            register_links_api(bp, self, self.links)
         register_stream(bp, self)
         if self.workbench is not None:
             register_workbench(bp, self, base, self.workbench)

@@ -111,6 +111,10 @@ class AssignmentStore(SqlStore):
             raise ValueError("capacity must be 0 or more")
         self._write(agent_presence, {"agent_id": agent_id}, {"capacity": capacity, "updated_at": to_db(now)})
 
+    async def set_capacity(self, agent_id: int, capacity: Optional[int], now: datetime) -> None:
+        """As :meth:`set_capacity_now`, off the event loop (the supervisor page)."""
+        await self._run(self.set_capacity_now, agent_id, capacity, now)
+
     def presences_now(self) -> Dict[int, Presence]:
         with self.engine.connect() as conn:
             return {row.agent_id: Presence(agent_id=row.agent_id, available=bool(row.available),

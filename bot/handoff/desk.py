@@ -330,8 +330,7 @@ class DeskOperations:
             await self.store.add_message(record, kind="system", text=f"Not sent: {refused}",
                                          now=self.service.clock(), client_key=f"refused:{message.id}:{attempt}",
                                          event={"reply_id": message.id, "reason": refused})
-        self._watched[message.id] = "queued" if ok else "failed"
-        self._ensure_watch()
+        self.watch(message.id, "queued" if ok else "failed")
         refreshed = await self.store.message(message.id)
         return refreshed or message
 
@@ -348,6 +347,11 @@ class DeskOperations:
         media, caption = attached
         return await registry.try_send_media(record.channel, account=record.account, customer=record.customer,
                                              media=media, caption=caption, key=key)
+
+    def watch(self, message_id: int, state: str) -> None:
+        """Follow a reply's delivery state until final (live ticks in the desk)."""
+        self._watched[message_id] = state
+        self._ensure_watch()
 
     # -- delivery ticks ----------------------------------------------------
 

@@ -20,7 +20,7 @@ conversation lock it:
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, List, Optional
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, List, Optional
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.shared.core.events import ConversationPaused
@@ -32,6 +32,7 @@ from bot.identity import channel_of
 if TYPE_CHECKING:
     from rasa.core.agent import Agent
     from rasa.core.processor import MessageProcessor
+    from rasa.shared.core.trackers import DialogueStateTracker
 
     from bot.handoff.service import HandoffService
 
@@ -63,6 +64,9 @@ class HandoffGate:
 
     def __init__(self, service: "HandoffService") -> None:
         self.service = service
+        #: Called with the tracker after each turn the bot answered (e.g. customer links from a
+        #: verification, bot.handoff.customer_links); a failing hook costs a log line, not the turn.
+        self.turn_hooks: List[Callable[["DialogueStateTracker"], Awaitable[Any]]] = []
 
     def install(self, agent: "Agent") -> None:
         """Route ``agent.handle_message`` through the gate (idempotent)."""
@@ -98,6 +102,13 @@ class HandoffGate:
         delattr(agent, _INSTALLED)
         self._agent = None
 
+    async def _after_turn(self, tracker: "DialogueStateTracker") -> None:
+        for hook in self.turn_hooks:
+            try:
+                await hook(tracker)
+            except Exception:  # the customer's turn goes on whatever a hook does
+                logger.exception("A turn hook failed")
+
     async def process(self, processor: "MessageProcessor", message: UserMessage) -> Optional[List[Any]]:
         """Handle one message; the caller holds the conversation lock."""
         channel = message.input_channel or "rest"
@@ -126,6 +137,7 @@ class HandoffGate:
         tracker = await processor.run_action_extract_slots(message.output_channel, tracker)
         await processor._run_prediction_loop(message.output_channel, tracker)
         await processor.run_anonymization_pipeline(tracker)
+        await self._after_turn(tracker)
         if tracker.is_paused() or self.service.requested_this_turn(tracker):
             await self.service.hand_off(tracker, message, self.service.dialogue_decision(tracker),
                                         acknowledged=self.service.bot_spoke_this_turn(tracker))

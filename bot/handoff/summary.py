@@ -19,6 +19,8 @@ REASONS = {
     "not_understood": ("the bot did not understand repeatedly", "المساعد ما فهم أكثر من مرة"),
     "repeated_request": ("asked for the same thing repeatedly", "كرر نفس الطلب أكثر من مرة"),
     "bot_requested": ("the assistant handed over", "المساعد حوّل المحادثة"),
+    "instagram_inbox_echo": ("a person answered from the Instagram inbox", "موظف رد من صندوق رسائل إنستغرام"),
+    "whatsapp_phone_echo": ("a person answered from the WhatsApp Business app", "موظف رد من تطبيق واتساب للأعمال"),
 }
 #: Slots and entities worth a line in the brief, with their labels (en, ar).
 FACTS = {

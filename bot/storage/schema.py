@@ -250,6 +250,8 @@ takeover = sa.Table(
     sa.Column("reason", sa.String(64), nullable=False),
     sa.Column("since", sa.DateTime, nullable=False),
     sa.Column("released_at", sa.DateTime, nullable=True),
+    # Revision 0008: when a person last answered (the WhatsApp phone takeover's quiet time).
+    sa.Column("last_human_at", sa.DateTime, nullable=True),
 )
 
 entry_source = sa.Table(
@@ -460,4 +462,19 @@ report_handoff = sa.Table(
     sa.Column("rating", sa.Integer, nullable=True),
     sa.Index("ix_majlis_report_handoff_day", "local_day"),
     sa.Index("ix_majlis_report_handoff_unlinked", "conversation_id"),
+)
+
+# -- one customer across channels (Alembic revision 0008; owned by bot.handoff.customer_links) --
+# A channel identity (a WhatsApp wa_id, an Instagram IGSID) belongs to at most one customer,
+# linked by a verification or the operator's backend, never by what a customer claims.
+
+customer_link = sa.Table(
+    "majlis_customer_link",
+    metadata,
+    sa.Column("channel", sa.String(64), primary_key=True),
+    sa.Column("customer", sa.String(255), primary_key=True),
+    sa.Column("person", sa.String(128), nullable=False),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("linked_at", sa.DateTime, nullable=False),
+    sa.Index("ix_majlis_customer_link_person", "person"),
 )

@@ -11,7 +11,7 @@ agree on exactly one winner.  Implements :class:`bot.storage.ports.TakeoverStora
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Optional
 
 import sqlalchemy as sa
@@ -43,6 +43,8 @@ class Takeover:
         reason: why a person owns it (``"instagram_inbox_echo"``, ``"agent_desk"``).
         since: when it was taken over.
         released_at: when it was handed back, if it was.
+        last_human_at: when a person last answered (a channel with a quiet time hands the
+            conversation back once it has passed; None on records older than revision 0008).
     """
 
     channel: str
@@ -52,10 +54,15 @@ class Takeover:
     reason: str
     since: datetime
     released_at: Optional[datetime] = None
+    last_human_at: Optional[datetime] = None
 
     @property
     def active(self) -> bool:
         return self.state == HUMAN
+
+    def quiet_for(self, quiet: timedelta, now: datetime) -> bool:
+        """Whether no person answered for ``quiet`` (counted from the last answer, else the start)."""
+        return (self.last_human_at or self.since) + quiet <= now
 
 
 class TakeoverStore(TableStore):
@@ -77,7 +84,8 @@ class TakeoverStore(TableStore):
         if row is None:
             return None
         return Takeover(channel=row.channel, account=row.account, customer=row.customer, state=row.state,
-                        reason=row.reason, since=_aware(row.since), released_at=_aware(row.released_at))
+                        reason=row.reason, since=_aware(row.since), released_at=_aware(row.released_at),
+                        last_human_at=_aware(row.last_human_at))
 
     async def is_human(self, channel: str, account: str, customer: str) -> bool:
         """True while a person owns the conversation (the bot must not answer)."""
@@ -90,11 +98,25 @@ class TakeoverStore(TableStore):
 
     def _take_over(self, channel: str, account: str, customer: str, reason: str, at: datetime) -> bool:
         key = _key(channel, account, customer)
-        values = {"state": HUMAN, "reason": reason[:64], "since": _naive_utc(at), "released_at": None}
+        values = {"state": HUMAN, "reason": reason[:64], "since": _naive_utc(at), "released_at": None,
+                  "last_human_at": _naive_utc(at)}
         with self.engine.begin() as conn:
             if conn.execute(takeover.update().where(*key, takeover.c.state != HUMAN).values(**values)).rowcount:
                 return True
             return _insert_first(conn, channel, account, customer, values)
+
+    async def answered(self, channel: str, account: str, customer: str, at: datetime) -> bool:
+        """A person answered again in a conversation they own: its quiet time starts over.
+        False if no person owns it."""
+        return await self._run(self._answered, channel, account, customer, at)
+
+    def _answered(self, channel: str, account: str, customer: str, at: datetime) -> bool:
+        with self.engine.begin() as conn:
+            return conn.execute(
+                takeover.update()
+                .where(*_key(channel, account, customer), takeover.c.state == HUMAN)
+                .values(last_human_at=_naive_utc(at))
+            ).rowcount == 1
 
     async def release(self, channel: str, account: str, customer: str, at: datetime) -> bool:
         """Hand the conversation back to the bot; False if no person owned it."""

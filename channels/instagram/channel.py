@@ -16,7 +16,7 @@ ordering, retries, the 24-hour window) is :mod:`bot.delivery`; the pieces:
 - :mod:`channels.instagram.payloads`: pure Send API builders (1,000-byte split, quick replies);
 - :mod:`channels.instagram.sender`: one Graph request per attempt, errors classified;
 - :mod:`channels.instagram.comments`: the comment → private reply funnel;
-- :mod:`bot.storage.takeover`: a person answering from the Instagram inbox (race-safe record);
+- :mod:`channels._takeover` (record: :mod:`bot.storage.takeover`): a person answering from the Instagram inbox;
 - :mod:`channels.instagram.window`: 24 h / 7-day HUMAN_AGENT policy for agent replies.
 
 Docs: docs/channels/instagram.md.
@@ -56,6 +56,7 @@ from channels.instagram.payloads import (
 from channels.instagram.sender import InstagramSender
 from channels.instagram.settings import InstagramSettings
 from bot.storage.takeover import TakeoverStore
+from channels._takeover import EchoTakeover
 from channels.instagram.webhook import InstagramWebhook, WebhookRequest
 from channels.instagram.window import HUMAN_AGENT_WINDOW, MessagingWindowClosed, SendPolicy, agent_reply_policy
 from channels.meta.graph import SIGNATURE_HEADER, GraphClient
@@ -284,12 +285,12 @@ class InstagramInput(InputChannel, CustomerChannel):
                                       retry=retry or RetryPolicy(), clock=clock)
         # The delivery store's thread pool: every call on an SQLite connection in one thread.
         self.takeovers = TakeoverStore(store.engine, run=store.run_blocking)
+        self.takeover = EchoTakeover(channel=CHANNEL_NAME, store=self.takeovers, reason=TAKEOVER_REASON,
+                                     clock=lambda: self.delivery.clock())
         self.entry_sources = EntrySourceStore(store.engine, run=store.run_blocking)
         self.reactions = Reactions()
         self.agent: Any = None
         self._on_new_message: Optional[Callable[[UserMessage], Awaitable[Any]]] = None
-        #: The handoff layer's ``taken_over(channel, account, customer, reason)`` (agent desk).
-        self._handoff: Optional[TakeoverListener] = None
 
     def attach_handoff(self, listener: "TakeoverListener") -> None:
         """Called by the agent desk at start: inbox takeovers become handoffs.
@@ -299,7 +300,7 @@ class InstagramInput(InputChannel, CustomerChannel):
         the handoff calls :meth:`release_to_bot`.  Without it, the takeover alone keeps the
         bot silent.
         """
-        self._handoff = listener
+        self.takeover.attach(listener)
 
     def attach_reactions(self, recorder: ReactionRecorder) -> None:
         """The desk shows reactions and likes in handed-off conversations (:mod:`channels._reactions`)."""
@@ -372,10 +373,11 @@ class InstagramInput(InputChannel, CustomerChannel):
 
     async def _message(self, event: InstagramEvent, item: InboundItem, outbox: Outbox) -> None:
         entry = await self._entry_source(event, item)
-        if await self.takeovers.is_human(CHANNEL_NAME, item.account, item.customer):
-            if not await self._handoff_open(item.account, item.customer):
-                logger.info("Instagram item %s: a person owns this conversation; bot not run", item.id)
-                return
+        silenced = await self.takeover.bot_silenced(item.account, item.customer)
+        if silenced:
+            logger.info("Instagram item %s: a person owns this conversation; bot not run", item.id)
+            return
+        if silenced is False:
             # The gate sees the open handoff: records the message for the desk, bot silent.
             logger.info("Instagram item %s: a person owns this conversation; to the desk", item.id)
         if event.is_unsupported or (event.is_story_mention and not event.text):
@@ -434,18 +436,9 @@ class InstagramInput(InputChannel, CustomerChannel):
             return
         if (self.settings.app_id and event.app_id == self.settings.app_id) or await self._bot_sent(event, item):
             return
-        if await self.takeovers.take_over(CHANNEL_NAME, item.account, item.customer, TAKEOVER_REASON,
-                                          self.delivery.clock()):
+        if await self.takeover.person_answered(item.account, item.customer):
             logger.info("Instagram item %s: a person answered from the inbox; bot paused for this customer",
                         item.id)
-        await self._handoff_open(item.account, item.customer)
-
-    async def _handoff_open(self, account: str, customer: str) -> bool:
-        """Open (or find) the handoff of a taken-over conversation; False without a desk."""
-        if self._handoff is None:
-            return False
-        record = await self._handoff(CHANNEL_NAME, account, customer, TAKEOVER_REASON)
-        return record is not None and bool(getattr(record, "is_open", False))
 
     async def _bot_sent(self, event: InstagramEvent, item: InboundItem) -> bool:
         """Whether the outbox holds the echoed message (by id, else by text)."""
@@ -549,7 +542,7 @@ class InstagramInput(InputChannel, CustomerChannel):
 
     async def release_to_bot(self, customer: str, account: Optional[str] = None) -> bool:
         """End a takeover: the bot answers this customer again. False if none was active."""
-        return await self.takeovers.release(CHANNEL_NAME, self._account(account), customer, self.delivery.clock())
+        return await self.takeover.release(self._account(account), customer)
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         """For Rasa's proactive endpoints (``/conversations/{id}/trigger_intent``)."""

@@ -215,8 +215,8 @@ def parse_timestamp(value: Any) -> Optional[datetime]:
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, (int, float)):
-        seconds = value / 1000 if value > _MS_THRESHOLD else value
-        try:
+        try:  # a huge integer overflows already in the division (a 500 the fuzz test found)
+            seconds = value / 1000 if value > _MS_THRESHOLD else value
             return datetime.fromtimestamp(seconds, timezone.utc)
         except (OverflowError, OSError, ValueError):
             return None

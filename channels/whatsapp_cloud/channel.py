@@ -13,7 +13,8 @@ Three layers (docs/delivery.md, STYLE.md §9):
 
 Routes (prefix ``/webhooks/whatsapp_cloud``): ``GET /`` health, ``GET /ready`` readiness
 (:mod:`bot.cluster.wiring`), ``GET /webhook`` verification handshake, ``POST /webhook``
-events, ``POST /inbox`` notices from the receiver process (:mod:`bot.gateway.notice`; rows
+events (customer messages, and ``smb_message_echoes``: a person answering from the
+WhatsApp Business app takes the conversation over, :mod:`channels._takeover`), ``POST /inbox`` notices from the receiver process (:mod:`bot.gateway.notice`; rows
 it stored, shared secret).  With ``MAJLIS_WORK_QUEUE_URL`` (several Rasa servers,
 docs/deploy.md) the receivers' rows arrive through a RabbitMQ work queue instead.
 """
@@ -31,8 +32,10 @@ from sanic.request import Request
 from bot.config import ConfigError
 from bot.delivery import Delivery, DeliveryStore, InboundItem, OutboundMessage, Outbox
 from bot.cluster.wiring import make_delivery, serve_work
-from bot.delivery.ports import AgentOutbox, CustomerChannel, MediaFile, ReplyOutbox
+from bot.delivery.ports import AgentOutbox, CustomerChannel, MediaFile, ReplyOutbox, TakeoverListener
 from bot.errors import MediaUnavailable
+from bot.storage.takeover import TakeoverStore
+from channels._takeover import EchoTakeover
 from bot.entry_links import METADATA_KEY, EntrySourceStore, split_ref
 from bot.gateway.notice import SECRET_HEADER as NOTICE_SECRET_HEADER, handle_notice, inbox_secret
 from bot.gateway.sweep import InboxSweep, sweep_interval
@@ -43,7 +46,7 @@ from channels.meta.graph import SIGNATURE_HEADER, GraphClient, verify_handshake
 from channels._reactions import Reaction, ReactionRecorder, Reactions
 from channels._structured import parse_data_for
 from channels.whatsapp_cloud.address import Address, address_of_payload
-from channels.whatsapp_cloud.parse import InboundMessage
+from channels.whatsapp_cloud.parse import Echo, InboundMessage
 from channels.whatsapp_cloud.payloads import (
     To,
     build_buttons_payloads,
@@ -54,8 +57,12 @@ from channels.whatsapp_cloud.payloads import (
 from channels.whatsapp_cloud.sender import WhatsAppSender
 from channels.whatsapp_cloud.settings import WhatsAppSettings
 from channels.whatsapp_cloud.webhook import CHANNEL_NAME, record_webhook
+from channels.whatsapp_cloud.window import WindowClosed
 
 logger = logging.getLogger(__name__)
+
+#: Why a person owns a conversation taken over from the phone (the takeover's and the handoff's reason).
+TAKEOVER_REASON = "whatsapp_phone_echo"
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
@@ -181,6 +188,25 @@ class WhatsAppCloudOutput(OutputChannel):
                 await self.send_text_message(recipient_id, text)
 
 
+class WhatsAppAgentOutput(WhatsAppCloudOutput):
+    """A person's messages from the desk: free-form text only inside the 24-hour window.
+
+    After it, :meth:`send_text_message` raises :class:`WindowClosed` (nothing queued), so
+    the desk says why at once; templates (``send_custom_json``) go out at any time.
+    """
+
+    def __init__(self, outbox: AgentOutbox, *, channel: "WhatsAppCloudInput") -> None:
+        super().__init__(outbox, contacts=channel.contacts, account=outbox.account)
+        self._channel = channel
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        delivery = self._channel.delivery
+        account, customer = str(self.account), str(getattr(self.outbox, "customer", "") or _to(recipient_id))
+        if not await delivery.window_open(account, customer):
+            raise WindowClosed(await self._channel.window_expires_at(account, customer))
+        await super().send_text_message(recipient_id, text, **kwargs)
+
+
 def payload_parse_data(message: InboundMessage) -> Optional[Dict[str, Any]]:
     """Rasa parse data for a message whose payload picks the intent (a tapped button whose id
     is a Rasa payload, or what a message without text carried); None: NLU reads the text."""
@@ -257,6 +283,10 @@ class WhatsAppCloudInput(InputChannel, CustomerChannel):
         self.entry_sources = EntrySourceStore(store.engine, run=store.run_blocking)
         self.contacts = ContactBook(store.engine, run=store.run_blocking)
         self.reactions = Reactions()
+        # A person answering from the WhatsApp Business app (coexistence): the bot stays silent.
+        self.takeover = EchoTakeover(channel=CHANNEL_NAME, store=TakeoverStore(store.engine, run=store.run_blocking),
+                                     reason=TAKEOVER_REASON, clock=lambda: self.delivery.clock(),
+                                     quiet=settings.takeover_quiet)
 
     def get_output_channel(self) -> OutputChannel:
         """An output channel for messages Rasa sends without an inbound message."""
@@ -264,12 +294,24 @@ class WhatsAppCloudInput(InputChannel, CustomerChannel):
                                    contacts=self.contacts)
 
     def agent_output(self, outbox: AgentOutbox) -> OutputChannel:
-        """Agent replies and notices from the desk, addressed as the conversation's last message was."""
-        return WhatsAppCloudOutput(outbox, contacts=self.contacts, account=outbox.account)
+        """Agent replies and notices from the desk, addressed as the conversation's last message was;
+        free-form text after the 24-hour window is refused (:class:`WindowClosed`)."""
+        return WhatsAppAgentOutput(outbox, channel=self)
 
     def attach_reactions(self, recorder: ReactionRecorder) -> None:
         """The desk shows reactions in handed-off conversations (see :mod:`channels._reactions`)."""
         self.reactions.attach(recorder)
+
+    def attach_handoff(self, listener: TakeoverListener) -> None:
+        """Called by the agent desk at start: a takeover from the phone opens (or finds) a handoff,
+        the customer's messages go to the desk, and closing it calls :meth:`release_to_bot`."""
+        self.takeover.attach(listener)
+
+    async def release_to_bot(self, customer: str, account: Optional[str] = None) -> bool:
+        """End a phone takeover: the bot answers this customer again. False if none was active."""
+        if account is None:
+            account = await self.delivery.store.last_account(CHANNEL_NAME, customer)
+        return bool(account) and await self.takeover.release(str(account), customer)
 
     # -- transport ---------------------------------------------------------
 
@@ -339,6 +381,10 @@ class WhatsAppCloudInput(InputChannel, CustomerChannel):
     # -- processing (after the 200) -----------------------------------------
 
     async def _process(self, on_new_message: OnNewMessage, item: InboundItem, outbox: Outbox) -> None:
+        echo = Echo.from_stored(item.payload)
+        if echo is not None:
+            await self._echo(echo, item)
+            return
         message = InboundMessage.from_stored(item.payload)
         if message is None:
             logger.warning("Stored message %s could not be parsed again; skipped", item.id)
@@ -353,6 +399,10 @@ class WhatsAppCloudInput(InputChannel, CustomerChannel):
             return
         if message.silent:
             logger.debug("Message %s of type %s recorded without waking the bot", item.id, message.type)
+            return
+        silenced = await self.takeover.bot_silenced(item.account, item.customer)
+        if silenced:
+            logger.info("WhatsApp item %s: a person answers from the phone; bot not run", item.id)
             return
         if self.settings.mark_read:
             # Not awaited: the turn runs while the receipt is on its way; the first reply
@@ -375,6 +425,20 @@ class WhatsAppCloudInput(InputChannel, CustomerChannel):
                 metadata=metadata,
             )
         )
+
+    async def _echo(self, echo: Echo, item: InboundItem) -> None:
+        """A person sent a message from the WhatsApp Business app: the conversation is theirs.
+
+        Never a customer message (the bot is not run, no read receipt).  An echo of a
+        message this deployment sent through the Cloud API (should Meta ever echo one) is
+        recognised by its wamid and changes nothing.
+        """
+        records = await self.delivery.outbox_records(item.customer)
+        if any(r.provider_message_id == echo.id for r in records):
+            return
+        if await self.takeover.person_answered(item.account, item.customer):
+            logger.info("WhatsApp item %s: a person answered from the phone (%s); bot paused for this customer",
+                        item.id, echo.type)
 
     def _metadata(self, message: InboundMessage) -> Dict[str, Any]:
         metadata = message.metadata()

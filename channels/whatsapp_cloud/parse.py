@@ -19,6 +19,9 @@ from channels.whatsapp_cloud.address import Address, AddressKind
 logger = logging.getLogger(__name__)
 
 OBJECT = "whatsapp_business_account"
+#: The webhook field of messages a person sent from the WhatsApp Business app or a companion
+#: device on a coexistence number (Meta: "smb_message_echoes webhook reference").
+ECHO_FIELD = "smb_message_echoes"
 MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
 #: Error code that comes with a message of a type the Cloud API cannot pass on.
 UNSUPPORTED_CODE = 131051
@@ -193,11 +196,47 @@ class Status:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Echo:
+    """A message the business sent from the WhatsApp Business app or a linked device
+    (``value.message_echoes[]`` of the ``smb_message_echoes`` field): a person answered.
+
+    Never a customer message: it names the customer in ``to`` (``to_user_id`` for a
+    BSUID), opens no window and never reaches the bot.
+
+    Attributes:
+        id: the echoed message's wamid (dedupe key).
+        phone_number_id: the business number it was sent from.
+        customer: the conversation key it belongs to (the customer's wa_id, else BSUID).
+        type: the echoed message's type (``text``, ``image``, ``revoke``, ``edit`` ...).
+    """
+
+    id: str
+    phone_number_id: str
+    customer: str
+    type: str
+    sent_at: Optional[datetime]
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_stored(self) -> Dict[str, Any]:
+        """Stored in the inbox under ``echo`` (customer messages are stored under ``message``)."""
+        return dict(self.raw)
+
+    @classmethod
+    def from_stored(cls, stored: Mapping[str, Any]) -> Optional["Echo"]:
+        """The echo of a stored inbox row; None for a customer message's row."""
+        if not isinstance(stored.get("echo"), dict):
+            return None
+        return _parse_echo(_dict(stored.get("echo")), metadata=_dict(stored.get("metadata")),
+                           contacts=_list(stored.get("contacts")))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class WebhookBatch:
     """Everything one webhook POST carried."""
 
     messages: Tuple[InboundMessage, ...] = ()
     statuses: Tuple[Status, ...] = ()
+    echoes: Tuple[Echo, ...] = ()
     ignored: Tuple[str, ...] = ()
     """Short descriptions of skipped parts (for debug logs; no personal data)."""
 
@@ -217,6 +256,7 @@ def parse_webhook(body: Any) -> WebhookBatch:
         return WebhookBatch(ignored=(f"object {str(body.get('object'))[:40]!r}",))
     messages: List[InboundMessage] = []
     statuses: List[Status] = []
+    echoes: List[Echo] = []
     ignored: List[str] = []
     for entry in _list(body.get("entry")):
         entry = _dict(entry)
@@ -225,11 +265,52 @@ def parse_webhook(body: Any) -> WebhookBatch:
             change = _dict(change)
             field_name = change.get("field")
             value = _dict(change.get("value"))
-            if field_name != "messages":
+            if field_name == ECHO_FIELD:
+                _parse_echoes(value, echoes, ignored)
+            elif field_name != "messages":
                 ignored.append(f"field {str(field_name)[:40]!r}")
-                continue
-            _parse_value(value, waba_id, messages, statuses, ignored)
-    return WebhookBatch(messages=tuple(messages), statuses=tuple(statuses), ignored=tuple(ignored))
+            else:
+                _parse_value(value, waba_id, messages, statuses, ignored)
+    return WebhookBatch(messages=tuple(messages), statuses=tuple(statuses), echoes=tuple(echoes),
+                        ignored=tuple(ignored))
+
+
+def _parse_echoes(value: Dict[str, Any], echoes: List[Echo], ignored: List[str]) -> None:
+    metadata = _dict(value.get("metadata"))
+    contacts = _list(value.get("contacts"))
+    for raw in _list(value.get("message_echoes")):
+        echo = _parse_echo(_dict(raw), metadata=metadata, contacts=contacts)
+        if echo is None:
+            ignored.append("echo without id, number or customer")
+        else:
+            echoes.append(echo)
+
+
+def _echo_customer(echo: Dict[str, Any], contacts: List[Any]) -> Optional[str]:
+    """The conversation key of the customer an echo was sent to.
+
+    ``to`` is the number as the business typed it (Meta: it "may not always match" the
+    wa_id, e.g. a leading ``+``), so only its digits are kept; a contact entry's wa_id
+    (sent with some echoes) is the canonical one; a BSUID-only customer has ``to_user_id``.
+    """
+    to_user_id = _str(echo.get("to_user_id"))
+    contact = _find_contact(contacts, None, to_user_id)
+    digits = "".join(ch for ch in str(_str(echo.get("to")) or "") if ch.isdigit())
+    return _str(contact.get("wa_id")) or digits or to_user_id
+
+
+def _parse_echo(echo: Dict[str, Any], *, metadata: Dict[str, Any], contacts: List[Any]) -> Optional[Echo]:
+    echo_id = _str(echo.get("id"))
+    phone_number_id = _str(metadata.get("phone_number_id"))
+    customer = _echo_customer(echo, contacts)
+    if not echo_id or not phone_number_id or not customer:
+        return None
+    contact = _find_contact(contacts, None, _str(echo.get("to_user_id")))
+    return Echo(
+        id=echo_id, phone_number_id=phone_number_id, customer=customer,
+        type=str(_str(echo.get("type")) or "unknown")[:32], sent_at=parse_timestamp(echo.get("timestamp")),
+        raw={"metadata": metadata, "contacts": [contact] if contact else [], "echo": echo},
+    )
 
 
 def _parse_value(

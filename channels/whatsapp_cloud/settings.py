@@ -20,6 +20,10 @@ environment variable of the same meaning.  See docs/channels/whatsapp.md.
 ``WHATSAPP_MARK_READ``           mark read + typing indicator when work starts (true)
 ``WHATSAPP_GROUPS``              answer messages written in WhatsApp groups, in the group
                                  (false: group messages are recorded nowhere and ignored)
+``WHATSAPP_TAKEOVER_QUIET_MINUTES`` after a person answered from the WhatsApp Business app
+                                 (``smb_message_echoes``), the bot answers again once this
+                                 many minutes pass without another answer from the phone
+                                 (0, the default: only when handed back in the desk)
 ``DELIVERY_MAX_ATTEMPTS``        send attempts before a message is marked failed (6)
 ``DELIVERY_BACKOFF_BASE``        seconds, first backoff cap (2); doubles per attempt
 ``DELIVERY_BACKOFF_MAX``         seconds, largest backoff (300)
@@ -51,6 +55,7 @@ CREDENTIAL_KEYS: Mapping[str, str] = {
     "timeout": "WHATSAPP_TIMEOUT",
     "mark_read": "WHATSAPP_MARK_READ",
     "groups": "WHATSAPP_GROUPS",
+    "takeover_quiet_minutes": "WHATSAPP_TAKEOVER_QUIET_MINUTES",
 }
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -96,6 +101,7 @@ class WhatsAppSettings:
     groups: bool = False
     retry: RetryPolicy = RetryPolicy()
     retention: timedelta = DEFAULT_RETENTION
+    takeover_quiet: Optional[timedelta] = None
 
     @classmethod
     def from_credentials(
@@ -133,8 +139,16 @@ class WhatsAppSettings:
             retention=timedelta(
                 days=cfg("DELIVERY_RETENTION_DAYS", cast=positive(float), default=DEFAULT_RETENTION.days)
             ),
+            takeover_quiet=_quiet(cfg),
         )
 
+
+def _quiet(cfg: Config) -> Optional[timedelta]:
+    """``WHATSAPP_TAKEOVER_QUIET_MINUTES``: None (0 or unset) keeps a phone takeover until hand-back."""
+    minutes = cfg("WHATSAPP_TAKEOVER_QUIET_MINUTES", cast=float, default=0.0)
+    if minutes < 0:
+        raise ConfigError("WHATSAPP_TAKEOVER_QUIET_MINUTES", "must be 0 (until hand-back) or more")
+    return timedelta(minutes=minutes) if minutes else None
 
 
 def _numbers(cfg: Config) -> Dict[str, NumberSettings]:

@@ -14,7 +14,8 @@ Order of checks (statuses and bodies: :mod:`channels.webhook_errors`, shared by 
 1. body larger than ``max_body_bytes`` → 413
 2. ``X-Hub-Signature-256`` missing, malformed or wrong (over the raw bytes) → 401
 3. not ``application/json`` → 415; malformed JSON or not an object → 400
-4. statuses → ``Delivery.record_statuses``; messages → ``Delivery.accept``
+4. statuses → ``Delivery.record_statuses``; messages, and the ``smb_message_echoes`` of a
+   person answering from the WhatsApp Business app, → ``Delivery.accept``
    (deduplicated on the wamid); the database failing → 503 (Meta retries).
    Messages are skipped (still 200, logged) when they are for a number we do not
    serve, come from a group while group support is off, or are older than the
@@ -39,7 +40,7 @@ from bot.errors import PayloadError, SignatureError
 from channels.meta.graph import WINDOW_CLOSED_CODES, verify_signature
 from channels._replay import too_old
 from channels.webhook_errors import TOO_LARGE, UNAVAILABLE, refusal_for
-from channels.whatsapp_cloud.parse import InboundMessage, parse_webhook
+from channels.whatsapp_cloud.parse import Echo, InboundMessage, parse_webhook
 from channels.whatsapp_cloud.settings import WhatsAppSettings
 
 logger = logging.getLogger(__name__)
@@ -155,6 +156,7 @@ async def record_batch(
                 opens_window=message.opens_window,
             )
         )
+    items.extend(echo_item(echo) for echo in batch.echoes if _serves(echo.phone_number_id, settings))
     updates = [status_update(status) for status in batch.statuses]
     await delivery.record_statuses(updates)
     accepted = await delivery.accept(items, schedule=schedule)
@@ -162,10 +164,24 @@ async def record_batch(
     return accepted, len(updates)
 
 
+def echo_item(echo: Echo) -> InboundItem:
+    """A person's message from the phone, stored in the conversation's inbox like a customer
+    message, so it is worked in order with them (an echo then the customer's next message:
+    the bot stays silent).  It opens no window: the customer did not write."""
+    return InboundItem(channel=CHANNEL_NAME, message_id=echo.id, account=echo.phone_number_id,
+                       customer=echo.customer, payload=echo.to_stored(), sent_at=echo.sent_at, opens_window=False)
+
+
+def _serves(phone_number_id: str, settings: WhatsAppSettings) -> bool:
+    if phone_number_id not in settings.numbers:
+        logger.warning("Message for unconfigured phone_number_id %s ignored", phone_number_id)
+        return False
+    return True
+
+
 def _accepts(message: InboundMessage, settings: WhatsAppSettings, now: Any) -> bool:
     """Whether a parsed message is ours to record (why not is logged, without personal data)."""
-    if message.phone_number_id not in settings.numbers:
-        logger.warning("Message for unconfigured phone_number_id %s ignored", message.phone_number_id)
+    if not _serves(message.phone_number_id, settings):
         return False
     if message.group_id and not settings.groups:
         logger.info("Group message %s ignored: group support is off (WHATSAPP_GROUPS)", message.id)

@@ -27,6 +27,7 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
     ("2026-03-01T16:00:00+04:00", T0),
     ("2026-03-01T12:00:00Z", T0),
     ("yesterday", None), (None, None), (True, None), (10**20, None),
+    (10**400, None), ("9" * 400, None),            # too large even to divide: None, not a 500
 ])
 def test_parse_timestamp(value, expected) -> None:
     assert parse_timestamp(value) == expected

@@ -123,9 +123,13 @@ STATUSES = {
 }
 
 #: fixtures of other webhook fields: answered 200, nothing recorded.
-IGNORED = {
-    "outgoing_message__delete.json", "outgoing_message__edit.json", "outgoing_message__text.json",
-    "user_marketing_preferences__resume.json", "user_marketing_preferences__signup.json",
+IGNORED = {"user_marketing_preferences__resume.json", "user_marketing_preferences__signup.json"}
+
+#: smb_message_echoes (a person answering from the WhatsApp Business app) → the customer taken over.
+ECHOES = {
+    "outgoing_message__delete.json": "972987654321",
+    "outgoing_message__edit.json": "972987654321",
+    "outgoing_message__text.json": "972987654321",
 }
 
 #: Personal data in the fixtures that must never reach a log line at INFO or above.
@@ -146,7 +150,7 @@ def dig(data: Any, path: str) -> Any:
 
 
 def test_every_fixture_has_an_expectation():
-    assert set(fixture_names()) == set(MESSAGES) | set(SILENT) | set(STATUSES) | IGNORED
+    assert set(fixture_names()) == set(MESSAGES) | set(SILENT) | set(STATUSES) | IGNORED | set(ECHOES)
 
 
 @pytest.fixture
@@ -200,9 +204,21 @@ async def test_status_fixture_is_recorded(served, name):
     assert agent.messages == []
 
 
+@pytest.mark.parametrize("name", sorted(ECHOES))
+async def test_echo_fixture_takes_the_conversation_over_without_waking_the_bot(served, name):
+    """Source: tests/fixtures/whatsapp/<name> (pywa: smb_message_echoes)."""
+    running, agent = served
+    status, body = await running.post_signed(fixture_bytes(name))
+    assert status == 200 and json.loads(body)["accepted"] == 1, body
+    await running.channel.delivery.drain()
+    assert agent.messages == []
+    record = await running.channel.takeover.store.get("whatsapp_cloud", "1122334455667", ECHOES[name])
+    assert record is not None and record.active
+
+
 @pytest.mark.parametrize("name", sorted(IGNORED))
 async def test_other_fields_are_acknowledged_and_ignored(served, name):
-    """Source: tests/fixtures/whatsapp/<name> (pywa: smb_message_echoes, user_preferences)."""
+    """Source: tests/fixtures/whatsapp/<name> (pywa: user_preferences)."""
     running, agent = served
     status, body = await running.post_signed(fixture_bytes(name))
     assert status == 200 and json.loads(body) == {"status": "ok", "accepted": 0, "statuses": 0}

@@ -42,7 +42,7 @@ from channels.whatsapp_cloud.settings import WhatsAppSettings
 from channels.whatsapp_receiver import CHANNEL_NAME, NOTICE_PATH, RecordOnlyDelivery, build_app, deliverer
 from sqlalchemy.exc import SQLAlchemyError
 from tests.bot.delivery.helpers import eventually
-from tests.channels.test_whatsapp_cloud import IGNORED, MESSAGES, PERSONAL, SILENT, STATUSES
+from tests.channels.test_whatsapp_cloud import ECHOES, IGNORED, MESSAGES, PERSONAL, SILENT, STATUSES
 from tests.channels.whatsapp_harness import (
     APP_SECRET,
     FIXTURES,
@@ -193,6 +193,9 @@ async def test_every_recorded_fixture_is_acknowledged_and_stored(tmp_path, name)
             wamid = MESSAGES[name]["message_id"] if name in MESSAGES else SILENT[name]
             assert await rcv.inbox_state(wamid) is InboxState.PENDING
             assert rcv.rasa.notices
+        elif name in ECHOES:  # a person answering from the phone: stored for the Rasa server to take over
+            [echo_id] = rcv.inbox_rows()
+            assert await rcv.inbox_state(echo_id) is InboxState.PENDING and rcv.rasa.notices
         elif name in STATUSES:
             wamid, status_name, _code = STATUSES[name]
             record = await rcv.store.current_status(CHANNEL_NAME, wamid)

@@ -173,6 +173,7 @@
     $("empty").hidden = true;
     $("conversation").hidden = false;
     showContext(detail);
+    document.dispatchEvent(new CustomEvent("majlis:opened", { detail: { id, detail } }));  // templates.js listens
     document.querySelectorAll(".queue-item").forEach((n) => n.classList.toggle("selected", n.dataset.id === id));
   }
 

@@ -69,6 +69,33 @@ async def test_takeover_holds_until_released(engine):
     assert await store.take_over("instagram", "ig-1", "1784000111", "agent_desk", later) is True  # again
 
 
+async def test_a_later_answer_restarts_the_quiet_time(engine):
+    store = TakeoverStore(engine)
+    assert await store.answered("whatsapp_cloud", "1065", "971500000001", NOW) is False  # nobody owns it
+    await store.take_over("whatsapp_cloud", "1065", "971500000001", "whatsapp_phone_echo", NOW)
+    quiet = timedelta(minutes=30)
+    assert (await store.get("whatsapp_cloud", "1065", "971500000001")).quiet_for(quiet, NOW + quiet)
+    assert await store.answered("whatsapp_cloud", "1065", "971500000001", NOW + timedelta(minutes=20)) is True
+    record = await store.get("whatsapp_cloud", "1065", "971500000001")
+    assert record.since == NOW and record.last_human_at == NOW + timedelta(minutes=20)
+    assert not record.quiet_for(quiet, NOW + quiet)
+    assert record.quiet_for(quiet, NOW + timedelta(minutes=50))
+
+
+async def test_a_conversation_belongs_to_one_customer_and_a_later_link_moves_it(engine, other_engine):
+    from bot.handoff.customer_links import CustomerLinks
+
+    first, second = CustomerLinks(engine), CustomerLinks(other_engine)
+    await asyncio.gather(first.link("instagram", "instagram:1784", "C-1", "verification", NOW),
+                         second.link("whatsapp_cloud", "whatsapp_cloud:9715", "C-1", "verification", NOW))
+    assert [link.sender for link in await second.of("whatsapp_cloud", "whatsapp_cloud:9715")] == [
+        "whatsapp_cloud:9715", "instagram:1784"]
+    await first.link("instagram", "instagram:1784", "C-2", "backend", NOW + timedelta(minutes=1))
+    assert [link.sender for link in await first.of("whatsapp_cloud", "whatsapp_cloud:9715")] == [
+        "whatsapp_cloud:9715"]
+    assert await first.of("webchat", "s-unknown") == []
+
+
 async def test_two_instances_taking_over_at_once_agree_on_one(engine, other_engine):
     first, second = TakeoverStore(engine), TakeoverStore(other_engine)
     results = await asyncio.gather(*(
