@@ -179,7 +179,8 @@ def with_callback_key(status_callback: str, key: str) -> str:
     """
     parts = urlsplit(status_callback)
     query = parse_qsl(parts.query, keep_blank_values=True) + [(CALLBACK_KEY_PARAM, key)]
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    # ":" left as is (keys are "<MessageSid>:<n>"): a client normalising the URL changes nothing signed.
+    return urlunsplit(parts._replace(query=urlencode(query, safe=":")))
 
 
 def callback_key_of(url: str) -> Optional[str]:

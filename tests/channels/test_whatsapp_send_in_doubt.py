@@ -22,9 +22,9 @@ from typing import List
 import pytest
 
 from bot.delivery.killpoint import CRASH_EXIT_CODE
-from tests.channels.test_whatsapp_cloud_kill import query, settled, start_rasa, stop, wait_exit, wait_up, write_config
+from tests.channels.test_whatsapp_cloud_kill import query, settled, start_rasa, stop, wait_exit, write_config
 from tests.channels.whatsapp_harness import APP_SECRET, PHONE_NUMBER_ID
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_for_http
 from tests.fakes.fake_customer import FakeCustomer
 from tests.fakes.fake_graph import FakeGraph, Recorded, fake_graph  # noqa: F401 - fixture
 
@@ -37,6 +37,11 @@ def outbox(tmp: Path) -> List[tuple]:
     """(key, state, provider id, next_attempt_at, sending_since) of every stored reply, in order."""
     return query(tmp, "majlis.sqlite", "SELECT idempotency_key, state, provider_message_id, next_attempt_at, "
                                        "sending_since FROM majlis_outbox ORDER BY id")
+
+
+async def wait_up(url: str, process) -> None:
+    """Wait for the server (a model load takes minutes on a loaded 2-core machine: the bound only ends a failed run)."""
+    await asyncio.get_running_loop().run_in_executor(None, lambda: wait_for_http(url, 900, process))
 
 
 def by_key(graph: FakeGraph) -> Counter:
