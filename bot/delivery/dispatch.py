@@ -86,6 +86,10 @@ class Dispatcher:
                 if record.next_attempt_at is not None:
                     delay = (record.next_attempt_at - self.clock()).total_seconds()
                     if delay > 0:
+                        if record.sending_since is not None:  # bot/delivery/in_doubt.py
+                            logger.info("%s: outbox %s is in doubt (its send was under way when its process "
+                                        "stopped): waiting %.0fs for a status echoing its key",
+                                        self.channel, record.message.id, delay)
                         return delay
                 outcome = await self.attempt(record.message, last_inbound)
                 if outcome.retry_in is not None:
