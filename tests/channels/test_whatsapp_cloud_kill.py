@@ -26,7 +26,6 @@ import pytest
 import yaml
 
 from bot.delivery.killpoint import CRASH_EXIT_CODE
-from channels.whatsapp_cloud.payloads import with_callback_data
 from tests.channels.whatsapp_harness import APP_SECRET, NUMBERS, PHONE_NUMBER_ID, VERIFY_TOKEN
 from tests.conftest import ROOT, action_endpoint, free_port, wait_for_http
 from tests.fakes.fake_customer import FakeCustomer
@@ -164,12 +163,11 @@ def user_turns(tmp: Path, customer: str) -> list:
 
 
 def replies_of(tmp: Path, wamid: str) -> list:
-    """(key, state, body as sent: with its key for the status webhooks) of the replies stored for one
-    inbound message, in order."""
+    """(key, state, body) of the replies stored for one inbound message, in order."""
     rows = query(tmp, "majlis.sqlite",
                  "SELECT idempotency_key, state, payload FROM majlis_outbox WHERE inbound_message_id = ? ORDER BY id",
                  wamid)
-    return [(key, state, with_callback_data(json.loads(payload), key)) for key, state, payload in rows]
+    return [(key, state, json.loads(payload)) for key, state, payload in rows]
 
 
 async def wait_exit(process: subprocess.Popen, timeout: float = 240) -> int:

@@ -45,7 +45,7 @@ async def wait_up(url: str, process) -> None:
 
 
 def by_key(graph: FakeGraph) -> Counter:
-    return Counter(r.json.get("biz_opaque_callback_data") for r in graph.messages())
+    return Counter(r.callback_data for r in graph.messages())
 
 
 async def crash_mid_send(tmp: Path, model: Path, graph: FakeGraph, port: int, window: str) -> Recorded:
@@ -62,7 +62,7 @@ async def crash_mid_send(tmp: Path, model: Path, graph: FakeGraph, port: int, wi
             first.kill()
             first.wait(timeout=30)
     [accepted] = graph.messages()  # the provider has it ...
-    key = accepted.json["biz_opaque_callback_data"]
+    key = accepted.callback_data
     [row] = [row for row in outbox(tmp) if row[0] == key]
     assert row[1] == "pending" and row[4] is not None, row  # ... our row only says a send had started
     return accepted
@@ -76,7 +76,7 @@ async def test_a_send_the_provider_got_before_the_crash_is_settled_by_its_status
     webhook = f"http://127.0.0.1:{port}/webhooks/whatsapp_cloud/webhook"
     fake_graph.post_statuses(webhook, APP_SECRET, withhold=True)  # kept back until the restart is under way
     accepted = await crash_mid_send(tmp_path, trained_model, fake_graph, port, window="600")
-    key = accepted.json["biz_opaque_callback_data"]
+    key = accepted.callback_data
 
     second = start_rasa(tmp_path, trained_model, port, fake_graph.url, "rasa-2.log", MAJLIS_SEND_IN_DOUBT_SECONDS="600")
     try:
@@ -110,7 +110,7 @@ async def test_a_send_whose_status_never_comes_is_sent_once_more_after_the_windo
     port = free_port()
     fake_graph.post_statuses(f"http://127.0.0.1:{port}/webhooks/whatsapp_cloud/webhook", APP_SECRET, withhold=True)
     accepted = await crash_mid_send(tmp_path, trained_model, fake_graph, port, window=str(window))
-    key = accepted.json["biz_opaque_callback_data"]
+    key = accepted.callback_data
 
     second = start_rasa(tmp_path, trained_model, port, fake_graph.url, "rasa-2.log",
                         MAJLIS_SEND_IN_DOUBT_SECONDS=str(window))
@@ -124,7 +124,7 @@ async def test_a_send_whose_status_never_comes_is_sent_once_more_after_the_windo
     sends = by_key(fake_graph)
     assert sends[key] == 2  # the remaining at-least-once case: sent exactly once more ...
     assert sends - Counter({key: 1}) == Counter(k for k, *_ in rows)  # ... and every other reply once
-    first, again = [r for r in fake_graph.messages() if r.json.get("biz_opaque_callback_data") == key]
+    first, again = [r for r in fake_graph.messages() if r.callback_data == key]
     assert again.json == first.json
     # ... and not before the window passed: the attempt was marked (before its request left) at most
     # one database write ahead of the fake receiving it.

@@ -406,7 +406,7 @@ async def test_three_servers_two_receivers_answer_everything_once_through_kills(
     check(stored_ids <= at_graph, f"{len(stored_ids - at_graph)} stored replies never reached the Graph API")
     # Exactly once: every request carries its row's key (biz_opaque_callback_data), and each stored
     # key reached the Graph API exactly once, also the sends in flight when rasa-1 was SIGKILLed.
-    keys_at_graph = Counter(r.json.get("biz_opaque_callback_data") for r in sends)
+    keys_at_graph = Counter(r.callback_data for r in sends)
     stored_keys = Counter(row[4] for row in replies)
     twice = {key: n for key, n in keys_at_graph.items() if n > 1}
     check(keys_at_graph == stored_keys and len(sends) == len(replies),

@@ -80,11 +80,15 @@ class Recorded:
     path: str
     headers: Dict[str, str]
     json: Any
+    """The request body, without ``biz_opaque_callback_data`` (in :attr:`callback_data`): the
+    message as the customer gets it, comparable with the payloads our builders make."""
     outcome: str = "pending"
     """``ok``, ``failed:<name>``, ``invalid``, ``hung`` or ``unauthorized``."""
     message_id: Optional[str] = None
     at: float = field(default_factory=time.monotonic)
     """When the request arrived (``time.monotonic()``)."""
+    callback_data: Optional[str] = None
+    """The request's ``biz_opaque_callback_data`` (our outbox key), echoed in its status webhooks."""
 
 
 @dataclass
@@ -114,8 +118,8 @@ class FakeGraph:
     withhold_statuses: bool = False
     """Accept sends but never post their statuses (a status lost on Meta's side)."""
     statuses: List[PostedStatus] = field(default_factory=list)
-    withheld: List[Tuple[str, str, Dict[str, Any]]] = field(default_factory=list)
-    """(phone_number_id, wamid, request body) of the statuses kept back."""
+    withheld: List[Tuple[str, str, Dict[str, Any], Optional[str]]] = field(default_factory=list)
+    """(phone_number_id, wamid, request body, callback data) of the statuses kept back."""
     _posting: Set["asyncio.Task[None]"] = field(default_factory=set)
     _session: Optional[aiohttp.ClientSession] = None
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -142,8 +146,8 @@ class FakeGraph:
         """Stop withholding: post every status kept back so far, and the later ones as they come."""
         self.withhold_statuses = False
         held, self.withheld = self.withheld, []
-        for phone_number_id, wamid, body in held:
-            self._status_later(phone_number_id, wamid, body)
+        for phone_number_id, wamid, body, callback_data in held:
+            self._status_later(phone_number_id, wamid, body, callback_data)
 
     def reset(self) -> None:
         self.withheld.clear()
@@ -209,7 +213,8 @@ class FakeGraph:
             body = await request.json()
         except ValueError:
             body = None
-        recorded = Recorded("POST", request.path, dict(request.headers), body)
+        callback_data = body.pop("biz_opaque_callback_data", None) if isinstance(body, dict) else None
+        recorded = Recorded("POST", request.path, dict(request.headers), body, callback_data=callback_data)
         self.requests.append(recorded)
         if not self._authorized(request):
             await self._record(recorded, "unauthorized")
@@ -231,7 +236,7 @@ class FakeGraph:
         dropped = bool(body.get("to")) and BSUID.match(str(body["to"])) is not None
         await self._record(recorded, "dropped" if dropped else "ok")
         if not dropped:
-            self._status_later(request.match_info["phone_number_id"], recorded.message_id, body)
+            self._status_later(request.match_info["phone_number_id"], recorded.message_id, body, callback_data)
         contact = {"input": address, "user_id": address} if body.get("recipient") and not body.get("to") \
             else {"input": address, "wa_id": address}
         return web.json_response({
@@ -242,25 +247,27 @@ class FakeGraph:
 
     # -- status webhooks ------------------------------------------------------
 
-    def _status_later(self, phone_number_id: str, wamid: str, body: Mapping[str, Any]) -> None:
+    def _status_later(self, phone_number_id: str, wamid: str, body: Mapping[str, Any],
+                      callback_data: Optional[str]) -> None:
         """Post the ``sent`` status of an accepted send in the background (after or before our answer lands)."""
         if self.status_url is None:
             return
         if self.withhold_statuses:
-            self.withheld.append((phone_number_id, wamid, dict(body)))
+            self.withheld.append((phone_number_id, wamid, dict(body), callback_data))
             return
-        task = asyncio.get_running_loop().create_task(self._post_status(phone_number_id, wamid, body))
+        task = asyncio.get_running_loop().create_task(self._post_status(phone_number_id, wamid, body, callback_data))
         self._posting.add(task)
         task.add_done_callback(self._posting.discard)
 
-    async def _post_status(self, phone_number_id: str, wamid: str, body: Mapping[str, Any]) -> None:
+    async def _post_status(self, phone_number_id: str, wamid: str, body: Mapping[str, Any],
+                           callback_data: Optional[str]) -> None:
         status: Dict[str, Any] = {
             "id": wamid, "status": "sent", "timestamp": str(int(time.time())),
             "recipient_id": body.get("to") or body.get("recipient"),
             "pricing": {"billable": True, "pricing_model": "PMP", "category": "service"},
         }
-        if "biz_opaque_callback_data" in body:
-            status["biz_opaque_callback_data"] = body["biz_opaque_callback_data"]
+        if callback_data is not None:
+            status["biz_opaque_callback_data"] = callback_data
         envelope = {"object": "whatsapp_business_account", "entry": [{"id": "WABA_FAKE", "changes": [{
             "field": "messages", "value": {"messaging_product": "whatsapp",
                                            "metadata": {"display_phone_number": "15550000000",
@@ -279,7 +286,7 @@ class FakeGraph:
                 async with self._session.post(str(self.status_url), data=raw, headers=headers) as answer:
                     await answer.read()
                     if answer.status == 200:
-                        self.statuses.append(PostedStatus(wamid, "sent", status.get("biz_opaque_callback_data"), tries))
+                        self.statuses.append(PostedStatus(wamid, "sent", callback_data, tries))
                         return
             except (aiohttp.ClientError, asyncio.TimeoutError):
                 pass
