@@ -106,12 +106,12 @@ class Dispatcher:
                 (:mod:`bot.delivery.in_doubt`).
         """
         now = self.clock()
-        if message.free_form and not self._window_open(last_inbound, now):
-            return Outcome(queued=await self._skip_outside_window(message, None))
         attempts = message.attempts + 1
         done = self._unrecorded.get(message.id or 0)
-        if done is not None:
+        if done is not None:  # it went out before; only its record failed
             return await self._sent(message, attempts, done)
+        if message.free_form and not self._window_open(last_inbound, now):
+            return Outcome(queued=await self._skip_outside_window(message, None))
         if not marked:
             await self.store.mark_sending(message.id or 0, now)
         try:

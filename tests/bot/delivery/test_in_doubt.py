@@ -139,3 +139,22 @@ async def test_a_status_of_another_number_with_the_same_key_settles_nothing(engi
         assert states(await store.outbound_records(CHANNEL))["m1:0"] == (OutboxState.PENDING, None)
     finally:
         store.close()
+
+
+async def test_a_send_whose_record_failed_is_recorded_later_not_sent_again(make, store, monkeypatch):
+    real = store.update_outbound
+    failures = [RuntimeError("database went away")]
+
+    async def flaky(*args, **kwargs):
+        if failures and kwargs.get("state") is OutboxState.SENT:
+            raise failures.pop()
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "update_outbound", flaky)
+    monkeypatch.setattr("bot.delivery.service.Delivery._schedule_retry",
+                        lambda self, conv, delay, wake: asyncio.get_running_loop().call_later(0.01, wake, conv))
+    sender = ScriptedSender()
+    delivery = await make(sender, EchoHandler(replies=1))
+    await delivery.accept([item("m1")])
+    await drained_until(delivery, lambda: _all_sent(delivery))
+    assert len(sender.attempts) == 1 and not failures  # the provider's answer was kept and recorded on the retry
