@@ -11,7 +11,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Set
 
 from bot.delivery import killpoint
 from bot.delivery.sender import RetryPolicy, Sender
@@ -66,6 +66,8 @@ class Dispatcher:
         #: Sends the provider accepted whose outcome could not be written (the database
         #: failed right after): the next attempt records them instead of sending again.
         self._unrecorded: Dict[int, SendResult] = {}
+        #: In-doubt rows already reported (a conversation is woken often while it waits).
+        self._doubt_told: Set[int] = set()
 
     async def flush(self, conv: Conversation) -> Optional[float]:
         """Send due pending messages of ``conv`` in order; seconds until the next is due.
@@ -86,7 +88,8 @@ class Dispatcher:
                 if record.next_attempt_at is not None:
                     delay = (record.next_attempt_at - self.clock()).total_seconds()
                     if delay > 0:
-                        if record.sending_since is not None:  # bot/delivery/in_doubt.py
+                        if record.sending_since is not None and record.message.id not in self._doubt_told:
+                            self._doubt_told.add(record.message.id or 0)  # bot/delivery/in_doubt.py
                             logger.info("%s: outbox %s is in doubt (its send was under way when its process "
                                         "stopped): waiting %.0fs for a status echoing its key",
                                         self.channel, record.message.id, delay)
@@ -142,6 +145,7 @@ class Dispatcher:
             only_pending=True,
         )
         self._unrecorded.pop(message.id or 0, None)
+        self._doubt_told.discard(message.id or 0)
         logger.debug("%s: outbox %s sent (attempt %d)", self.channel, message.id, attempts)
         delivery_metrics.sent(self.channel, message.kind)
         return Outcome()
