@@ -93,4 +93,5 @@ def outbox_from_row(row: Any) -> OutboxRecord:
         error_code=row.error_code,
         error_message=row.error_message,
         next_attempt_at=from_db(row.next_attempt_at),
+        sending_since=from_db(row.sending_since),
     )

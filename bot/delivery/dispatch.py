@@ -11,12 +11,13 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Set
 
+from bot.delivery import killpoint
 from bot.delivery.sender import RetryPolicy, Sender
 from bot.delivery._rows import Conversation
 from bot.storage.ports import DeliveryStorage
-from bot.delivery.types import OutboundMessage, OutboxState
+from bot.delivery.types import OutboundMessage, OutboxState, SendResult
 from bot.errors import ProviderAPIError, WindowClosedError
 from bot.metrics import delivery as delivery_metrics
 
@@ -62,6 +63,11 @@ class Dispatcher:
         #: Per conversation being flushed: the newest outbox id read so far.  A row with a
         #: higher id was stored after the read, and its sender must read again.
         self.read_upto: Dict[Conversation, int] = {}
+        #: Sends the provider accepted whose outcome could not be written (the database
+        #: failed right after): the next attempt records them instead of sending again.
+        self._unrecorded: Dict[int, SendResult] = {}
+        #: In-doubt rows already reported (a conversation is woken often while it waits).
+        self._doubt_told: Set[int] = set()
 
     async def flush(self, conv: Conversation) -> Optional[float]:
         """Send due pending messages of ``conv`` in order; seconds until the next is due.
@@ -82,18 +88,35 @@ class Dispatcher:
                 if record.next_attempt_at is not None:
                     delay = (record.next_attempt_at - self.clock()).total_seconds()
                     if delay > 0:
+                        if record.sending_since is not None and record.message.id not in self._doubt_told:
+                            self._doubt_told.add(record.message.id or 0)  # bot/delivery/in_doubt.py
+                            logger.info("%s: outbox %s is in doubt (its send was under way when its process "
+                                        "stopped): waiting %.0fs for a status echoing its key",
+                                        self.channel, record.message.id, delay)
                         return delay
                 outcome = await self.attempt(record.message, last_inbound)
                 if outcome.retry_in is not None:
                     return outcome.retry_in  # later messages wait behind this one (order)
         return None
 
-    async def attempt(self, message: OutboundMessage, last_inbound: Optional[datetime]) -> "Outcome":
-        """One send attempt of ``message`` with the policies; what the caller must do next."""
+    async def attempt(self, message: OutboundMessage, last_inbound: Optional[datetime], *,
+                      marked: bool = False) -> "Outcome":
+        """One send attempt of ``message`` with the policies; what the caller must do next.
+
+        Args:
+            marked: the row already says a send is under way (stored so, first in
+                line); otherwise it is marked now, before the request leaves
+                (:mod:`bot.delivery.in_doubt`).
+        """
         now = self.clock()
+        attempts = message.attempts + 1
+        done = self._unrecorded.get(message.id or 0)
+        if done is not None:  # it went out before; only its record failed
+            return await self._sent(message, attempts, done)
         if message.free_form and not self._window_open(last_inbound, now):
             return Outcome(queued=await self._skip_outside_window(message, None))
-        attempts = message.attempts + 1
+        if not marked:
+            await self.store.mark_sending(message.id or 0, now)
         try:
             result = await self.sender.send(message)
         except WindowClosedError as exc:
@@ -106,13 +129,23 @@ class Dispatcher:
             logger.exception("%s: sender raised unexpectedly", self.channel)
             bug = ProviderAPIError(0, type(exc).__name__, True)
             return Outcome(retry_in=await self._failed_attempt(message, attempts, bug))
+        if killpoint.due("after_provider_accepted"):
+            killpoint.crash("after_provider_accepted")
+        return await self._sent(message, attempts, result)
+
+    async def _sent(self, message: OutboundMessage, attempts: int, result: SendResult) -> "Outcome":
+        """Record an accepted send (unless a status webhook recorded it first)."""
+        self._unrecorded[message.id or 0] = result
         await self.store.update_outbound(
             message.id or 0,
             self.clock(),
             state=OutboxState.SENT,
             attempts=attempts,
             provider_message_id=result.provider_message_id,
+            only_pending=True,
         )
+        self._unrecorded.pop(message.id or 0, None)
+        self._doubt_told.discard(message.id or 0)
         logger.debug("%s: outbox %s sent (attempt %d)", self.channel, message.id, attempts)
         delivery_metrics.sent(self.channel, message.kind)
         return Outcome()
@@ -141,6 +174,7 @@ class Dispatcher:
             next_attempt_at=self.clock() + timedelta(seconds=delay) if retry else None,
             error_code=exc.code,
             error_message=exc.message,
+            only_pending=True,
         )
         return delay if retry else None
 
@@ -158,6 +192,7 @@ class Dispatcher:
             attempts=message.attempts + (1 if exc else 0),
             error_code=exc.code if exc else None,
             error_message=exc.message if exc else "customer-service window closed",
+            only_pending=True,
         )
         return await self.queue_template(message)
 

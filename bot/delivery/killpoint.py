@@ -11,6 +11,9 @@ Points:
 ``after_reply_stored``
     :meth:`bot.delivery.Outbox.add` stored a reply, before it is handed to the sender
     (mid-turn: the tracker is not saved yet).
+``after_provider_accepted``
+    The provider answered a send attempt with success (it has the message), before
+    the outbox row is marked sent (:mod:`bot.delivery.in_doubt`).
 ``after_tracker_saved``
     The channel's handler returned (Rasa saved the tracker) and the turn's replies were
     handed to the provider or wait for a retry, before the inbox row is finished.
@@ -26,7 +29,7 @@ logger = logging.getLogger(__name__)
 ENV = "MAJLIS_TEST_CRASH_AT"
 #: The exit status of a crash at a point (tests tell it from other deaths).
 CRASH_EXIT_CODE = 86
-POINTS = ("after_reply_stored", "after_tracker_saved")
+POINTS = ("after_reply_stored", "after_provider_accepted", "after_tracker_saved")
 
 _reached: Dict[str, int] = {}
 

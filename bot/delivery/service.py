@@ -223,7 +223,14 @@ class Delivery:
         """
         if not updates:
             return
-        new = await self.store.record_statuses(updates, self.clock())
+        new, settled = await self.store.record_statuses(updates, self.clock())
+        if settled:
+            # A send whose answer was never recorded (its process died) was proven by its
+            # status: the conversation's later replies may go now, not after the window.
+            logger.info("%s: %d interrupted send(s) settled by a status webhook echoing their key",
+                        self.channel, len(settled))
+            for conv in settled:
+                self._have_sent(conv)
         for update in new:
             if update.status not in ("failed", "undelivered"):
                 continue
@@ -429,7 +436,7 @@ class Delivery:
             wait: Optional[float] = None
             if first is not None:
                 self._dispatcher.read_upto[conv] = first[0].id or 0
-                outcome = await self._dispatcher.attempt(*first)
+                outcome = await self._dispatcher.attempt(*first, marked=True)  # stored marked as sending
                 wait = outcome.retry_in
                 if outcome.queued:  # the window template: read the outbox for it
                     self._send_dirty.add(conv)

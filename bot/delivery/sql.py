@@ -43,6 +43,7 @@ from bot.delivery.types import (
     StatusRecord,
     StatusUpdate,
 )
+from bot.delivery import in_doubt
 from bot.storage.claims import (
     RELEASED,
     claim_values,
@@ -67,14 +68,18 @@ class SqlDelivery:
         engine: from :func:`bot.storage.get_engine` (SQLite or PostgreSQL).
         owner: this instance's claimer id (default :func:`bot.storage.claims.instance_id`).
         lease: how long a claim holds unless finished (default :func:`bot.storage.claims.configured_lease`).
+        in_doubt_window: how long a send interrupted mid-request waits for its status
+            before it is sent again (default :func:`bot.delivery.in_doubt.configured_window`).
     """
 
-    def __init__(self, engine: Engine, *, owner: Optional[str] = None, lease: Optional[timedelta] = None) -> None:
+    def __init__(self, engine: Engine, *, owner: Optional[str] = None, lease: Optional[timedelta] = None,
+                 in_doubt_window: Optional[timedelta] = None) -> None:
         if engine.dialect.name not in ("sqlite", "postgresql"):
             raise ValueError(f"unsupported database dialect: {engine.dialect.name}")
         self.engine = engine
         self.owner = owner or instance_id(engine)
         self.lease = lease or configured_lease()
+        self.in_doubt_window = in_doubt.configured_window() if in_doubt_window is None else in_doubt_window
         self._insert = sqlite.insert if is_sqlite(engine) else postgresql.insert
 
     def setup(self) -> None:
@@ -320,7 +325,9 @@ class SqlDelivery:
             "attempts": 0,
             "created_at": to_db(now),
             "updated_at": to_db(now),
-            **(claim_values(self.owner, to_db(now), self.lease) if claim else {}),
+            # Claimed means "sent by this instance right now": marked as a send under way
+            # in the same statement (no transaction of its own before the request).
+            **({**claim_values(self.owner, to_db(now), self.lease), "sending_since": to_db(now)} if claim else {}),
         }
         stmt = self._insert(outbox).on_conflict_do_nothing(index_elements=["channel", "idempotency_key"])
         result = conn.execute(stmt, values)
@@ -344,8 +351,8 @@ class SqlDelivery:
         Returns:
             (stored, created, first in line: no older message of the conversation is
             pending, when the customer last wrote or None).  A reply that is first in
-            line is stored already claimed by this instance, and can be sent without
-            reading the outbox again.
+            line is stored already claimed by this instance and marked as a send under
+            way (``sending_since``), and can be sent without reading the outbox again.
         """
         conv = (message.account, message.customer)
         with self.engine.begin() as conn:
@@ -397,6 +404,10 @@ class SqlDelivery:
         Only the front of the line is claimed: the messages from the oldest pending one
         on, up to the first that another instance holds (it sends that one, and so keeps
         the order).  Empty when another instance sends the conversation's messages.
+
+        A row whose send was under way in a process that is gone is *in doubt*
+        (:mod:`bot.delivery.in_doubt`): its ``next_attempt_at`` is moved to the end of
+        the in-doubt window, so the caller waits for its status webhook before sending it again.
         """
         at = to_db(now)
         window = _window_of(channel, conv).label("window_last_inbound_at")
@@ -409,17 +420,30 @@ class SqlDelivery:
                 line = list(conn.execute(query.with_only_columns(outbox.c.id)).scalars())
             by_id = {row.id: row for row in locked}
             front = []
+            doubtful: Dict[int, datetime] = {}
             for row_id in line:
                 row = by_id.get(row_id)
                 if row is None or (row.claimed_by not in (None, self.owner) and lease_live(row, at)):
                     break
                 front.append(row)
+                if in_doubt.in_doubt(row, self.owner, lease_live(row, at)):
+                    doubtful[row.id] = in_doubt.not_before(row, self.in_doubt_window)
             if front:
                 conn.execute(outbox.update().where(outbox.c.id.in_([row.id for row in front]))
                              .values(**claim_values(self.owner, at, self.lease)))
+            for row_id, due in doubtful.items():  # the claim is ours now: the window is written down
+                conn.execute(outbox.update().where(outbox.c.id == row_id).values(next_attempt_at=due))
         if not front:
             return [], None
-        return [outbox_from_row(row) for row in front], from_db(front[0].window_last_inbound_at)
+        records = [outbox_from_row(row) for row in front]
+        records = [dataclasses.replace(r, next_attempt_at=from_db(doubtful[r.message.id]))
+                   if r.message.id in doubtful else r for r in records]
+        return records, from_db(front[0].window_last_inbound_at)
+
+    def mark_sending(self, message_id: int, now: datetime) -> None:
+        """Record that a send attempt of the row starts now, before its request leaves (:mod:`bot.delivery.in_doubt`)."""
+        with self.engine.begin() as conn:
+            conn.execute(outbox.update().where(outbox.c.id == message_id).values(sending_since=to_db(now)))
 
     def update_outbound(
         self,
@@ -432,8 +456,16 @@ class SqlDelivery:
         provider_message_id: Optional[str] = None,
         error_code: Optional[int] = None,
         error_message: Optional[str] = None,
+        only_pending: bool = False,
     ) -> None:
-        """Record the outcome of a send attempt (and release the claim: the attempt is over)."""
+        """Record the outcome of a send attempt (and release the claim: the attempt is over).
+
+        Args:
+            only_pending: change the row only while it is pending: a status webhook
+                (its key echoed back) may have settled it meanwhile, and an attempt's
+                late outcome must not undo that (a failure would send it again; a
+                success would overwrite a "failed" status).
+        """
         values = {
             "state": state.value,
             "attempts": attempts,
@@ -441,12 +473,16 @@ class SqlDelivery:
             "error_code": error_code,
             "error_message": error_message[:255] if error_message else None,
             "updated_at": to_db(now),
+            "sending_since": None,
             **RELEASED,
         }
         if provider_message_id is not None:
             values["provider_message_id"] = provider_message_id
+        where = [outbox.c.id == message_id]
+        if only_pending:
+            where.append(outbox.c.state == OutboxState.PENDING.value)
         with self.engine.begin() as conn:
-            conn.execute(outbox.update().where(outbox.c.id == message_id).values(**values))
+            conn.execute(outbox.update().where(*where).values(**values))
 
     def outbound_by_provider_id(self, channel: str, provider_message_id: str) -> Optional[OutboxRecord]:
         """The outgoing message a provider id refers to, if we sent it."""
@@ -464,17 +500,31 @@ class SqlDelivery:
 
     # -- statuses and windows ----------------------------------------------
 
-    def record_statuses(self, updates: Sequence[StatusUpdate], now: datetime) -> List[StatusUpdate]:
-        """Store each (message, status) once; return the updates not stored before.
+    def record_statuses(
+        self, updates: Sequence[StatusUpdate], now: datetime
+    ) -> Tuple[List[StatusUpdate], List[Conversation]]:
+        """Store each (message, status) once, and settle the sends they prove; in ONE transaction.
 
+        A status carrying an outbox key (``callback_key``) of a row still pending marks
+        that row sent with the provider's id: its sender died (or has not yet recorded
+        the answer) after the provider accepted it (:mod:`bot.delivery.in_doubt`).
         Duplicates and statuses of unknown messages are fine.
+
+        Returns:
+            (the updates not stored before, the conversations with a row settled here
+            that no live sender was sending: whoever sends them must be woken).
         """
         stmt = self._insert(message_status).on_conflict_do_nothing(
             index_elements=["channel", "provider_message_id", "status"]
         )
         new: List[StatusUpdate] = []
+        settled: Set[Conversation] = set()
         with self.engine.begin() as conn:
             for update in updates:
+                if update.callback_key:
+                    conv = self._settle(conn, update, now)
+                    if conv is not None:
+                        settled.add(conv)
                 row = {
                     "channel": update.channel,
                     "provider_message_id": update.provider_message_id,
@@ -487,7 +537,26 @@ class SqlDelivery:
                 }
                 if conn.execute(stmt, row).rowcount:
                     new.append(update)
-        return new
+        return new, sorted(settled)
+
+    def _settle(self, conn: Connection, update: StatusUpdate, now: datetime) -> Optional[Conversation]:
+        """Mark the pending row whose key the status echoes as sent; its conversation, or None."""
+        where = [outbox.c.channel == update.channel, outbox.c.idempotency_key == update.callback_key,
+                 outbox.c.state == OutboxState.PENDING.value]
+        if update.account:
+            where.append(outbox.c.account == update.account)
+        row = conn.execute(sa.select(outbox).where(*where)).first()
+        if row is None:
+            return None
+        at = to_db(now)
+        # Nobody is sending it right now (its sender died, or waits out the in-doubt window):
+        # someone must be woken for the replies behind it.  A live sender just goes on.
+        waiting = not lease_live(row, at) or (row.next_attempt_at is not None and row.next_attempt_at > at)
+        conn.execute(outbox.update().where(outbox.c.id == row.id, outbox.c.state == OutboxState.PENDING.value).values(
+            state=OutboxState.SENT.value, provider_message_id=update.provider_message_id, next_attempt_at=None,
+            attempts=sa.case((outbox.c.attempts < 1, 1), else_=outbox.c.attempts),  # it went out: one attempt at least
+            sending_since=None, error_code=None, error_message=None, updated_at=to_db(now), **RELEASED))
+        return (str(row.account), str(row.customer)) if waiting else None
 
     def current_status(self, channel: str, provider_message_id: str) -> Optional[StatusRecord]:
         """The highest-ranked status ever reported for a message (None if none)."""

@@ -28,11 +28,14 @@ class DeliveryStore(Threaded[SqlDelivery]):
             (a single writer anyway) and four for PostgreSQL.
         owner: this instance's claimer id (default :func:`bot.storage.claims.instance_id`).
         lease: how long a claim holds unless finished (default :func:`bot.storage.claims.configured_lease`).
+        in_doubt_window: how long an interrupted send waits for its status before it is sent
+            again (default :func:`bot.delivery.in_doubt.configured_window`).
     """
 
     def __init__(self, engine: Engine, executor: Optional[ThreadPoolExecutor] = None, *,
-                 owner: Optional[str] = None, lease: Optional[timedelta] = None) -> None:
-        super().__init__(SqlDelivery(engine, owner=owner, lease=lease), executor)
+                 owner: Optional[str] = None, lease: Optional[timedelta] = None,
+                 in_doubt_window: Optional[timedelta] = None) -> None:
+        super().__init__(SqlDelivery(engine, owner=owner, lease=lease, in_doubt_window=in_doubt_window), executor)
 
     @property
     def owner(self) -> str:
@@ -55,6 +58,7 @@ class DeliveryStore(Threaded[SqlDelivery]):
     pending_outbound = threaded(SqlDelivery.pending_outbound)
     claim_outbound = threaded(SqlDelivery.claim_outbound)
     update_outbound = threaded(SqlDelivery.update_outbound)
+    mark_sending = threaded(SqlDelivery.mark_sending)
     outbound_by_provider_id = threaded(SqlDelivery.outbound_by_provider_id)
     outbound_records = threaded(SqlDelivery.outbound_records)
     # statuses and windows

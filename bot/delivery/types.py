@@ -139,6 +139,11 @@ class StatusUpdate:
         window_closed: the failure means the customer-service window is closed
             (WhatsApp 131047, Twilio 63016); the delivery layer then sends the
             channel's template instead.
+        callback_key: the outbox idempotency key the provider echoed back (WhatsApp
+            ``biz_opaque_callback_data``, Twilio's StatusCallback URL), if any: it
+            settles a send whose answer was never recorded (``bot/delivery/in_doubt.py``).
+        account: the business identity the status came through (WhatsApp
+            ``phone_number_id``), if known; a ``callback_key`` only settles a row of it.
     """
 
     channel: str
@@ -148,6 +153,8 @@ class StatusUpdate:
     error_code: Optional[int] = None
     error_title: Optional[str] = None
     window_closed: bool = False
+    callback_key: Optional[str] = None
+    account: Optional[str] = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -171,3 +178,5 @@ class OutboxRecord:
     error_code: Optional[int] = None
     error_message: Optional[str] = None
     next_attempt_at: Optional[datetime] = None
+    sending_since: Optional[datetime] = None
+    """When the send attempt under way (or interrupted) started; None between attempts."""

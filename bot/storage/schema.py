@@ -59,6 +59,9 @@ outbox = sa.Table(
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("next_attempt_at", sa.DateTime, nullable=True),
+    # When the current send attempt started (set before the HTTP request, cleared with its
+    # outcome): a row left marked by a dead process is in doubt (bot/delivery/in_doubt.py).
+    sa.Column("sending_since", sa.DateTime, nullable=True),
     sa.Column("provider_message_id", sa.String(255), nullable=True),
     sa.Column("error_code", sa.Integer, nullable=True),
     sa.Column("error_message", sa.String(255), nullable=True),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from channels._text import split_text, utf16_len
 
@@ -163,3 +164,26 @@ def create_kwargs(payload: Mapping[str, Any]) -> Dict[str, Any]:
     if unknown:
         raise ValueError(f"unexpected Twilio fields: {', '.join(unknown)}")
     return {_KWARGS[name]: value for name, value in payload.items()}
+
+
+#: The StatusCallback query parameter carrying our outbox key (Twilio signs the whole URL).
+CALLBACK_KEY_PARAM = "majlis_key"
+
+
+def with_callback_key(status_callback: str, key: str) -> str:
+    """``status_callback`` with our outbox key in its query.
+
+    Twilio posts every status of the message to exactly this URL and signs it, query
+    included, so the key comes back verified: a send whose answer was never recorded
+    (the process died) is recognised as sent (``bot/delivery/in_doubt.py``).
+    """
+    parts = urlsplit(status_callback)
+    query = parse_qsl(parts.query, keep_blank_values=True) + [(CALLBACK_KEY_PARAM, key)]
+    # ":" left as is (keys are "<MessageSid>:<n>"): a client normalising the URL changes nothing signed.
+    return urlunsplit(parts._replace(query=urlencode(query, safe=":")))
+
+
+def callback_key_of(url: str) -> Optional[str]:
+    """The outbox key in a (signature-checked) status callback URL, if any."""
+    values = [value for name, value in parse_qsl(urlsplit(url).query) if name == CALLBACK_KEY_PARAM]
+    return values[0] if len(values) == 1 and values[0] else None

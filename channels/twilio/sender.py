@@ -19,7 +19,7 @@ from twilio.base.exceptions import TwilioRestException
 
 from bot.delivery.types import SendResult
 from bot.errors import ProviderAPIError, WindowClosedError
-from channels.twilio.payloads import build_template, create_kwargs
+from channels.twilio.payloads import build_template, create_kwargs, with_callback_key
 
 if TYPE_CHECKING:
     from twilio.rest import Client
@@ -135,6 +135,8 @@ class TwilioSender:
             ProviderAPIError: any other refusal, a timeout or a network error.
         """
         kwargs = create_kwargs(message.payload)
+        if kwargs.get("status_callback"):  # the key comes back with every status (exactly once after a crash)
+            kwargs["status_callback"] = with_callback_key(kwargs["status_callback"], message.idempotency_key)
         try:
             created = await self._client.messages.create_async(**kwargs)
         except TwilioRestException as exc:

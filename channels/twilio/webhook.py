@@ -36,7 +36,7 @@ from channels.twilio.parse import (
     decode_form,
     parse_event,
 )
-from channels.twilio.payloads import WHATSAPP_PREFIX
+from channels.twilio.payloads import WHATSAPP_PREFIX, callback_key_of
 from channels.twilio.sender import WINDOW_CLOSED, title
 from channels.twilio.signature import is_valid_signature
 from channels.webhook_errors import BAD_SIGNATURE, TOO_LARGE, UNAVAILABLE, malformed, unsupported_type
@@ -91,9 +91,14 @@ def inbound_item(channel: str, message: TwilioInbound, fields: Mapping[str, str]
     )
 
 
-def status_update(channel: str, status: TwilioStatus) -> StatusUpdate:
-    """The delivery layer's record of a status callback (63016 → template)."""
+def status_update(channel: str, status: TwilioStatus, callback_key: Optional[str] = None) -> StatusUpdate:
+    """The delivery layer's record of a status callback (63016 → template).
+
+    Args:
+        callback_key: our outbox key from the callback URL (signed with it), if any.
+    """
     return StatusUpdate(
+        callback_key=callback_key,
         channel=channel,
         provider_message_id=status.message_sid,
         status=status.status,
@@ -210,16 +215,16 @@ class TwilioWebhook:
             logger.warning("Twilio webhook rejected: %.200s", exc.reason)
             return malformed(f"malformed webhook: {exc.reason}").answer()
         try:
-            await self._hand_over(event, single_values(fields))
+            await self._hand_over(event, single_values(fields), request.url)
         except SQLAlchemyError:
             logger.exception("Twilio webhook could not be stored")
             return UNAVAILABLE.answer()
         return TWIML_EMPTY, 200, TWIML_CONTENT_TYPE
 
-    async def _hand_over(self, event: Any, fields: Mapping[str, str]) -> None:
+    async def _hand_over(self, event: Any, fields: Mapping[str, str], url: str) -> None:
         if isinstance(event, TwilioStatus):
             logger.debug("Twilio status %s for %s", event.status, event.message_sid)
-            await self._delivery.record_statuses([status_update(self._channel, event)])
+            await self._delivery.record_statuses([status_update(self._channel, event, callback_key_of(url))])
             return
         if event.transport is Transport.SMS and strip_channel(event.recipient) not in self._sms_numbers:
             logger.info("Twilio SMS %s ignored: SMS is not enabled on the number it was sent to "

@@ -193,6 +193,8 @@ class Status:
     recipient_id: Optional[str] = None
     error_code: Optional[int] = None
     error_title: Optional[str] = None
+    callback_data: Optional[str] = None
+    """``biz_opaque_callback_data``: what we sent with the message (our outbox key), echoed."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -489,4 +491,5 @@ def _parse_status(raw: Dict[str, Any], phone_number_id: str) -> Optional[Status]
         # Meta's codes are at most 6 digits; anything else (a bool, 10**30) is not one.
         error_code=code if type(code) is int and 0 <= code < 2**31 else None,
         error_title=_str(error.get("title")),
+        callback_data=(_str(raw.get("biz_opaque_callback_data")) or "")[:512] or None,
     )

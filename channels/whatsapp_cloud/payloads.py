@@ -219,3 +219,21 @@ def build_read_receipt(message_id: str, *, typing: bool = True) -> Dict[str, Any
     if typing:
         payload["typing_indicator"] = {"type": "text"}
     return payload
+
+
+#: Meta's limit for ``biz_opaque_callback_data`` (pywa: 512 characters).
+MAX_CALLBACK_DATA_CHARS = 512
+
+
+def with_callback_data(payload: Mapping[str, Any], key: str) -> Dict[str, Any]:
+    """``payload`` carrying our outbox key in ``biz_opaque_callback_data``.
+
+    Meta echoes the value in every status webhook of the message (sent, delivered,
+    read, failed), so a send whose answer we never recorded (the process died) is still
+    recognised as sent (``bot/delivery/in_doubt.py``).  A key over the limit is left out
+    (the send stays at-least-once rather than being refused).
+    """
+    body = dict(payload)
+    if key and len(key) <= MAX_CALLBACK_DATA_CHARS:
+        body["biz_opaque_callback_data"] = key
+    return body

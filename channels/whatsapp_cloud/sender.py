@@ -22,7 +22,7 @@ from bot.errors import MediaTooLarge, ProviderAPIError
 from channels._media import download
 from channels.meta.graph import GraphClient
 from channels.whatsapp_cloud.address import address_of_payload
-from channels.whatsapp_cloud.payloads import build_read_receipt, build_template_payload
+from channels.whatsapp_cloud.payloads import build_read_receipt, build_template_payload, with_callback_data
 
 if TYPE_CHECKING:
     from bot.delivery import OutboundMessage
@@ -62,7 +62,9 @@ class WhatsAppSender:
         receipt = self._receipts.get((message.account, message.customer))
         if receipt is not None:  # never raises: mark_read swallows its errors
             await asyncio.wait({receipt}, timeout=RECEIPT_WAIT_S)
-        answer = await self.client.request("POST", f"{number.phone_number_id}/messages", number.token, message.payload)
+        # The outbox key rides along and comes back in the status webhooks (exactly-once after a crash).
+        body = with_callback_data(message.payload, message.idempotency_key)
+        answer = await self.client.request("POST", f"{number.phone_number_id}/messages", number.token, body)
         messages = answer.get("messages")
         first: Dict[str, Any] = messages[0] if isinstance(messages, list) and messages and isinstance(messages[0], dict) else {}
         return SendResult(provider_message_id=first.get("id"))

@@ -221,4 +221,6 @@ def status_update(status: Any) -> StatusUpdate:
         error_code=status.error_code,
         error_title=status.error_title,
         window_closed=status.error_code in WINDOW_CLOSED_CODES,
+        callback_key=status.callback_data,
+        account=status.phone_number_id,
     )

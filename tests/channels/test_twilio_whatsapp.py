@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any, Dict
+from urllib.parse import urlsplit
 
 import pytest
 
 from bot.delivery import OutboxState
+from channels.twilio.payloads import callback_key_of, with_callback_key
 from channels.twilio.signature import SIGNATURE_HEADER, compute_signature
 from channels.twilio.webhook import TWIML_EMPTY
 from tests.channels.test_twilio_whatsapp_harness import (
@@ -308,16 +310,19 @@ async def test_status_callback_from_twilio_is_recorded_and_63016_sends_the_templ
         await served.post_signed(inbound_body())
         [reply] = await fake.wait_for_created(1)
         await channel.delivery.drain()
-        # Twilio would call the public URL; the test server is reached on its local one.
-        local = served.url(STATUS_PATH)
+        # Twilio would call the public URL; the test server is reached on its local one (with the
+        # query Twilio got: our outbox key, covered by the signature).
+        local = served.url(STATUS_PATH) + "?" + urlsplit(reply.field("StatusCallback")).query
         assert await fake.send_status(reply.sid, "sent", url=local) == 200
         assert await fake.send_status(reply.sid, "undelivered", error_code=63016, url=local) == 200
         created = await fake.wait_for_created(2)
         await channel.delivery.drain()
         status = await channel.delivery.store.current_status(CHANNEL, reply.sid)
         records = await channel.delivery.outbox_records()
-    assert reply.field("StatusCallback") == callback
-    assert created[1].field("StatusCallback") == callback
+    # Each send carries its own outbox key on the callback URL (bot/delivery/in_doubt.py).
+    assert reply.field("StatusCallback") == with_callback_key(callback, records[0].message.idempotency_key)
+    assert created[1].field("StatusCallback") == with_callback_key(callback, records[1].message.idempotency_key)
+    assert callback_key_of(reply.field("StatusCallback")) == records[0].message.idempotency_key
     assert (status.status, status.error_code) == ("undelivered", 63016)
     assert created[1].field("ContentSid") == TEMPLATE_SID
     assert [(r.message.kind, r.state) for r in records] == [("text", OutboxState.FAILED), ("template", OutboxState.SENT)]

@@ -57,6 +57,8 @@ async def test_arabic_reply_reaches_the_customer_with_the_number_token(served, f
         "messaging_product": "whatsapp", "recipient_type": "individual", "to": CUSTOMER,
         "type": "text", "text": {"body": "أهلاً! كيف أقدر أساعدك؟", "preview_url": False},
     }
+    # the reply's outbox key, echoed by Meta's status webhooks (bot/delivery/in_doubt.py)
+    assert sent.callback_data == f"{agent.messages[0].message_id}:0"
     [receipt] = fake_graph.receipts()
     assert receipt.json["message_id"] == agent.messages[0].message_id
     assert receipt.json["typing_indicator"] == {"type": "text"}

@@ -25,7 +25,8 @@ Command line::
     WHATSAPP_GRAPH_URL=http://127.0.0.1:4020/v21.0 rasa run ...
 
 Control endpoints: ``GET /_fake/requests``, ``POST /_fake/fail`` (``{"failures":
-["500"]}``), ``POST /_fake/reset``.
+["500"]}``), ``POST /_fake/reset``, ``POST /_fake/statuses`` (``{"url", "app_secret",
+"withhold"}``).
 
 Media: :meth:`FakeGraph.add_media` serves a file by media id (``GET /<version>/<media-id>``
 answers its download URL, mime type and size; the URL answers the bytes, bearer token
@@ -34,20 +35,32 @@ records the file in :attr:`FakeGraph.uploads` and answers a new media id.
 :meth:`FakeGraph.fail_media` queues failures of media calls (lookup, download, upload):
 ``"500"`` (Graph error), ``"404"`` (download URL gone) or ``"oversize"`` (a download of
 more bytes than ``file_size`` said).
+
+Status webhooks, as Meta sends them: once told where (:meth:`FakeGraph.post_statuses`),
+every accepted message send is followed by a ``sent`` status webhook to that URL,
+signed ``X-Hub-Signature-256`` with the app secret over the exact bytes posted, and
+echoing the request's ``biz_opaque_callback_data``.  Like Meta, an answer other than
+200 (or none: the server is down) is retried with backoff until it is accepted.
+``withhold_statuses = True`` keeps them back (a status that never comes, or comes late:
+:meth:`FakeGraph.release_statuses` posts the ones kept back).
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import hashlib
+import hmac
 import itertools
+import json
 import logging
 import re
+import time
 from collections import deque
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any, AsyncIterator, Deque, Dict, List, Mapping, Optional, Tuple, TypeVar
+from typing import Any, AsyncIterator, Deque, Dict, List, Mapping, Optional, Set, Tuple, TypeVar
 
+import aiohttp
 import pytest_asyncio
 from aiohttp import web
 
@@ -77,9 +90,25 @@ class Recorded:
     path: str
     headers: Dict[str, str]
     json: Any
+    """The request body, without ``biz_opaque_callback_data`` (in :attr:`callback_data`): the
+    message as the customer gets it, comparable with the payloads our builders make."""
     outcome: str = "pending"
     """``ok``, ``failed:<name>``, ``invalid``, ``hung`` or ``unauthorized``."""
     message_id: Optional[str] = None
+    at: float = field(default_factory=time.monotonic)
+    """When the request arrived (``time.monotonic()``)."""
+    callback_data: Optional[str] = None
+    """The request's ``biz_opaque_callback_data`` (our outbox key), echoed in its status webhooks."""
+
+
+@dataclass
+class PostedStatus:
+    """One status webhook the fake delivered (answered 200) to the configured URL."""
+
+    message_id: str
+    status: str
+    callback_data: Optional[str]
+    tries: int
 
 
 @dataclass
@@ -96,6 +125,16 @@ class FakeGraph:
     uploads: List[Dict[str, Any]] = field(default_factory=list)
     media_failures: Deque[str] = field(default_factory=deque)
     base_url: str = ""
+    status_url: Optional[str] = None
+    """Where status webhooks go (None: nowhere, as before a callback URL is configured)."""
+    app_secret: Optional[str] = None
+    withhold_statuses: bool = False
+    """Accept sends but never post their statuses (a status lost on Meta's side)."""
+    statuses: List[PostedStatus] = field(default_factory=list)
+    withheld: List[Tuple[str, str, Dict[str, Any], Optional[str]]] = field(default_factory=list)
+    """(phone_number_id, wamid, request body, callback data) of the statuses kept back."""
+    _posting: Set["asyncio.Task[None]"] = field(default_factory=set)
+    _session: Optional[aiohttp.ClientSession] = None
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _release: asyncio.Event = field(default_factory=asyncio.Event)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -129,7 +168,23 @@ class FakeGraph:
         return [r for r in self.requests if r.path.endswith("/media") or "/_fake/media/" in r.path
                 or (r.method == "GET" and r.path.rsplit("/", 1)[-1] in self.media)]
 
+    def post_statuses(self, url: str, app_secret: str, *, withhold: bool = False) -> None:
+        """Post a signed ``sent`` status webhook for every accepted send to ``url`` (as Meta does)."""
+        self.status_url, self.app_secret, self.withhold_statuses = url, app_secret, withhold
+
+    def release_statuses(self) -> None:
+        """Stop withholding: post every status kept back so far, and the later ones as they come."""
+        self.withhold_statuses = False
+        held, self.withheld = self.withheld, []
+        for phone_number_id, wamid, body, callback_data in held:
+            self._status_later(phone_number_id, wamid, body, callback_data)
+
     def reset(self) -> None:
+        self.withheld.clear()
+        for task in self._posting:
+            task.cancel()
+        self._posting.clear()
+        self.statuses.clear()
         self.requests.clear()
         self.failures.clear()
         self.media_failures.clear()
@@ -170,6 +225,7 @@ class FakeGraph:
         app.router.add_get("/_fake/requests", self._list)
         app.router.add_post("/_fake/fail", self._queue)
         app.router.add_post("/_fake/reset", self._reset)
+        app.router.add_post("/_fake/statuses", self._statuses)
         return app
 
     def app(self) -> web.Application:
@@ -189,7 +245,8 @@ class FakeGraph:
             body = await request.json()
         except ValueError:
             body = None
-        recorded = Recorded("POST", request.path, dict(request.headers), body)
+        callback_data = body.pop("biz_opaque_callback_data", None) if isinstance(body, dict) else None
+        recorded = Recorded("POST", request.path, dict(request.headers), body, callback_data=callback_data)
         self.requests.append(recorded)
         if not self._authorized(request):
             await self._record(recorded, "unauthorized")
@@ -210,6 +267,8 @@ class FakeGraph:
         address = body.get("to") or body.get("recipient")
         dropped = bool(body.get("to")) and BSUID.match(str(body["to"])) is not None
         await self._record(recorded, "dropped" if dropped else "ok")
+        if not dropped:
+            self._status_later(request.match_info["phone_number_id"], recorded.message_id, body, callback_data)
         contact = {"input": address, "user_id": address} if body.get("recipient") and not body.get("to") \
             else {"input": address, "wa_id": address}
         return web.json_response({
@@ -217,6 +276,61 @@ class FakeGraph:
             "contacts": [contact],
             "messages": [{"id": recorded.message_id}],
         })
+
+    # -- status webhooks ------------------------------------------------------
+
+    def _status_later(self, phone_number_id: str, wamid: str, body: Mapping[str, Any],
+                      callback_data: Optional[str]) -> None:
+        """Post the ``sent`` status of an accepted send in the background (after or before our answer lands)."""
+        if self.status_url is None:
+            return
+        if self.withhold_statuses:
+            self.withheld.append((phone_number_id, wamid, dict(body), callback_data))
+            return
+        task = asyncio.get_running_loop().create_task(self._post_status(phone_number_id, wamid, body, callback_data))
+        self._posting.add(task)
+        task.add_done_callback(self._posting.discard)
+
+    async def _post_status(self, phone_number_id: str, wamid: str, body: Mapping[str, Any],
+                           callback_data: Optional[str]) -> None:
+        status: Dict[str, Any] = {
+            "id": wamid, "status": "sent", "timestamp": str(int(time.time())),
+            "recipient_id": body.get("to") or body.get("recipient"),
+            "pricing": {"billable": True, "pricing_model": "PMP", "category": "service"},
+        }
+        if callback_data is not None:
+            status["biz_opaque_callback_data"] = callback_data
+        envelope = {"object": "whatsapp_business_account", "entry": [{"id": "WABA_FAKE", "changes": [{
+            "field": "messages", "value": {"messaging_product": "whatsapp",
+                                           "metadata": {"display_phone_number": "15550000000",
+                                                        "phone_number_id": phone_number_id},
+                                           "statuses": [status]}}]}]}
+        # Meta signs the escaped-unicode bytes it posts: ensure_ascii gives the same kind of body.
+        raw = json.dumps(envelope, separators=(",", ":")).encode("ascii")
+        signature = "sha256=" + hmac.new((self.app_secret or "").encode(), raw, hashlib.sha256).hexdigest()
+        headers = {"Content-Type": "application/json", "X-Hub-Signature-256": signature}
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        pause, tries = 0.1, 0
+        while True:  # Meta keeps trying for days; the fake until it is reset or stopped
+            tries += 1
+            try:
+                async with self._session.post(str(self.status_url), data=raw, headers=headers) as answer:
+                    await answer.read()
+                    if answer.status == 200:
+                        self.statuses.append(PostedStatus(wamid, "sent", callback_data, tries))
+                        return
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                pass
+            await asyncio.sleep(pause)
+            pause = min(2.0, pause * 2)
+
+    async def close(self) -> None:
+        """Stop posting statuses and close the client session."""
+        self.reset()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def _failure(self, recorded: Recorded, name: str) -> web.Response:
         if name == "hang":
@@ -304,6 +418,11 @@ class FakeGraph:
         self.fail(*(await request.json()).get("failures", []))
         return web.json_response({"queued": list(self.failures)})
 
+    async def _statuses(self, request: web.Request) -> web.Response:
+        config = await request.json()
+        self.post_statuses(config["url"], config["app_secret"], withhold=bool(config.get("withhold")))
+        return web.json_response({"status_url": self.status_url, "withhold": self.withhold_statuses})
+
     async def _reset(self, _request: web.Request) -> web.Response:
         self.reset()
         return web.json_response({"reset": True})
@@ -373,7 +492,7 @@ async def serving(graph: G) -> AsyncIterator[G]:
     try:
         yield graph
     finally:
-        graph.reset()
+        await graph.close()
         await runner.cleanup()
 
 
@@ -390,12 +509,16 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--port", type=int, default=4020)
     parser.add_argument("--fail", action="append", default=[], help="queue a failure (repeatable)")
     parser.add_argument("--token", action="append", help="accepted bearer token (repeatable; default any)")
+    parser.add_argument("--status-url", help="post signed status webhooks of accepted sends here")
+    parser.add_argument("--app-secret", default="", help="the app secret status webhooks are signed with")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
 
     async def serve() -> None:
         graph = FakeGraph(tokens=args.token)
         graph.fail(*args.fail)
+        if args.status_url:
+            graph.post_statuses(args.status_url, args.app_secret)
         await start(graph, args.host, args.port)
         logger.info("Fake Graph API at %s", graph.url)
         await asyncio.Event().wait()

@@ -41,6 +41,7 @@ from email.utils import format_datetime
 from typing import AsyncIterator, Deque, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import aiohttp
+import yarl
 import pytest_asyncio
 from aiohttp import web
 
@@ -335,7 +336,9 @@ class FakeTwilio:
         form.update(extra or {})
         signature = compute_signature(self.auth_token, target, {k: [v] for k, v in form.items()})
         async with aiohttp.ClientSession() as session:
-            async with session.post(target, data=form, headers={SIGNATURE_HEADER: signature}) as answer:
+            # The URL exactly as given (Twilio requests, and signs, the StatusCallback verbatim).
+            async with session.post(yarl.URL(target, encoded=True), data=form,
+                                    headers={SIGNATURE_HEADER: signature}) as answer:
                 return answer.status
 
 

@@ -32,7 +32,7 @@ def test_a_point_fires_the_first_time_or_the_nth(monkeypatch) -> None:
     assert [killpoint.due("after_reply_stored") for _ in range(3)] == [True, False, False]
     monkeypatch.setenv(killpoint.ENV, "after_tracker_saved:2")
     assert [killpoint.due("after_tracker_saved") for _ in range(3)] == [False, True, False]
-    assert killpoint.POINTS == ("after_reply_stored", "after_tracker_saved")
+    assert killpoint.POINTS == ("after_reply_stored", "after_provider_accepted", "after_tracker_saved")
 
 
 def test_the_crash_ends_the_process_at_once_with_its_status() -> None:
