@@ -18,13 +18,14 @@ anything else is answered by the bot as usual and the question is not repeated.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 from bot.handoff.tracker import HANDOFF_METADATA_KEY
 from bot.rating import BOT_ONLY, marker, parse_rating, request_utterance, thanks_utterance
 
 if TYPE_CHECKING:
     from rasa.core.channels.channel import OutputChannel
+    from rasa.core.tracker_store import TrackerStore
     from rasa.shared.core.trackers import DialogueStateTracker
 
     from bot.handoff.service import HandoffService
@@ -40,16 +41,19 @@ NOT_SERVED = frozenset({"greet", "goodbye", "thanks", "affirm", "deny", "bot_cha
 BUTTONS = [{"title": "⭐" * n, "payload": str(n)} for n in range(5, 0, -1)]
 
 
-def session_events(tracker: "DialogueStateTracker") -> List[Dict[str, Any]]:
-    """The current session's events as dicts (after its ``session_started``)."""
+def session_events(tracker: "DialogueStateTracker") -> Tuple[List[Dict[str, Any]], bool]:
+    """The current session's events as dicts (after its ``session_started``), and whether that
+    is the whole session: the windowed tracker store (bot/storage/tracker_store.py) hands Rasa
+    only the last few turns of a long one."""
     events: List[Dict[str, Any]] = []
     for event in reversed(tracker.events):
         data = event.as_dict()
         if data.get("event") == "session_started":
-            break
+            events.reverse()
+            return events, True
         events.append(data)
     events.reverse()
-    return events
+    return events, False
 
 
 def _intent(event: Dict[str, Any]) -> Optional[str]:
@@ -67,12 +71,16 @@ def handed_off(events: List[Dict[str, Any]]) -> bool:
                for e in events)
 
 
-def should_ask(events: List[Dict[str, Any]]) -> bool:
-    """Whether the turn just run ended a conversation the bot settled alone (see the module)."""
+def should_ask(events: List[Dict[str, Any]], earlier: Sequence[Dict[str, Any]] = ()) -> bool:
+    """Whether the turn just run ended a conversation the bot settled alone (see the module).
+
+    ``earlier``: the session's stored events when ``events`` is only its last turns.
+    """
     users = [i for i, e in enumerate(events) if e.get("event") == "user"]
     if not users or _intent(events[users[-1]]) not in ENDINGS:
         return False
-    if handed_off(events) or any(marker(e) is not None for e in events):
+    session = [*earlier, *events]
+    if handed_off(session) or any(marker(e) is not None for e in session):
         return False
     for start, end in zip(users[:-1], users[1:]):
         if _served(events[start]) and any(e.get("event") == "bot" for e in events[start:end]):
@@ -104,11 +112,21 @@ class BotRating:
     def enabled(self) -> bool:
         return self.service.settings.ask_bot_rating
 
-    async def ask(self, tracker: "DialogueStateTracker", output: "OutputChannel") -> bool:
-        """After the bot's turn: ask for a rating when the conversation it settled ends."""
-        events = session_events(tracker)
-        if not self.enabled or not should_ask(events):
+    async def ask(self, tracker: "DialogueStateTracker", output: "OutputChannel", store: "TrackerStore") -> bool:
+        """After the bot's turn: ask for a rating when the conversation it settled ends.
+
+        ``store``: the tracker store, read (rarely: a long session ending) for the part of the
+        session the tracker does not hold, where an earlier question or a handoff may be.
+        """
+        if not self.enabled:
             return False
+        events, whole = session_events(tracker)
+        if not should_ask(events):
+            return False
+        if not whole:
+            stored = await store.retrieve_full_tracker(tracker.sender_id)
+            if stored is not None and not should_ask(events, session_events(stored)[0]):
+                return False
         text = self.service.settings.messages["rating_request"].get(self.service.language_of(events))
         await output.send_text_with_buttons(tracker.sender_id, text, BUTTONS)
         tracker.update(request_utterance(text, BOT_ONLY))
@@ -117,7 +135,7 @@ class BotRating:
 
     async def take(self, tracker: "DialogueStateTracker", output: "OutputChannel") -> bool:
         """The answer to that question; True when the message was a rating (the bot says nothing more)."""
-        events = session_events(tracker)
+        events, _whole = session_events(tracker)
         if not asked_just_before(events):
             return False
         rating = parse_rating(str((tracker.latest_message.text if tracker.latest_message else "") or ""))

@@ -135,6 +135,6 @@ class HandoffGate:
             await self.service.hand_off(tracker, message, self.service.dialogue_decision(tracker),
                                         acknowledged=self.service.bot_spoke_this_turn(tracker))
         else:
-            await self.bot_rating.ask(tracker, message.output_channel)
+            await self.bot_rating.ask(tracker, message.output_channel, processor.tracker_store)
         await processor.save_tracker(tracker)
         return _collected(message)
