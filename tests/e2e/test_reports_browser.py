@@ -163,10 +163,11 @@ async def test_report_page_and_metrics_match_a_known_history(majlis_agent, fake_
             # served by the bot alone, ended with thanks: the bot asks for a rating once, in English
             await wa_say("rated", "how do I get an esim?")
             await wa_say("rated", "thank you so much")
-            asked = [m for m in fake_graph.messages() if m.json.get("to") == WA["rated"]
-                     and m.json.get("type") == "interactive"]
+            asked = [m.json["interactive"] for m in fake_graph.messages() if m.json.get("to") == WA["rated"]
+                     and m.json.get("type") == "interactive" and m.json["interactive"]["body"]["text"] == RATING_QUESTION_EN]
             assert len(asked) == 1, [m.json for m in fake_graph.messages() if m.json.get("to") == WA["rated"]]
-            assert asked[0].json["interactive"]["body"]["text"] == RATING_QUESTION_EN
+            assert [row["id"] for section in asked[0]["action"]["sections"] for row in section["rows"]] == [
+                "5", "4", "3", "2", "1"]
             await wa_say("rated", "4")
             await wa_say("window", "أبي أكلم موظف ضروري")
             with engine.begin() as conn:  # the customer has been silent for 25 hours since
