@@ -249,9 +249,9 @@ async def test_report_page_and_metrics_match_a_known_history(majlis_agent, fake_
                 expected[("majlis_nlu_confidence_count", frozenset({("language", language), ("form", form)}))] = count
             for (language, form), count in fallbacks.items():
                 expected[("majlis_nlu_fallbacks_total", frozenset({("language", language), ("form", form)}))] = count
-            for record in handoffs.values():
-                expected[("majlis_handoffs_created_total", frozenset({
-                    ("reason", record.reason), ("channel", record.channel), ("language", record.language)}))] = 1
+            for labels, count in Counter(frozenset({("reason", r.reason), ("channel", r.channel), ("language", r.language)})
+                                         for r in handoffs.values()).items():
+                expected[("majlis_handoffs_created_total", labels)] = count
             for name in ("majlis_handoff_time_to_claim_seconds_count", "majlis_handoff_first_response_seconds_count",
                          "majlis_handoff_handling_seconds_count"):
                 for queue, count in Counter(r.queue for r in handoffs.values()).items():
