@@ -19,6 +19,9 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Mapping, Optional
 
+from bot.identity import channel_of
+from bot.rating import BOT_ONLY, rating_of
+
 SCHEMA, VERSION = "majlis.event", 1
 TYPES = ("conversation.started", "message.received", "intent.detected", "message.sent", "handoff.created",
          "handoff.claimed", "handoff.closed", "rating.received")
@@ -76,6 +79,10 @@ def from_tracker(event: Mapping[str, Any], pseudonym: Pseudonym, include_text: b
                     "language": language.get("code"), "form": language.get("form"),
                     "dialect": (language.get("dialect") or {}).get("region")})]
     if kind == "bot":
+        rated = rating_of(event)
+        if rated is not None and rated[1] == BOT_ONLY:  # an agent's comes from the desk (handoff.rated)
+            return [envelope("rating.received", at, conversation, channel_of(sender),
+                             {"rating": rated[0], "handled_by": BOT_ONLY})]
         sent: Dict[str, Any] = {"template": metadata.get("utter_action") or metadata.get("template_name")}
         if include_text:
             sent["text"] = event.get("text")

@@ -153,6 +153,8 @@ class HandoffSettings:
     minutes_per_position: float
     update_interval: float
     ask_rating: bool
+    #: ask a 1-5 rating when a conversation the bot settled alone ends (bot/handoff/bot_rating.py)
+    ask_bot_rating: bool
     messages: Mapping[str, Bilingual]
     resolutions: Tuple[str, ...]
     canned: Tuple[CannedReply, ...]
@@ -277,6 +279,7 @@ def parse_settings(data: Mapping[str, Any], cfg: Config = config) -> HandoffSett
         update_interval=cfg("MAJLIS_HANDOFF_UPDATE_SECONDS", cast=float,
                             default=float((data.get("updates") or {}).get("interval_seconds", 0))),
         ask_rating=bool((data.get("after_close") or {}).get("ask_rating", False)),
+        ask_bot_rating=bool((data.get("after_bot_only") or {}).get("ask_rating", False)),
         messages={key: _bilingual(messages.get(key), f"messages.{key}") for key in MESSAGE_KEYS},
         resolutions=tuple(str(r) for r in data.get("resolutions") or ("resolved",)),
         canned=tuple(CannedReply(id=str(_require(item, "id", "canned_replies")),

@@ -10,12 +10,14 @@ conversation lock it:
    and hands it to the desk; the bot says nothing, whatever the tracker's flags say,
    so it stays silent after a restart or a session expiry too;
 3. if an agent closed it but the hand-back was interrupted: finishes the hand-back;
-4. takes a 1–5 rating the bot asked for after a hand-back;
+4. takes a 1–5 rating the bot asked for after a hand-back, or after a conversation it
+   settled alone (:mod:`bot.handoff.bot_rating`);
 5. otherwise runs NLU, asks :func:`bot.handoff.triggers.evaluate` (handoff.yml), and
    either hands off before the bot answers, or lets the bot run its turn exactly as
    ``MessageProcessor.handle_message`` does — and if the dialogue itself asked for a
    person this turn (``requested_human`` set, e.g. by ``action_request_human``, or an
-   action returned ``ConversationPaused``), creates the handoff.
+   action returned ``ConversationPaused``), creates the handoff; if not, and the customer
+   has just thanked or said goodbye after an answer, asks for a rating.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.shared.core.events import ConversationPaused
 from rasa.shared.data import TrainingType
 
+from bot.handoff.bot_rating import BotRating
 from bot.handoff.context import OwnerState
 from bot.identity import channel_of
 
@@ -67,6 +70,7 @@ class HandoffGate:
         #: Called with the tracker after each turn the bot answered (e.g. customer links from a
         #: verification, bot.handoff.customer_links); a failing hook costs a log line, not the turn.
         self.turn_hooks: List[Callable[["DialogueStateTracker"], Awaitable[Any]]] = []
+        self.bot_rating = BotRating(service)
 
     def install(self, agent: "Agent") -> None:
         """Route ``agent.handle_message`` through the gate (idempotent)."""
@@ -125,7 +129,8 @@ class HandoffGate:
         tracker = await processor.log_message(message, should_save_tracker=False)
         if record is not None:
             await self.service.complete_handback(record, tracker=tracker)
-        if await self.service.take_rating(channel, tracker, message.output_channel):
+        if (await self.service.take_rating(channel, tracker, message.output_channel)
+                or await self.bot_rating.take(tracker, message.output_channel)):
             await processor.save_tracker(tracker)
             return _collected(message)
         decision = self.service.decide(tracker)
@@ -141,5 +146,7 @@ class HandoffGate:
         if tracker.is_paused() or self.service.requested_this_turn(tracker):
             await self.service.hand_off(tracker, message, self.service.dialogue_decision(tracker),
                                         acknowledged=self.service.bot_spoke_this_turn(tracker))
+        else:
+            await self.bot_rating.ask(tracker, message.output_channel, processor.tracker_store)
         await processor.save_tracker(tracker)
         return _collected(message)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence
 
@@ -24,30 +23,17 @@ from bot.handoff.packet import latest_language
 from bot.handoff.records import HandoffRecord
 from bot.handoff.store import HandoffStore, conversation_of
 from bot.handoff.summary import summarise
-from bot.handoff.tracker import TrackerAccess, handoff_utterance, pause_events, resume_events
+from bot.handoff.tracker import HANDOFF_METADATA_KEY, TrackerAccess, handoff_utterance, pause_events, resume_events
 from bot.handoff.triggers import Decision, evaluate, slot_values
 from bot.language import reply_language
 from bot.language.dialect import conversation_dialect
+from bot.rating import AGENT, parse_rating, thanks_utterance
 
 if TYPE_CHECKING:
     from rasa.core.channels.channel import OutputChannel, UserMessage
     from rasa.shared.core.trackers import DialogueStateTracker
 
 logger = logging.getLogger(__name__)
-
-_RATING = re.compile(r"^\s*([1-5])\s*(?:/\s*5)?\s*[.!]?\s*$")
-_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
-
-
-def parse_rating(text: str) -> Optional[int]:
-    """1–5 from "4", "٤", "4/5", "⭐⭐⭐⭐"; None for anything else."""
-    text = (text or "").translate(_DIGITS).strip()
-    stars = text.count("⭐") + text.count("★")
-    if stars and not text.replace("⭐", "").replace("★", "").strip():
-        return stars if 1 <= stars <= 5 else None
-    match = _RATING.match(text)
-    return int(match.group(1)) if match else None
-
 
 def _event_dicts(tracker: "DialogueStateTracker") -> List[Dict[str, Any]]:
     return [event.as_dict() for event in tracker.events]
@@ -303,7 +289,8 @@ class HandoffService:
         await self.store.update(record.public_id, rating=rating, rating_state="received")
         text = self.settings.messages["rating_thanks"].get(self.language_of(_event_dicts(tracker)))
         await output.send_text_message(tracker.sender_id, text)
-        tracker.update(handoff_utterance(text, record.public_id, "rating_thanks"))
+        tracker.update(thanks_utterance(text, rating, AGENT, **{HANDOFF_METADATA_KEY: {
+            "id": record.public_id, "kind": "rating_thanks"}}))
         await self.store.add_event(record, "handoff.rated", {"rating": rating}, self.clock())
         logger.info("Handoff %s rated %d", record.public_id, rating)
         await self.flush_events()

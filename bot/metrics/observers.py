@@ -3,7 +3,8 @@
 - :func:`observe_tracker_event`: a saved tracker event.  A customer message gives the
   NLU confidence and fallback by language/form, and the turn's latency: the store
   publishes a turn's events when it saves the turn, so "now" minus the message's
-  timestamp (set when Rasa logged it) is the time the turn took.
+  timestamp (set when Rasa logged it) is the time the turn took.  A bot turn that
+  records a rating (:mod:`bot.rating`) counts it.
 - :class:`HandoffMetrics`: desk events (created, claimed, agent reply, closed) and the
   queue gauges, read from the handoff store just before each scrape.
 """
@@ -26,9 +27,11 @@ from bot.metrics.series import (
     NLU_FALLBACKS,
     QUEUE_LENGTH,
     QUEUE_OLDEST_WAIT_SECONDS,
+    RATINGS,
     TURN_SECONDS,
     bounded,
 )
+from bot.rating import rating_of
 
 FALLBACK_INTENT = "nlu_fallback"
 
@@ -39,8 +42,11 @@ def language_labels(parse_data: Dict[str, Any]) -> Dict[str, str]:
 
 
 def observe_tracker_event(event: Dict[str, Any], now: Optional[float] = None) -> None:
-    """Update the NLU and turn series from one published tracker event."""
+    """Update the NLU, turn and rating series from one published tracker event."""
     if event.get("event") != "user":
+        rated = rating_of(event)
+        if rated is not None:
+            RATINGS.labels(handled_by=rated[1], rating=str(rated[0])).inc()
         return
     parse_data = event.get("parse_data") or {}
     labels = language_labels(parse_data)

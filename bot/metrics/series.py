@@ -83,6 +83,8 @@ WINDOW_EXPIRIES = Counter("majlis_window_expiries", "Messages not sent: the cust
                           ["channel"])
 TEMPLATE_FALLBACKS = Counter("majlis_template_fallbacks", "Approved templates queued because the window had closed",
                              ["channel"])
+RATINGS = Counter("majlis_ratings", "1-5 ratings customers gave, for bot-only and agent-handled conversations",
+                  ["handled_by", "rating"])
 TRAINER_ACTIVATIONS = Counter("majlis_trainer_activations", "Models a trainer activated from the desk", ["result"])
 EVENTS_PUBLISHED = Counter("majlis_events_published", "Schema events published to the broker (bot.events)", ["type"])
 EVENTS_DROPPED = Counter("majlis_events_dropped", "Schema events dropped: the queue was full while the broker was away",

@@ -6,7 +6,8 @@ Three sources, each with its own cursor in ``majlis_report_cursor``:
   database than Majlis' own): a ``session_started`` ends the sender's conversation; its
   first customer message opens the next one and fixes its channel, language, form,
   dialect, entry source and intent (what the customer came for); later customer and bot
-  messages are counted.  Events younger than ``settle`` are left for the next run:
+  messages are counted, and a bot turn that records a bot-only rating (:mod:`bot.rating`)
+  gives the conversation its rating.  Events younger than ``settle`` are left for the next run:
   ids are handed out before commit, so the newest ones may still have gaps.
 - ``majlis_handoff_event``: every handoff an event touched is re-read (wait until the
   first claim, first agent reply, handling time, rating) and linked to the conversation
@@ -17,6 +18,9 @@ Three sources, each with its own cursor in ``majlis_report_cursor``:
 
 :meth:`ReportBuilder.refresh` works in batches and stops after ``budget`` seconds,
 so a page load never waits for a year of backlog; the desk's loop catches up behind.
+Every change to a conversation row queues its local day (``majlis_report_dirty_day``, same
+transaction); at the end of each refresh the queued days of the per-day rollup
+(``majlis_report_day``, what the page reads) are rebuilt from the conversation rows.
 """
 from __future__ import annotations
 
@@ -33,7 +37,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from bot.identity import IdentityError, sender_id
-from bot.reports.tables import create_report_tables, report_conversation, report_cursor, report_handoff
+from bot.rating import BOT_ONLY, RATING_METADATA_KEY, rating_of
+from bot.reports.tables import (
+    create_report_tables,
+    report_conversation,
+    report_cursor,
+    report_handoff,
+    report_day,
+    report_dirty_day,
+)
+from bot.storage.schema import REPORT_HOURS
 from bot.storage.schema import handoff, handoff_event, handoff_message, outbox
 
 logger = logging.getLogger(__name__)
@@ -67,6 +80,7 @@ class Refreshed:
     tracker_events: int = 0
     handoffs: int = 0
     windows: int = 0
+    days: int = 0
     caught_up: bool = True
 
 
@@ -108,6 +122,7 @@ class ReportBuilder:
             done.caught_up &= caught
             self._link_handoffs()
             done.windows = self._fold_windows()
+            done.days = self._roll_up()
             return done
 
     # -- cursors -----------------------------------------------------------
@@ -182,17 +197,21 @@ class ReportBuilder:
             elif conv is not None:  # a bot message of an open conversation
                 conv["messages_out"] += 1
                 conv["dirty"] = True
+                rated = _rating(row.data)
+                if rated is not None and rated[1] == BOT_ONLY:  # an agent's comes with its handoff
+                    conv["rating"] = rated[0]
         new = [self._values(c) for c in written if c.get("id") is None]
         if new:
             conn.execute(report_conversation.insert(), new)
         changed = [{"b_id": c["id"], **{k: c[k] for k in ("last_at", "messages_in", "messages_out", "fallbacks",
-                                                            "ended")}}
+                                                            "ended", "rating")}}
                    for c in written if c.get("id") is not None and c["dirty"]]
         if changed:
             conn.execute(report_conversation.update().where(report_conversation.c.id == sa.bindparam("b_id")).values(
                 last_at=sa.bindparam("last_at"), messages_in=sa.bindparam("messages_in"),
                 messages_out=sa.bindparam("messages_out"), fallbacks=sa.bindparam("fallbacks"),
-                ended=sa.bindparam("ended")), changed)
+                ended=sa.bindparam("ended"), rating=sa.bindparam("rating")), changed)
+        _queue_days(conn, {c["local_day"] for c in written if c["dirty"]})
 
     def _opened(self, row: Any) -> Dict[str, Any]:
         """A new conversation from its first customer message."""
@@ -302,6 +321,7 @@ class ReportBuilder:
         if item.get("rating") is not None:
             values["rating"] = item["rating"]
         conn.execute(report_conversation.update().where(report_conversation.c.id == conversation_id).values(**values))
+        _queue_day_of(conn, conversation_id)
 
     # -- customer-service window ---------------------------------------------
 
@@ -323,10 +343,58 @@ class ReportBuilder:
                 if conversation is not None:
                     conn.execute(report_conversation.update().where(report_conversation.c.id == conversation).values(
                         lost_window=True))
+                    _queue_day_of(conn, conversation)
             if rows:
                 newest = rows[-1].updated_at - datetime(1970, 1, 1)
                 self._move(conn, WINDOW, int(newest.total_seconds() * 1000))
             return len(rows)
+
+
+    # -- the per-day rollup ----------------------------------------------------
+
+    def _roll_up(self) -> int:
+        """Rebuild the rollup rows of every queued day from the conversation rows; days rebuilt."""
+        with self.engine.begin() as conn:
+            queued = conn.execute(sa.select(report_dirty_day.c.id, report_dirty_day.c.local_day)).all()
+            days = sorted({row.local_day for row in queued})
+            for chunk in _chunks(days):
+                conn.execute(report_day.delete().where(report_day.c.local_day.in_(list(chunk))))
+                conn.execute(report_day.insert().from_select(_ROLLUP_COLUMNS, _rollup_of(list(chunk))))
+            for chunk in _chunks([row.id for row in queued]):
+                conn.execute(report_dirty_day.delete().where(report_dirty_day.c.id.in_(list(chunk))))
+            return len(days)
+
+
+_KEYS = ("local_day", "channel", "language", "form", "dialect", "source", "intent", "handed_off", "handoff_reason",
+         "lost_window")
+_ROLLUP_COLUMNS = [*_KEYS, "conversations", "messages_in", "rating_sum", "ratings", *REPORT_HOURS]
+
+
+def _rollup_of(days: List[Any]) -> Any:
+    """The rollup rows of ``days``, as a SELECT over the conversation rows (columns as ``_ROLLUP_COLUMNS``)."""
+    conv = report_conversation.c
+    keys = [conv[name] for name in _KEYS]
+    hours = [sa.func.sum(sa.case((conv.local_hour == hour, 1), else_=0)) for hour in range(len(REPORT_HOURS))]
+    return sa.select(*keys, sa.func.count(), sa.func.sum(conv.messages_in),
+                     sa.func.coalesce(sa.func.sum(conv.rating), 0), sa.func.count(conv.rating), *hours).where(
+        conv.local_day.in_(days)).group_by(*keys)
+
+
+def _queue_days(conn: Connection, days: Any) -> None:
+    if days:
+        conn.execute(report_dirty_day.insert(), [{"local_day": day} for day in days])
+
+
+def _queue_day_of(conn: Connection, conversation_id: int) -> None:
+    conn.execute(report_dirty_day.insert().from_select(["local_day"], sa.select(
+        report_conversation.c.local_day).where(report_conversation.c.id == conversation_id)))
+
+
+def _rating(text: Any) -> Optional[Tuple[int, str]]:
+    """The rating a bot event's data records, if any (parsed only when it can hold one)."""
+    if isinstance(text, str) and RATING_METADATA_KEY not in text:
+        return None
+    return rating_of(_json(text))
 
 
 def _json(text: Any) -> Dict[str, Any]:

@@ -6,7 +6,7 @@ Times are naive UTC like every Majlis table; ``local_day``/``local_hour`` are in
 report time zone (``MAJLIS_REPORT_TZ``), computed once when the row is written.
 
 The tables are defined with every other Majlis table in :mod:`bot.storage.schema` and
-created by Alembic revision 0006; :func:`create_report_tables` only makes sure the
+created by Alembic revisions 0006 and 0010 (the per-day rollup); :func:`create_report_tables` only makes sure the
 database is migrated (the builder may be the first to touch a database).
 """
 from __future__ import annotations
@@ -14,9 +14,10 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 
 from bot.storage import migrate
-from bot.storage.schema import report_conversation, report_cursor, report_handoff
+from bot.storage.schema import report_conversation, report_cursor, report_day, report_dirty_day, report_handoff
 
-__all__ = ["create_report_tables", "report_conversation", "report_cursor", "report_handoff"]
+__all__ = ["create_report_tables", "report_conversation", "report_cursor", "report_day", "report_dirty_day",
+           "report_handoff"]
 
 
 def create_report_tables(engine: Engine) -> None:

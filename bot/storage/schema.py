@@ -481,3 +481,40 @@ customer_link = sa.Table(
     sa.Column("linked_at", sa.DateTime, nullable=False),
     sa.Index("ix_majlis_customer_link_person", "person"),
 )
+
+#: Conversations started per local hour of day, one column per hour (``h00`` … ``h23``).
+REPORT_HOURS = [f"h{hour:02d}" for hour in range(24)]
+
+# The per-day rollup of majlis_report_conversation (Alembic 0010): one row per local day and
+# combination of everything the page groups or filters by, with the sums the figures need.  A
+# whole year is then a few tens of thousands of narrow rows instead of every conversation.  Rows
+# of a day are rebuilt from the conversation table whenever one of its conversations changes
+# (the days to rebuild are queued in majlis_report_dirty_day, in the same transaction).
+report_day = sa.Table(
+    "majlis_report_day",
+    metadata,
+    sa.Column("id", _PK, primary_key=True, autoincrement=True),
+    sa.Column("local_day", sa.Date, nullable=False),
+    sa.Column("channel", sa.String(64), nullable=False),
+    sa.Column("language", sa.String(16), nullable=False),
+    sa.Column("form", sa.String(16), nullable=False),
+    sa.Column("dialect", sa.String(32), nullable=False),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("intent", sa.String(100), nullable=False),
+    sa.Column("handed_off", sa.Boolean, nullable=False),
+    sa.Column("handoff_reason", sa.String(64), nullable=True),
+    sa.Column("lost_window", sa.Boolean, nullable=False),
+    sa.Column("conversations", sa.Integer, nullable=False),
+    sa.Column("messages_in", sa.Integer, nullable=False),
+    sa.Column("rating_sum", sa.Integer, nullable=False),
+    sa.Column("ratings", sa.Integer, nullable=False),
+    *[sa.Column(name, sa.Integer, nullable=False) for name in REPORT_HOURS],
+    sa.Index("ix_majlis_report_day_day", "local_day"),
+)
+
+report_dirty_day = sa.Table(
+    "majlis_report_dirty_day",
+    metadata,
+    sa.Column("id", _PK, primary_key=True, autoincrement=True),
+    sa.Column("local_day", sa.Date, nullable=False),
+)

@@ -5,8 +5,12 @@ The trained model answers on WhatsApp Cloud (fake Graph API) and Twilio WhatsApp
 Twilio API), served by Rasa's ``configure_app`` with Majlis' fixes (as ``./majlis start``
 does, so ``/metrics`` is the real one).  History: two bot-only conversations (English and
 Arabic), one bot-only conversation whose first reply fails at the provider (131026), an
-Arabic handoff on WhatsApp and an English handoff on Twilio, both claimed, answered and
-closed by agents through the desk API, and rated 5 and 3 by the customers.
+English bot-only conversation the customer ends with thanks and rates 4 when the bot asks,
+an Arabic handoff on WhatsApp and an English handoff on Twilio, both claimed, answered and
+closed by agents through the desk API, and rated 5 and 3 by the customers, and an Arabic
+handoff on WhatsApp whose customer fell silent for 25 hours before the agent answered (the
+stored window is moved back, as the clock cannot be): the reply is not sent, the
+conversation is lost to the expired window.
 
 Expected values come from the history itself and from what the stores recorded (the
 NLU's intent, language and dialect of each first message, handoff and claim times),
@@ -20,7 +24,7 @@ import io
 import json
 import math
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List
 from zoneinfo import ZoneInfo
 
@@ -35,7 +39,7 @@ from bot.reports.builder import tracker_events
 from bot.reports.service import tracker_engine_of
 from bot.reports.tables import create_report_tables, report_cursor
 from bot.storage import create_engine, migrate
-from bot.storage.schema import handoff, handoff_event, handoff_message, outbox
+from bot.storage.schema import contact_window, handoff, handoff_event, handoff_message, outbox
 from bot.agent_desk.channel import AgentDeskInput
 from channels.twilio.channel import TwilioWhatsAppInput
 from channels.whatsapp_cloud.channel import WhatsAppCloudInput
@@ -51,11 +55,14 @@ from tests.fakes.fake_twilio import FakeTwilio, fake_twilio  # noqa: F401  (fixt
 from tests.rasa_server_app import served_rasa_app
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+RATING_QUESTION_EN = handoff_settings().messages["rating_request"].get("en")
 
 ZONE = ZoneInfo("Asia/Dubai")
-WA = {"bot_en": "971502220001", "bot_ar": "971502220002", "failed": "971502220003", "handoff_ar": "971502220004"}
+WA = {"bot_en": "971502220001", "bot_ar": "971502220002", "failed": "971502220003", "handoff_ar": "971502220004",
+      "rated": "971502220006", "window": "971502220007"}
 TWILIO_CUSTOMER = "+971502220005"
 SENDERS = [f"whatsapp_cloud:{n}" for n in WA.values()] + [f"twilio_whatsapp:{TWILIO_CUSTOMER}"]
+HANDOFF_AR, RATED, WINDOW, HANDOFF_EN = SENDERS[3], SENDERS[4], SENDERS[5], SENDERS[6]
 
 
 def accounts(engine) -> None:
@@ -153,14 +160,33 @@ async def test_report_page_and_metrics_match_a_known_history(majlis_agent, fake_
             await wa_say("failed", "السلام عليكم")
             await wa_say("handoff_ar", "أبي أكلم موظف لو سمحت")
             await twilio_say("I want to talk to a human agent please")
+            # served by the bot alone, ended with thanks: the bot asks for a rating once, in English
+            await wa_say("rated", "how do I get an esim?")
+            await wa_say("rated", "thank you so much")
+            asked = [m.json["interactive"] for m in fake_graph.messages() if m.json.get("to") == WA["rated"]
+                     and m.json.get("type") == "interactive" and m.json["interactive"]["body"]["text"] == RATING_QUESTION_EN]
+            assert len(asked) == 1, [m.json for m in fake_graph.messages() if m.json.get("to") == WA["rated"]]
+            assert [row["id"] for section in asked[0]["action"]["sections"] for row in section["rows"]] == [
+                "5", "4", "3", "2", "1"]
+            await wa_say("rated", "4")
+            await wa_say("window", "أبي أكلم موظف ضروري")
+            with engine.begin() as conn:  # the customer has been silent for 25 hours since
+                stored = conn.execute(sa.select(contact_window).where(
+                    contact_window.c.channel == "whatsapp_cloud", contact_window.c.customer.in_(
+                        [WA["window"], WINDOW]))).one()
+                conn.execute(contact_window.update().where(
+                    contact_window.c.channel == stored.channel, contact_window.c.account == stored.account,
+                    contact_window.c.customer == stored.customer).values(
+                    last_inbound_at=stored.last_inbound_at - timedelta(hours=25)))
 
             with engine.connect() as conn:
                 opened = {row.customer: row for row in conn.execute(sa.select(handoff))}
-            assert set(opened) == {SENDERS[3], SENDERS[4]}, "both customers should be waiting for a person"
+            assert set(opened) == {HANDOFF_AR, HANDOFF_EN, WINDOW}, "three customers should be waiting for a person"
             waiting = await scrape(f"{base}/metrics")
 
-            for email, sender, text in (("noura@example.com", SENDERS[3], "هلا، معك نورة. كيف أقدر أساعدك؟"),
-                                        ("john@example.com", SENDERS[4], "Hi, John here. How can I help?")):
+            for email, sender, text in (("noura@example.com", HANDOFF_AR, "هلا، معك نورة. كيف أقدر أساعدك؟"),
+                                        ("john@example.com", HANDOFF_EN, "Hi, John here. How can I help?"),
+                                        ("noura@example.com", WINDOW, "هلا، معك نورة. آسفين على التأخير")):
                 async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as agent_session:
                     csrf = await login(agent_session, f"{base}{DESK}", email)
                     api = f"{base}{DESK}/api/v1/handoffs/{opened[sender].public_id}"
@@ -180,10 +206,20 @@ async def test_report_page_and_metrics_match_a_known_history(majlis_agent, fake_
                     handoff_message.c.kind == "agent")).all())
                 sent = Counter((row.channel, row.kind) for row in conn.execute(
                     sa.select(outbox.c.channel, outbox.c.kind).where(outbox.c.state == "sent")))
+                skipped = Counter(row.channel for row in conn.execute(
+                    sa.select(outbox.c.channel, outbox.c.customer).where(outbox.c.state == "skipped")))
+                skipped_to = {row.customer for row in conn.execute(
+                    sa.select(outbox.c.customer).where(outbox.c.state == "skipped"))}
+                templates = Counter(row.channel for row in conn.execute(
+                    sa.select(outbox.c.channel).where(outbox.c.kind == "template")))
                 failed = Counter((row.channel, str(row.error_code)) for row in conn.execute(
                     sa.select(outbox.c.channel, outbox.c.error_code).where(outbox.c.state == "failed")))
-            assert [handoffs[s].rating for s in SENDERS[3:]] == [5, 3], "the ratings were not stored"
+            assert [handoffs[s].rating for s in (HANDOFF_AR, HANDOFF_EN, WINDOW)] == [5, 3, None], \
+                "the ratings were not stored"
             assert failed == {("whatsapp_cloud", "131026"): 1}
+            assert skipped_to == {WA["window"]} and skipped["whatsapp_cloud"] >= 1, "the late reply should be skipped"
+            assert WA["window"] not in {m.json.get("to") for m in fake_graph.messages()
+                                        if m.json.get("type") == "text" and "نورة" in m.json["text"]["body"]}
             with tracker_engine.connect() as conn:
                 user_events = [(row.sender_id, json.loads(row.data)) for row in conn.execute(
                     sa.select(tracker_events.c.sender_id, tracker_events.c.data).where(
@@ -213,9 +249,9 @@ async def test_report_page_and_metrics_match_a_known_history(majlis_agent, fake_
                 expected[("majlis_nlu_confidence_count", frozenset({("language", language), ("form", form)}))] = count
             for (language, form), count in fallbacks.items():
                 expected[("majlis_nlu_fallbacks_total", frozenset({("language", language), ("form", form)}))] = count
-            for record in handoffs.values():
-                expected[("majlis_handoffs_created_total", frozenset({
-                    ("reason", record.reason), ("channel", record.channel), ("language", record.language)}))] = 1
+            for labels, count in Counter(frozenset({("reason", r.reason), ("channel", r.channel), ("language", r.language)})
+                                         for r in handoffs.values()).items():
+                expected[("majlis_handoffs_created_total", labels)] = count
             for name in ("majlis_handoff_time_to_claim_seconds_count", "majlis_handoff_first_response_seconds_count",
                          "majlis_handoff_handling_seconds_count"):
                 for queue, count in Counter(r.queue for r in handoffs.values()).items():
@@ -224,11 +260,17 @@ async def test_report_page_and_metrics_match_a_known_history(majlis_agent, fake_
                 expected[("majlis_messages_sent_total", frozenset({("channel", channel), ("kind", kind)}))] = count
             expected[("majlis_messages_failed_total",
                       frozenset({("channel", "whatsapp_cloud"), ("error_code", "131026")}))] = 1
+            for channel, count in skipped.items():
+                expected[("majlis_window_expiries_total", frozenset({("channel", channel)}))] = count
+            for channel, count in templates.items():
+                expected[("majlis_template_fallbacks_total", frozenset({("channel", channel)}))] = count
+            for handled_by, rating in (("agent", 5), ("agent", 3), ("bot-only", 4)):
+                expected[("majlis_ratings_total", frozenset({("handled_by", handled_by), ("rating", str(rating))}))] = 1
             moved = {key: delta for key, delta in changed(before, after, "majlis_").items()
                      if key[0].endswith(("_total", "_count"))}
             assert moved == expected
             queues = {r.queue for r in handoffs.values()}
-            assert sum(value(waiting, "majlis_handoff_queue_length", queue=q) for q in queues) == 2
+            assert sum(value(waiting, "majlis_handoff_queue_length", queue=q) for q in queues) == 3
             assert all(value(after, "majlis_handoff_queue_length", queue=q) == 0 for q in queues)
 
             # -- who may read the reports
@@ -242,7 +284,7 @@ async def test_report_page_and_metrics_match_a_known_history(majlis_agent, fake_
 
         # -- what the report must show, from the history and the stored facts
         conversations = len(SENDERS)
-        handed = {SENDERS[3], SENDERS[4]}
+        handed = {HANDOFF_AR, HANDOFF_EN, WINDOW}
         dims = {"intent": lambda e: e["parse_data"]["intent"]["name"],
                 "language": lambda e: e["parse_data"]["language"]["code"],
                 "form": lambda e: e["parse_data"]["language"]["form"],
@@ -267,17 +309,17 @@ async def test_report_page_and_metrics_match_a_known_history(majlis_agent, fake_
                 await page.wait_for_selector("body[data-loaded]", timeout=30000)
                 summary = await table(page, "t-summary")
                 assert summary == {
-                    "Conversations": [str(conversations)], "Bot only (contained)": ["3"],
-                    "Containment": [percent(3, conversations)], "Handed off": ["2"],
-                    "Handoff rate": [percent(2, conversations)], "Lost to an expired window": ["0"],
+                    "Conversations": [str(conversations)], "Bot only (contained)": ["4"],
+                    "Containment": [percent(4, conversations)], "Handed off": ["3"],
+                    "Handoff rate": [percent(3, conversations)], "Lost to an expired window": ["1"],
                     "Customer messages": [str(len(user_events))]}
-                assert await table(page, "t-csat") == {"Bot only": ["—", "0"], "Agent handled": ["4.00", "2"]}
+                assert await table(page, "t-csat") == {"Bot only": ["4.00", "1"], "Agent handled": ["4.00", "2"]}
                 assert await table(page, "t-times") == {
-                    "Time to agent": [rounded_seconds(nearest_rank(waits, .5)), rounded_seconds(nearest_rank(waits, .9)), "2"],
+                    "Time to agent": [rounded_seconds(nearest_rank(waits, .5)), rounded_seconds(nearest_rank(waits, .9)), "3"],
                     "First agent response": [rounded_seconds(nearest_rank(firsts, .5)),
-                                             rounded_seconds(nearest_rank(firsts, .9)), "2"],
+                                             rounded_seconds(nearest_rank(firsts, .9)), "3"],
                     "Handling time": [rounded_seconds(nearest_rank(handling, .5)),
-                                      rounded_seconds(nearest_rank(handling, .9)), "2"]}
+                                      rounded_seconds(nearest_rank(handling, .9)), "3"]}
                 assert await table(page, "t-reasons") == {
                     reason: [str(n)] for reason, n in Counter(handoffs[s].reason for s in handed).items()}
                 for name, of in dims.items():
@@ -290,7 +332,7 @@ async def test_report_page_and_metrics_match_a_known_history(majlis_agent, fake_
                         key: [str(n), str(h), percent(h, n)] for key, (n, h) in groups.items()}, name
                 assert await table(page, "t-hours") == {f"{h:02d}:00": [str(hours.get(h, 0))] for h in range(24)}
                 today = datetime.now(ZONE).date().isoformat()
-                assert await table(page, "t-days") == {today: [str(conversations), "2"]}
+                assert await table(page, "t-days") == {today: [str(conversations), "3"]}
                 # every figure is also a chart: a drawn canvas per section
                 drawn = await page.locator("section.report-block canvas").evaluate_all(
                     "cs => cs.map(c => !!Chart.getChart(c) && c.width > 0)")
@@ -304,6 +346,7 @@ async def test_report_page_and_metrics_match_a_known_history(majlis_agent, fake_
                 arabic = [s for s in SENDERS if first[s]["parse_data"]["language"]["code"] == "ar"]
                 assert (await table(page, "t-summary"))["Conversations"] == [str(len(arabic))]
                 assert (await table(page, "t-summary"))["Handed off"] == [str(len(set(arabic) & handed))]
+                assert (await table(page, "t-summary"))["Lost to an expired window"] == [str(int(WINDOW in arabic))]
                 csv_url = await page.locator("#csv").get_attribute("href")
                 assert problems == []
             finally:

@@ -84,7 +84,8 @@ def test_business_hours_and_next_opening() -> None:
     assert BusinessHours.always().is_open(monday_night)
 
 
-@pytest.mark.parametrize("text, rating", [("5", 5), ("٤", 4), ("3/5", 3), ("⭐⭐", 2), ("6", None), ("good", None)])
+@pytest.mark.parametrize("text, rating", [("5", 5), ("٤", 4), ("3/5", 3), ("⭐⭐", 2), ("⭐️⭐️⭐️", 3), ("⭐ ⭐", 2),
+                                          ("6", None), ("good", None), ("⭐x⭐", None)])
 def test_ratings(text: str, rating) -> None:
     assert parse_rating(text) == rating
 

@@ -18,6 +18,7 @@ from rasa.shared.core.events import BotUttered, SessionStarted, UserUttered
 
 from bot.agent_desk.accounts import AccountStore
 from bot.handoff.store import HandoffStore
+from bot.rating import BOT_ONLY, request_utterance, thanks_utterance
 from bot.reports.builder import ReportBuilder
 from bot.reports.figures import ReportQuery, report
 from bot.storage import create_engine, migrate
@@ -130,6 +131,15 @@ async def test_figures_from_stored_events(engine) -> None:
     await store.add_event(record, "handoff.rated", {"rating": 5}, at(300))
     builder.refresh()
     assert figures(engine)["summary"]["csat"]["agent"] == {"average": 5.0, "count": 1}
+    # the bot asked the second-day conversation (bot-only) for a rating; the customer gave 4
+    en = "twilio_whatsapp:+971500000012"
+    store_events(engine, en, [request_utterance("How would you rate…", BOT_ONLY),
+                              user("4", at(86410), "inform", "en", "english", "twilio_whatsapp"),
+                              thanks_utterance("Thanks for your rating!", 4, BOT_ONLY)])
+    builder.refresh()
+    assert figures(engine)["summary"]["csat"] == {"bot_only": {"average": 4.0, "count": 1},
+                                                  "agent": {"average": 5.0, "count": 1}}
+    assert figures(engine, language="ar")["summary"]["csat"]["bot_only"] == {"average": None, "count": 0}
     store.shutdown()
 
 

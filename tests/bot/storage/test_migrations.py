@@ -15,7 +15,7 @@ from bot.storage.schema import metadata
 from tests.bot.storage import legacy_schema as legacy
 from tests.bot.storage.backends import create_pg_database, drop_pg_database
 
-REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009"]
+REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010"]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
