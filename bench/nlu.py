@@ -465,8 +465,9 @@ def main() -> int:
             record(pipeline, size, data, predictions, fingerprint)
             Path(result.model).unlink(missing_ok=True)  # up to 1 GB each; the predictions are kept
 
-        # First the reference (seconds to minutes) and Majlis at every size, then Rasa's default, whose
-        # training on all examples may not finish before the deadline: it must not hold back the others.
+        # First the reference (seconds to minutes) and Majlis at every size (in --sizes order), then Rasa's
+        # default from the smallest size up: on all examples it may not finish before the deadline, and it
+        # must not hold back the others.
         for size in sizes:
             for data in wanted:
                 rows, texts, _ = prepared[(size, data)]
@@ -483,7 +484,7 @@ def main() -> int:
                 record(REFERENCE, size, data, predictions)
                 run_rasa(majlis_label(majlis_source), majlis_source, size, data)
                 progress()
-        for size in (s for s in sizes if s in default_sizes):
+        for size in sorted((s for s in sizes if s in default_sizes), key=lambda s: s or 10**9):  # cheapest first
             for data in wanted:
                 run_rasa(DEFAULT, DEFAULT_CONFIG, size, data)
                 progress()
