@@ -48,8 +48,10 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -299,7 +301,8 @@ def predict_main(model: str, texts_file: str, out_file: str) -> int:
 
 
 def predict(model: str, sets: Dict[str, List[str]], work: Path) -> Dict[str, object]:
-    texts_file, out_file = work / "texts.json", work / "predictions.json"
+    stem = Path(model).name.split(".")[0]  # one pair of files per model: predictions may run side by side
+    texts_file, out_file = work / f"texts-{stem}.json", work / f"predictions-{stem}.json"
     texts_file.write_text(json.dumps(sets, ensure_ascii=False), encoding="utf-8")
     subprocess.run([sys.executable, __file__, "--predict", model, str(texts_file), str(out_file)],
                    cwd=ROOT, env=base_env(), check=True)
@@ -359,6 +362,9 @@ def main() -> int:
     parser.add_argument("--rescore-threshold", type=float, default=None,
                         help="re-apply a FallbackClassifier threshold (ambiguity 0) to the kept predictions of the "
                              "run --name, without retraining: the model and its confidences do not depend on it")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="Rasa trainings run side by side (each in its own child process, CPU time measured "
+                             "alone): on a busy machine a run then finishes sooner, wall times inflate")
     parser.add_argument("--deadline", default="", metavar="HH:MM",
                         help="UTC time (today) at which a training still running is stopped and reported as "
                              "unfinished, and after which none is started")
@@ -396,10 +402,13 @@ def main() -> int:
     not_run: List[str] = []
     sizes_of = {k: len(v) for k, v in test_sets.items()}
 
+    lock = threading.RLock()  # --jobs: trainings finish in worker threads; results are recorded one at a time
+
     def progress(final: bool = False) -> None:
         """The report so far: a run stopped (or killed) midway still leaves what it measured."""
-        report(args, machine, trained, evaluated, sizes_of, majlis_config=majlis_source, not_run=not_run,
-               partial=not final)
+        with lock:
+            report(args, machine, trained, evaluated, sizes_of, majlis_config=majlis_source, not_run=not_run,
+                   partial=not final)
 
     with tempfile.TemporaryDirectory(prefix="nlu-", dir=TMP) as tmp:
         work = Path(tmp)
@@ -413,26 +422,37 @@ def main() -> int:
                 prepared[(size, data)] = (data_sets[data], {t: [text for text, _ in test_sets[t]]
                                                             for t in tests_for[data]}, train_file)
         references: Dict[Tuple[int, str], Dict[str, object]] = {}
+        ours: Dict[Tuple[int, str], Dict[str, object]] = {}  # Majlis' predictions
 
         def record(system: str, size: int, data: str, predictions: Dict[str, object],
                    fingerprint: Optional[str] = None) -> None:
+            with lock:
+                _record(system, size, data, predictions, fingerprint)
+
+        def _record(system: str, size: int, data: str, predictions: Dict[str, object],
+                    fingerprint: Optional[str]) -> None:
             for test in tests_for[data]:
                 gold = [label for _, label in test_sets[test]]
                 scores = evaluate(gold, predictions[test])
-                if is_majlis(system):
-                    scores["reference_at_same_wrong"] = served_at_wrong(gold, references[(size, data)][test],
-                                                                        scores["wrong"])
                 evaluated.append({"test": test, "pipeline": system, "trained_on": data, "per_intent": size,
                                   "n": len(test_sets[test]), **scores, "fingerprint": fingerprint})
                 print(f"[nlu] {system} / {data} n={size} on {test}: served {scores['served']:.3f} "
                       f"top-1 {scores['accuracy']:.3f}", file=sys.stderr)
+            if is_majlis(system):
+                ours[(size, data)] = predictions
+            # Majlis against the reference at the same wrong-answer rate, whichever of the two finished last.
+            if (size, data) in ours and (size, data) in references:
+                for item in evaluated:
+                    if is_majlis(str(item["pipeline"])) and (item["per_intent"], item["trained_on"]) == (size, data):
+                        gold = [label for _, label in test_sets[item["test"]]]
+                        item["reference_at_same_wrong"] = served_at_wrong(
+                            gold, references[(size, data)][item["test"]], item["wrong"])
 
-        def run_rasa(pipeline: str, source: Path, size: int, data: str) -> Optional[Dict[str, object]]:
-            """Trains and scores ``pipeline``; Majlis' predictions are returned to be recorded after the
-            reference's (its rows compare with them), the default's are recorded at once."""
+        def run_rasa(pipeline: str, source: Path, size: int, data: str) -> None:
+            """Trains, scores and records ``pipeline`` (the default's results reused when cached)."""
             rows, texts, train_file = prepared[(size, data)]
             tag = "majlis" if is_majlis(pipeline) else "default"
-            config = work / f"config-{tag}.yml"
+            config = work / f"config-{tag}-{data}-n{size}.yml"
             nlu_config(source, args.epochs if pipeline == DEFAULT else "shipped", config)
             fingerprint = None
             if pipeline == DEFAULT:
@@ -441,13 +461,15 @@ def main() -> int:
                                                   {t: test_sets[t] for t in tests_for[data]}, args.epochs)
                 reused = None if args.retrain_default else reuse_default(fingerprint, data, size)
                 if reused:
-                    trained.append(reused[0])
-                    evaluated.extend(reused[1])
-                    return None
+                    with lock:
+                        trained.append(reused[0])
+                        evaluated.extend(reused[1])
+                    progress()
+                    return
             if deadline is not None and time.time() >= deadline:
                 not_run.append(f"{pipeline} on {data}, {_size(size)} per intent: not started, the run's deadline "
                                f"({args.deadline} UTC) had passed")
-                return None
+                return
             print(f"[nlu] training {pipeline} on {data}, {size or 'all'} per intent ({len(rows)} examples)",
                   file=sys.stderr)
             try:
@@ -457,7 +479,7 @@ def main() -> int:
                                f"stopped unfinished at the run's deadline ({args.deadline} UTC) after "
                                f"{stopped.wall_s / 60:.0f} min wall, {stopped.cpu_s / 60:.0f} min CPU "
                                f"(mean load {stopped.load_mean:.1f})")
-                return None
+                return
             result.per_intent, result.fingerprint = size, fingerprint
             trained.append(result)
             predictions = predict(result.model, texts, work)
@@ -465,36 +487,42 @@ def main() -> int:
             result.predicted = sum(map(len, texts.values()))
             keep_predictions(args.name, tag, data, size, predictions)
             Path(result.model).unlink(missing_ok=True)  # up to 1 GB each; the predictions are kept
-            if is_majlis(pipeline):
-                return predictions
             record(pipeline, size, data, predictions, fingerprint)
-            return None
+            progress()
 
-        # First Majlis and the reference at every size (in --sizes order; Majlis first: its training time
-        # is the figure that matters most), then Rasa's default from the smallest size up: on all examples
-        # it may not finish before the deadline, and it must not hold back the others.
-        for size in sizes:
-            for data in wanted:
-                ours = run_rasa(majlis_label(majlis_source), majlis_source, size, data)
+        # Majlis and the reference at every size (in --sizes order), then Rasa's default from the smallest
+        # size up: on all examples it may not finish before the deadline and must not hold back the others.
+        # With --jobs N, up to N Rasa trainings run side by side (each its own child process, whose CPU
+        # time is measured alone); the reference fits in this process meanwhile.
+        with ThreadPoolExecutor(max_workers=max(args.jobs, 1)) as pool:
+            futures = [pool.submit(run_rasa, majlis_label(majlis_source), majlis_source, size, data)
+                       for size in sizes for data in wanted]
+            futures += [pool.submit(run_rasa, DEFAULT, DEFAULT_CONFIG, size, data)
+                        for size in sorted((s for s in sizes if s in default_sizes), key=lambda s: s or 10**9)
+                        for data in wanted]
+            for size, data in sorted(prepared, key=lambda key: key[0] or 10**9):  # cheapest first
                 rows, texts, _ = prepared[(size, data)]
+                if deadline is not None and time.time() >= deadline:
+                    with lock:
+                        not_run.append(f"{REFERENCE} on {data}, {_size(size)} per intent: not started, the run's "
+                                       f"deadline ({args.deadline} UTC) had passed")
+                    continue
                 load_before = os.getloadavg()[0]
                 predictions, timing = nlu_reference.fit_predict(rows, texts)
                 load_after = os.getloadavg()[0]
-                references[(size, data)] = predictions
-                trained.append(TrainResult(REFERENCE, f"reference-{data}", len(rows), timing["wall_s"],
-                                           timing["cpu_s"], 0.0, "", per_intent=size,
-                                           predict_s=timing["predict_s"], predicted=sum(map(len, texts.values())),
-                                           load_mean=(load_before + load_after) / 2,
-                                           load_max=max(load_before, load_after)))
+                with lock:
+                    references[(size, data)] = predictions
+                    trained.append(TrainResult(REFERENCE, f"reference-{data}", len(rows), timing["wall_s"],
+                                               timing["cpu_s"], 0.0, "", per_intent=size,
+                                               predict_s=timing["predict_s"],
+                                               predicted=sum(map(len, texts.values())),
+                                               load_mean=(load_before + load_after) / 2,
+                                               load_max=max(load_before, load_after)))
                 keep_predictions(args.name, "reference", data, size, predictions)
                 record(REFERENCE, size, data, predictions)
-                if ours is not None:
-                    record(majlis_label(majlis_source), size, data, ours)
                 progress()
-        for size in sorted((s for s in sizes if s in default_sizes), key=lambda s: s or 10**9):  # cheapest first
-            for data in wanted:
-                run_rasa(DEFAULT, DEFAULT_CONFIG, size, data)
-                progress()
+            for future in futures:
+                future.result()
     progress(final=True)
     return 0
 
