@@ -48,8 +48,10 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -211,9 +213,22 @@ class TrainResult:
     reused_from: Optional[str] = None  # results file the default's results were taken from
     predict_s: Optional[float] = None  # CPU time of the test messages (model loading excluded)
     predicted: int = 0
+    load_mean: Optional[float] = None  # 1-minute load average sampled during training: mean and max
+    load_max: Optional[float] = None
 
 
-def train(pipeline: str, config: Path, data: Path, out: Path, name: str, examples: int) -> TrainResult:
+class DeadlineReached(RuntimeError):
+    """A training was stopped at ``--deadline``: what it had cost until then."""
+
+    def __init__(self, name: str, wall_s: float, cpu_s: float, load_mean: float) -> None:
+        super().__init__(f"{name} stopped at the deadline after {wall_s:.0f} s")
+        self.wall_s, self.cpu_s, self.load_mean = wall_s, cpu_s, load_mean
+
+
+def train(pipeline: str, config: Path, data: Path, out: Path, name: str, examples: int,
+          deadline: Optional[float] = None) -> TrainResult:
+    """``rasa train nlu`` in a child process; stopped (DeadlineReached) if still running at ``deadline``
+    (epoch seconds). The 1-minute load average is sampled every 5 s while it trains."""
     log = open(out / f"{name}.log", "w")
     start = time.perf_counter()
     process = subprocess.Popen(
@@ -223,15 +238,28 @@ def train(pipeline: str, config: Path, data: Path, out: Path, name: str, example
         # a component's output from the message data, so it cannot tell apart pipelines whose components
         # change token lemmas in place (ArabicNormalizer with and without: same downstream cache keys).
         cwd=ROOT, env=base_env(RASA_MAX_CACHE_SIZE="0"), stdout=log, stderr=subprocess.STDOUT)
-    _, status, usage = os.wait4(process.pid, 0)
+    loads: List[float] = []
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
+        loads.append(os.getloadavg()[0])
+        if deadline is not None and time.time() >= deadline:
+            process.terminate()
+            _, status, usage = os.wait4(process.pid, 0)
+            log.close()
+            raise DeadlineReached(name, time.perf_counter() - start, usage.ru_utime + usage.ru_stime,
+                                  sum(loads) / len(loads))
+        time.sleep(5)
     wall = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
     log.close()
     model = out / f"{name}.tar.gz"
     if process.returncode != 0 or not model.exists():
         raise RuntimeError(f"training {name} failed; see {out / (name + '.log')}")
+    loads = loads or [os.getloadavg()[0]]
     return TrainResult(pipeline, name, examples, wall, usage.ru_utime + usage.ru_stime,
-                       usage.ru_maxrss / 1024, str(model))
+                       usage.ru_maxrss / 1024, str(model), load_mean=sum(loads) / len(loads), load_max=max(loads))
 
 
 def predict_main(model: str, texts_file: str, out_file: str) -> int:
@@ -273,7 +301,8 @@ def predict_main(model: str, texts_file: str, out_file: str) -> int:
 
 
 def predict(model: str, sets: Dict[str, List[str]], work: Path) -> Dict[str, object]:
-    texts_file, out_file = work / "texts.json", work / "predictions.json"
+    stem = Path(model).name.split(".")[0]  # one pair of files per model: predictions may run side by side
+    texts_file, out_file = work / f"texts-{stem}.json", work / f"predictions-{stem}.json"
     texts_file.write_text(json.dumps(sets, ensure_ascii=False), encoding="utf-8")
     subprocess.run([sys.executable, __file__, "--predict", model, str(texts_file), str(out_file)],
                    cwd=ROOT, env=base_env(), check=True)
@@ -333,6 +362,12 @@ def main() -> int:
     parser.add_argument("--rescore-threshold", type=float, default=None,
                         help="re-apply a FallbackClassifier threshold (ambiguity 0) to the kept predictions of the "
                              "run --name, without retraining: the model and its confidences do not depend on it")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="Rasa trainings run side by side (each in its own child process, CPU time measured "
+                             "alone): on a busy machine a run then finishes sooner, wall times inflate")
+    parser.add_argument("--deadline", default="", metavar="HH:MM",
+                        help="UTC time (today) at which a training still running is stopped and reported as "
+                             "unfinished, and after which none is started")
     parser.add_argument("--predict", nargs=3, metavar=("MODEL", "TEXTS", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.predict:
@@ -355,69 +390,140 @@ def main() -> int:
     majlis_source = args.majlis_config if args.majlis_config.is_absolute() else (Path.cwd() / args.majlis_config)
     if not majlis_source.exists():
         parser.error(f"--majlis-config {args.majlis_config}: no such file")
-    pipelines = {majlis_label(majlis_source): majlis_source, DEFAULT: DEFAULT_CONFIG}
+    deadline = None
+    if args.deadline:
+        from datetime import datetime, timezone
+
+        hour, minute = (int(x) for x in args.deadline.split(":"))
+        deadline = datetime.now(timezone.utc).replace(hour=hour, minute=minute, second=0, microsecond=0).timestamp()
     TMP.mkdir(parents=True, exist_ok=True)
     trained: List[TrainResult] = []
     evaluated: List[Dict[str, object]] = []
+    not_run: List[str] = []
+    sizes_of = {k: len(v) for k, v in test_sets.items()}
+
+    lock = threading.RLock()  # --jobs: trainings finish in worker threads; results are recorded one at a time
+
+    def progress(final: bool = False) -> None:
+        """The report so far: a run stopped (or killed) midway still leaves what it measured."""
+        with lock:
+            report(args, machine, trained, evaluated, sizes_of, majlis_config=majlis_source, not_run=not_run,
+                   partial=not final)
+
     with tempfile.TemporaryDirectory(prefix="nlu-", dir=TMP) as tmp:
         work = Path(tmp)
+        prepared: Dict[Tuple[int, str], Tuple[List[Example], Dict[str, List[str]], Path]] = {}
         for size in sizes:
             samples = {lang: per_intent_sample(rows, size, args.seed) for lang, rows in train_sets.items()}
             data_sets = {"en": samples["en"], "ar": samples["ar"], "both": samples["en"] + samples["ar"]}
             for data in wanted:
-                rows = data_sets[data]
-                texts = {t: [text for text, _ in test_sets[t]] for t in tests_for[data]}
                 train_file = work / f"train-{data}-n{size}.yml"
-                write_nlu_yaml(rows, train_file)
+                write_nlu_yaml(data_sets[data], train_file)
+                prepared[(size, data)] = (data_sets[data], {t: [text for text, _ in test_sets[t]]
+                                                            for t in tests_for[data]}, train_file)
+        references: Dict[Tuple[int, str], Dict[str, object]] = {}
+        ours: Dict[Tuple[int, str], Dict[str, object]] = {}  # Majlis' predictions
 
-                def record(system: str, predictions: Dict[str, object], fingerprint: Optional[str] = None) -> None:
-                    for test in tests_for[data]:
-                        gold = [label for _, label in test_sets[test]]
-                        scores = evaluate(gold, predictions[test])
-                        if is_majlis(system):
-                            scores["reference_at_same_wrong"] = served_at_wrong(gold, reference[test],
-                                                                                scores["wrong"])
-                        evaluated.append({"test": test, "pipeline": system, "trained_on": data, "per_intent": size,
-                                          "n": len(test_sets[test]), **scores, "fingerprint": fingerprint})
-                        print(f"[nlu] {system} / {data} n={size} on {test}: served {scores['served']:.3f} "
-                              f"top-1 {scores['accuracy']:.3f}", file=sys.stderr)
+        def record(system: str, size: int, data: str, predictions: Dict[str, object],
+                   fingerprint: Optional[str] = None) -> None:
+            with lock:
+                _record(system, size, data, predictions, fingerprint)
 
-                # The reference first (seconds), then the Rasa pipelines, back to back on the same data.
+        def _record(system: str, size: int, data: str, predictions: Dict[str, object],
+                    fingerprint: Optional[str]) -> None:
+            for test in tests_for[data]:
+                gold = [label for _, label in test_sets[test]]
+                scores = evaluate(gold, predictions[test])
+                evaluated.append({"test": test, "pipeline": system, "trained_on": data, "per_intent": size,
+                                  "n": len(test_sets[test]), **scores, "fingerprint": fingerprint})
+                print(f"[nlu] {system} / {data} n={size} on {test}: served {scores['served']:.3f} "
+                      f"top-1 {scores['accuracy']:.3f}", file=sys.stderr)
+            if is_majlis(system):
+                ours[(size, data)] = predictions
+            # Majlis against the reference at the same wrong-answer rate, whichever of the two finished last.
+            if (size, data) in ours and (size, data) in references:
+                for item in evaluated:
+                    if is_majlis(str(item["pipeline"])) and (item["per_intent"], item["trained_on"]) == (size, data):
+                        gold = [label for _, label in test_sets[item["test"]]]
+                        item["reference_at_same_wrong"] = served_at_wrong(
+                            gold, references[(size, data)][item["test"]], item["wrong"])
+
+        def run_rasa(pipeline: str, source: Path, size: int, data: str) -> None:
+            """Trains, scores and records ``pipeline`` (the default's results reused when cached)."""
+            rows, texts, train_file = prepared[(size, data)]
+            tag = "majlis" if is_majlis(pipeline) else "default"
+            config = work / f"config-{tag}-{data}-n{size}.yml"
+            nlu_config(source, args.epochs if pipeline == DEFAULT else "shipped", config)
+            fingerprint = None
+            if pipeline == DEFAULT:
+                fingerprint = default_fingerprint(config.read_text(encoding="utf-8"),
+                                                  train_file.read_text(encoding="utf-8"),
+                                                  {t: test_sets[t] for t in tests_for[data]}, args.epochs)
+                reused = None if args.retrain_default else reuse_default(fingerprint, data, size)
+                if reused:
+                    with lock:
+                        trained.append(reused[0])
+                        evaluated.extend(reused[1])
+                    progress()
+                    return
+            if deadline is not None and time.time() >= deadline:
+                not_run.append(f"{pipeline} on {data}, {_size(size)} per intent: not started, the run's deadline "
+                               f"({args.deadline} UTC) had passed")
+                return
+            print(f"[nlu] training {pipeline} on {data}, {size or 'all'} per intent ({len(rows)} examples)",
+                  file=sys.stderr)
+            try:
+                result = train(pipeline, config, train_file, work, f"{tag}-{data}-n{size}", len(rows), deadline)
+            except DeadlineReached as stopped:
+                not_run.append(f"{pipeline} on {data}, {_size(size)} per intent ({len(rows)} examples): training "
+                               f"stopped unfinished at the run's deadline ({args.deadline} UTC) after "
+                               f"{stopped.wall_s / 60:.0f} min wall, {stopped.cpu_s / 60:.0f} min CPU "
+                               f"(mean load {stopped.load_mean:.1f})")
+                return
+            result.per_intent, result.fingerprint = size, fingerprint
+            trained.append(result)
+            predictions = predict(result.model, texts, work)
+            result.predict_s = float(predictions.pop("__cpu_s__", 0.0))
+            result.predicted = sum(map(len, texts.values()))
+            keep_predictions(args.name, tag, data, size, predictions)
+            Path(result.model).unlink(missing_ok=True)  # up to 1 GB each; the predictions are kept
+            record(pipeline, size, data, predictions, fingerprint)
+            progress()
+
+        # Majlis and the reference at every size (in --sizes order), then Rasa's default from the smallest
+        # size up: on all examples it may not finish before the deadline and must not hold back the others.
+        # With --jobs N, up to N Rasa trainings run side by side (each its own child process, whose CPU
+        # time is measured alone); the reference fits in this process meanwhile.
+        with ThreadPoolExecutor(max_workers=max(args.jobs, 1)) as pool:
+            futures = [pool.submit(run_rasa, majlis_label(majlis_source), majlis_source, size, data)
+                       for size in sizes for data in wanted]
+            futures += [pool.submit(run_rasa, DEFAULT, DEFAULT_CONFIG, size, data)
+                        for size in sorted((s for s in sizes if s in default_sizes), key=lambda s: s or 10**9)
+                        for data in wanted]
+            for size, data in sorted(prepared, key=lambda key: key[0] or 10**9):  # cheapest first
+                rows, texts, _ = prepared[(size, data)]
+                if deadline is not None and time.time() >= deadline:
+                    with lock:
+                        not_run.append(f"{REFERENCE} on {data}, {_size(size)} per intent: not started, the run's "
+                                       f"deadline ({args.deadline} UTC) had passed")
+                    continue
+                load_before = os.getloadavg()[0]
                 predictions, timing = nlu_reference.fit_predict(rows, texts)
-                reference = predictions
-                trained.append(TrainResult(REFERENCE, f"reference-{data}", len(rows), timing["wall_s"],
-                                           timing["cpu_s"], 0.0, "", per_intent=size,
-                                           predict_s=timing["predict_s"], predicted=sum(map(len, texts.values()))))
+                load_after = os.getloadavg()[0]
+                with lock:
+                    references[(size, data)] = predictions
+                    trained.append(TrainResult(REFERENCE, f"reference-{data}", len(rows), timing["wall_s"],
+                                               timing["cpu_s"], 0.0, "", per_intent=size,
+                                               predict_s=timing["predict_s"],
+                                               predicted=sum(map(len, texts.values())),
+                                               load_mean=(load_before + load_after) / 2,
+                                               load_max=max(load_before, load_after)))
                 keep_predictions(args.name, "reference", data, size, predictions)
-                record(REFERENCE, predictions)
-                for pipeline, source in pipelines.items():
-                    if pipeline == DEFAULT and size not in default_sizes:
-                        continue
-                    tag = "majlis" if is_majlis(pipeline) else "default"
-                    config = work / f"config-{tag}.yml"
-                    nlu_config(source, args.epochs if pipeline == DEFAULT else "shipped", config)
-                    fingerprint = None
-                    if pipeline == DEFAULT:
-                        fingerprint = default_fingerprint(config.read_text(encoding="utf-8"),
-                                                          train_file.read_text(encoding="utf-8"),
-                                                          {t: test_sets[t] for t in tests_for[data]}, args.epochs)
-                        reused = None if args.retrain_default else reuse_default(fingerprint, data, size)
-                        if reused:
-                            trained.append(reused[0])
-                            evaluated.extend(reused[1])
-                            continue
-                    print(f"[nlu] training {pipeline} on {data}, {size or 'all'} per intent ({len(rows)} examples)",
-                          file=sys.stderr)
-                    result = train(pipeline, config, train_file, work, f"{tag}-{data}-n{size}", len(rows))
-                    result.per_intent, result.fingerprint = size, fingerprint
-                    trained.append(result)
-                    predictions = predict(result.model, texts, work)
-                    result.predict_s = float(predictions.pop("__cpu_s__", 0.0))
-                    result.predicted = sum(map(len, texts.values()))
-                    keep_predictions(args.name, tag, data, size, predictions)
-                    record(pipeline, predictions, fingerprint)
-                    Path(result.model).unlink(missing_ok=True)  # up to 1 GB each; the predictions are kept
-    report(args, machine, trained, evaluated, {k: len(v) for k, v in test_sets.items()}, majlis_config=majlis_source)
+                record(REFERENCE, size, data, predictions)
+                progress()
+            for future in futures:
+                future.result()
+    progress(final=True)
     return 0
 
 
@@ -476,12 +582,15 @@ def _size(size: int) -> str:
 
 
 def report(args: argparse.Namespace, machine: str, trained: List[TrainResult], evaluated: List[Dict[str, object]],
-           test_sizes: Dict[str, int], majlis_config: Optional[Path] = None) -> None:
+           test_sizes: Dict[str, int], majlis_config: Optional[Path] = None, not_run: Sequence[str] = (),
+           partial: bool = False) -> None:
     epochs = ("100 (shipped)" if args.epochs == "shipped" else f"{args.epochs} (reduced protocol; shipped: 100)")
     tests = "full test sets" if not args.test_per_intent else f"{args.test_per_intent} per intent (seed {args.seed})"
     title = "# Understanding: Majlis vs the linear reference vs Rasa's default pipeline"
     if args.quick:
         title += " (QUICK SMOKE RUN: not a result)"
+    if partial:
+        title += " (RUN IN PROGRESS: partial)"
     lines = [title, "", machine, "",
              f"Protocol: training examples per intent and language: {', '.join(_size(int(s)) for s in args.sizes.split(','))} "
              f"(seeded samples, seed {args.seed}); Majlis as shipped; linear reference: {nlu_reference.SETTINGS}; "
@@ -533,25 +642,38 @@ def report(args: argparse.Namespace, machine: str, trained: List[TrainResult], e
                     "Δ served at the same wrong-answer rate"], diff_rows)
     lines += ["", f"Training cost (Rasa: child process `rasa train nlu` at nice {os.nice(0)}; reference: in-process "
               "fit of vectorizer and model):", ""]
-    lines += table(["system", "trained on", "per intent", "examples", "wall time", "CPU time", "peak RSS",
-                    "inference CPU / message"],
+    lines += table(["system", "trained on", "per intent", "examples", "wall time", "CPU time", "load during (mean / max)",
+                    "peak RSS", "inference CPU / message"],
                    [[t.pipeline, t.data.split("-")[1] if "-" in t.data else t.data, _size(t.per_intent), t.examples,
-                     f"{t.wall_s:.0f} s", f"{t.cpu_s:.0f} s", f"{t.peak_rss_mb:.0f} MB" if t.peak_rss_mb else "n/a",
+                     f"{t.wall_s:.0f} s ({t.wall_s / 60:.1f} min)", f"{t.cpu_s:.0f} s ({t.cpu_s / 60:.1f} min)",
+                     f"{t.load_mean:.1f} / {t.load_max:.1f}" if t.load_mean is not None else "n/a",
+                     f"{t.peak_rss_mb:.0f} MB" if t.peak_rss_mb else "n/a",
                      f"{1000 * t.predict_s / t.predicted:.2f} ms" if t.predict_s and t.predicted else "n/a"]
                     for t in trained])
-    lines += ["", "Inference CPU / message: CPU time of the test messages through the trained graph (Rasa, in "
+    lines += ["", "Load during: the 1-minute load average sampled every 5 s while Rasa trained (the reference: at its "
+              "start and end); CPU time is what the training itself used, wall time also counts the waiting for the "
+              "2 cores. Inference CPU / message: CPU time of the test messages through the trained graph (Rasa, in "
               "batches of 256, model loading excluded) or vectorizer + model (reference)."]
+    if not_run:
+        lines += ["", "Not run or not finished in this run:", ""] + [f"- {item}" for item in not_run]
     lines += ["", load_line(), "", f"Command: `{' '.join(['python bench/nlu.py', *sys.argv[1:]])}`"]
-    write_report(args.name, lines)
+    # While the run goes on, the report so far is written beside the last complete one (not over it);
+    # bench/results/nlu*.json still finds it, so a run stopped midway never trains the default twice.
+    name = f"{args.name}-partial" if partial else args.name
+    write_report(name, lines)
     protocol = {"sizes": args.sizes, "default_sizes": args.default_sizes, "epochs": args.epochs, "seed": args.seed,
-                "test_per_intent": args.test_per_intent, "quick": args.quick}
+                "test_per_intent": args.test_per_intent, "quick": args.quick, "not_run": list(not_run),
+                "partial": partial}
     if majlis_config is not None:
         protocol["majlis_config"] = majlis_label(majlis_config)[len("majlis ("):-1]
         protocol["majlis_config_text"] = majlis_config.read_text(encoding="utf-8")
-    (common.RESULTS / f"{args.name}.json").write_text(json.dumps({"protocol": protocol,
-                                                              "trained": [asdict(t) for t in trained],
-                                                              "evaluated": evaluated}, indent=1), encoding="utf-8")
-    plot(args.name, evaluated, title.lstrip("# "))
+    (common.RESULTS / f"{name}.json").write_text(json.dumps({"protocol": protocol,
+                                                          "trained": [asdict(t) for t in trained],
+                                                          "evaluated": evaluated}, indent=1), encoding="utf-8")
+    plot(name, evaluated, title.lstrip("# "))
+    if not partial:
+        for suffix in (".md", ".json", ".png"):
+            (common.RESULTS / f"{args.name}-partial{suffix}").unlink(missing_ok=True)
 
 
 def plot(name: str, evaluated: List[Dict[str, object]], title: str) -> None:

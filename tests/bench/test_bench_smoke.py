@@ -85,3 +85,38 @@ def test_reference_at_the_same_wrong_answer_rate_answers_its_most_confident_firs
                    {"top": "c", "confidence": 0.7}, {"top": "d", "confidence": 0.1}]
     assert nlu.served_at_wrong(gold, predictions, 0.0) == 0.25   # stops before the wrong 0.8
     assert nlu.served_at_wrong(gold, predictions, 0.25) == 0.75  # may take the one wrong answer
+
+
+def test_a_training_still_running_at_the_deadline_is_stopped_and_its_cost_kept(tmp_path: Path) -> None:
+    import time
+
+    data = tmp_path / "nlu.yml"
+    nlu.write_nlu_yaml([("hello", "greet"), ("bye", "goodbye")], data)
+    config = tmp_path / "config.yml"
+    nlu.nlu_config(nlu.DEFAULT_CONFIG, "2", config)
+    started = time.time()
+    with pytest.raises(nlu.DeadlineReached) as stopped:
+        nlu.train("rasa default", config, data, tmp_path, "stopped", 2, deadline=started)
+    assert not (tmp_path / "stopped.tar.gz").exists()
+    assert 0 <= stopped.value.wall_s < time.time() - started + 1
+
+
+def test_a_partial_report_is_written_beside_the_last_complete_one_and_says_what_was_not_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(common, "RESULTS", tmp_path)
+    args = nlu.argparse.Namespace(epochs="20", sizes="10,0", default_sizes="10,0", seed=42, test_per_intent=0,
+                                  quick=False, name="nlu-smoke")
+    evaluated = [{"test": "ArBanking77 MSA test", "pipeline": nlu.REFERENCE, "trained_on": "ar", "per_intent": 10,
+                  "n": 3574, "served": 0.6, "accuracy": 0.6, "macro_f1": 0.6, "fallback": 0.0, "wrong": 0.4}]
+    trained = [nlu.TrainResult(nlu.REFERENCE, "reference-ar", 770, 30.0, 20.0, 0.0, "", per_intent=10,
+                               load_mean=12.5, load_max=14.0)]
+    not_run = ["rasa default on ar, all per intent (15,000 examples): training stopped unfinished at the run's "
+               "deadline (15:45 UTC) after 50 min wall, 9 min CPU (mean load 20.0)"]
+    nlu.report(args, "Machine: test", trained, evaluated, {"ArBanking77 MSA test": 3574}, not_run=not_run,
+               partial=True)
+    text = (tmp_path / "nlu-smoke-partial.md").read_text(encoding="utf-8")
+    assert not (tmp_path / "nlu-smoke.md").exists()
+    assert "RUN IN PROGRESS" in text and f"- {not_run[0]}" in text
+    assert "| 30 s (0.5 min) | 20 s (0.3 min) | 12.5 / 14.0 |" in text
+    nlu.report(args, "Machine: test", trained, evaluated, {"ArBanking77 MSA test": 3574}, not_run=not_run)
+    assert (tmp_path / "nlu-smoke.md").exists() and not (tmp_path / "nlu-smoke-partial.md").exists()

@@ -104,6 +104,34 @@ async def test_arabizi_bill_is_answered_in_arabic(majlis_agent):
     assert replies and all(is_arabic(r) for r in replies)
 
 
+@pytest.mark.parametrize("text,intent", [
+    ("bade a3ref shu sar bel talab", "order_status"),  # Levantine
+    ("3ayez a3raf el fatoora kam", "check_bill"),       # Egyptian
+    ("fen el commande dyali", "order_status"),          # Moroccan, a French word mixed in
+    ("merci bzaf", "thanks"),                           # Moroccan and French, short, no digits
+])
+async def test_arabizi_beyond_gulf_is_understood_and_answered_in_arabic(majlis_agent, text, intent):
+    chat = Conversation(majlis_agent)
+    assert all(is_english(r) for r in await chat.say("hello"))  # an English conversation so far
+    replies = await chat.say(text)
+    tracker = await chat.tracker()
+    assert (tracker.latest_message.intent.get("name"), tracker.latest_message.parse_data["language"]["form"]) == (
+        intent, "arabizi")
+    assert replies and all(is_arabic(r) for r in replies), replies
+
+
+@pytest.mark.parametrize("opening,in_language", [("السلام عليكم", is_arabic), ("hello", is_english)])
+async def test_a_short_mixed_line_without_digits_is_answered_in_the_conversations_language(majlis_agent, opening,
+                                                                                          in_language):
+    # "ana fine bas" leans English ("fine") but is Arabizi ("ana", "bas"): too little to switch on.
+    chat = Conversation(majlis_agent)
+    assert all(in_language(r) for r in await chat.say(opening))
+    replies = await chat.say("ana fine bas")
+    tracker = await chat.tracker()
+    assert tracker.latest_message.parse_data["language"]["clear"] is False
+    assert replies and all(in_language(r) for r in replies), replies
+
+
 async def test_switching_language_mid_conversation_and_on_request(majlis_agent):
     chat = Conversation(majlis_agent)
     assert all(is_english(r) for r in await chat.say("hello"))
