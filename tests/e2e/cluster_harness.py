@@ -9,24 +9,74 @@ desk are those of tests/e2e/test_cluster.py.
 """
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 import subprocess
 import sys
 import uuid
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator, Dict
+from typing import Any, AsyncIterator, Dict
 
 import aio_pika
 import aiohttp
 import psycopg2
 
 from tests.conftest import ROOT
-from tests.e2e.test_cluster import AMQP, PG, Running, all_ready, wait_until
 
-#: Conversations a Rasa server holds at once: PostgreSQL's connections are shared with every test here.
+AMQP = "amqp://guest:guest@127.0.0.1:5672/"
+PG = dict(host="127.0.0.1", port=5432, user="postgres")
+#: Conversations a Rasa server holds at once: what a SIGKILL can interrupt in flight; PostgreSQL's
+#: connections are shared with every test here, so a few per server keeps a cluster at a few dozen.
 PREFETCH = 4
+
+
+@dataclass
+class Running:
+    process: subprocess.Popen
+    dir: Path
+    db: str
+    lb: str
+
+    def state(self) -> Dict[str, Any]:
+        return json.loads((self.dir / "state.json").read_text(encoding="utf-8"))
+
+    def child(self, name: str) -> Dict[str, Any]:
+        return next(p for p in self.state()["processes"] if p["name"] == name)
+
+    def base(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.child(name)['port']}"
+
+
+async def wait_until(predicate, timeout: float, what: str, interval: float = 0.5) -> None:
+    """Wait until ``predicate()`` (awaited when it is a coroutine) is true; the bound only ends a run that failed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        outcome = predicate()
+        if asyncio.iscoroutine(outcome):
+            outcome = await outcome
+        if outcome:
+            return
+        assert loop.time() < deadline, f"not reached in {timeout:.0f} s: {what}"
+        await asyncio.sleep(interval)
+
+
+async def all_ready(session: aiohttp.ClientSession, running: Running) -> bool:
+    assert running.process.poll() is None, "the launcher exited"
+    if not (running.dir / "state.json").exists():
+        return False
+    for child in running.state()["processes"]:
+        try:
+            async with session.get(child["ready"], timeout=aiohttp.ClientTimeout(total=2)) as answer:
+                if answer.status != 200:
+                    return False
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            return False
+    return True
 
 
 @asynccontextmanager

@@ -32,16 +32,14 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator, Dict, List
 
-import aio_pika
 import aiohttp
 import psycopg2
 import pytest
@@ -49,7 +47,7 @@ import pytest
 from bot.config import Secret
 from channels.meta.graph import SIGNATURE_HEADER, sign
 from tests.channels.whatsapp_harness import APP_SECRET, NUMBERS, PHONE_NUMBER_ID, VERIFY_TOKEN
-from tests.conftest import ROOT
+from tests.e2e.cluster_harness import PG, Running, all_ready, channel_cluster, wait_until
 from tests.fakes.fake_customer import encode, envelope, text_message
 from tests.fakes.fake_graph import fake_graph  # noqa: F401 - fixture
 
@@ -58,11 +56,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 MESSAGES = int(os.environ.get("MAJLIS_CLUSTER_TEST_MESSAGES", "3000"))
 CONVERSATIONS = int(os.environ.get("MAJLIS_CLUSTER_TEST_CONVERSATIONS", "150"))
 RASA_SERVERS, RECEIVERS = 3, 2
-AMQP = "amqp://guest:guest@127.0.0.1:5672/"
-PG = dict(host="127.0.0.1", port=5432, user="postgres")
-#: Conversations a Rasa server holds at once (MAJLIS_WORK_QUEUE_PREFETCH below): what a SIGKILL can
-#: interrupt in flight.
-PREFETCH = 4
 ARABIC = re.compile(r"[\u0600-\u06FF]")
 #: What the customers say: greetings and thanks in both languages (no handoff rule fires on them).
 SAYINGS = ["مرحبا", "hello", "شكرا", "thank you", "السلام عليكم", "hi there", "شكرا جزيلا", "thanks"]
@@ -73,104 +66,16 @@ AGENT_REPLY = "أهلاً، معك نورة من خدمة العملاء. كيف
 # -- the cluster -------------------------------------------------------------------
 
 
-@dataclass
-class Running:
-    process: subprocess.Popen
-    dir: Path
-    db: str
-    lb: str
-
-    def state(self) -> Dict[str, Any]:
-        return json.loads((self.dir / "state.json").read_text(encoding="utf-8"))
-
-    def child(self, name: str) -> Dict[str, Any]:
-        return next(p for p in self.state()["processes"] if p["name"] == name)
-
-    def base(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.child(name)['port']}"
-
-
-async def wait_until(predicate, timeout: float, what: str, interval: float = 0.5) -> None:
-    """Wait until ``predicate()`` (awaited when it is a coroutine) is true; the bound only ends a run that failed."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        outcome = predicate()
-        if asyncio.iscoroutine(outcome):
-            outcome = await outcome
-        if outcome:
-            return
-        assert loop.time() < deadline, f"not reached in {timeout:.0f} s: {what}"
-        await asyncio.sleep(interval)
-
-
-async def all_ready(session: aiohttp.ClientSession, running: Running) -> bool:
-    assert running.process.poll() is None, "the launcher exited"
-    if not (running.dir / "state.json").exists():
-        return False
-    for child in running.state()["processes"]:
-        try:
-            async with session.get(child["ready"], timeout=aiohttp.ClientTimeout(total=2)) as answer:
-                if answer.status != 200:
-                    return False
-        except (aiohttp.ClientError, asyncio.TimeoutError):
-            return False
-    return True
-
-
 @asynccontextmanager
 async def cluster(tmp_path: Path, graph_url: str) -> AsyncIterator[Running]:
-    tag = uuid.uuid4().hex[:10]
-    db = f"majlis_cluster_{tag}"
-    admin = psycopg2.connect(dbname="postgres", **PG)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{db}"')
-    queues = [f"majlis_test_inbox_{tag}", f"majlis_test_events_{tag}"]
-    env = {
-        **os.environ, "PYTHONPATH": str(ROOT), "MAJLIS_DATA_DIR": str(tmp_path),
-        "MAJLIS_DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{db}",
-        "MAJLIS_REDIS_PREFIX": f"majlistest{tag}",  # Rasa takes alphanumeric prefixes only
-        # Own queues and exchange: other test runs on this RabbitMQ must not see this cluster's events.
-        "MAJLIS_WORK_QUEUE": queues[0], "MAJLIS_RABBITMQ_QUEUE": queues[1],
-        "MAJLIS_RABBITMQ_EXCHANGE": f"majlis_test_exchange_{tag}",
+    """3 Rasa servers and 2 WhatsApp receivers behind HAProxy, on their own database, queues and exchange."""
+    channel_env = {
         "WHATSAPP_APP_SECRET": APP_SECRET, "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN,
         "WHATSAPP_NUMBERS": json.dumps(NUMBERS), "WHATSAPP_GRAPH_URL": graph_url,
-        "WHATSAPP_INBOX_SWEEP_SECONDS": "5", "MAJLIS_BUSINESS_HOURS": "always", "MAJLIS_HANDOFF_UPDATE_SECONDS": "0",
-        "MAJLIS_REST": "off", "MAJLIS_LOG_LEVEL": "INFO",
-        # PostgreSQL's 100 connections are shared with every test running on this machine:
-        # 4 conversations in hand per server keeps the cluster at a few dozen.
-        "MAJLIS_WORK_QUEUE_PREFETCH": str(PREFETCH),
+        "WHATSAPP_INBOX_SWEEP_SECONDS": "5",
     }
-    for key in ("MAJLIS_ENDPOINTS", "MAJLIS_PORT", "MAJLIS_WORK_QUEUE_URL"):
-        env.pop(key, None)
-    log = open(tmp_path / "launcher.log", "wb")
-    process = subprocess.Popen(
-        [sys.executable, "scripts/cluster.py", "--instances", str(RASA_SERVERS), "--receivers", str(RECEIVERS),
-         "--port", "0", "--host", "127.0.0.1"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    running = Running(process, tmp_path / "cluster", db, "")
-    try:
-        async with aiohttp.ClientSession() as session:
-            await wait_until(lambda: all_ready(session, running), 900, "every process ready", interval=2)
-        running.lb = f"http://127.0.0.1:{running.state()['lb_port']}"
+    async with channel_cluster(tmp_path, channel_env, servers=RASA_SERVERS, receivers=RECEIVERS) as running:
         yield running
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=90)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-        with suppress(Exception):
-            connection = await aio_pika.connect(AMQP)
-            channel = await connection.channel()
-            for queue in queues:
-                await channel.queue_delete(queue)
-            await connection.close()
-        with admin.cursor() as cur:
-            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (db,))
-            cur.execute(f'DROP DATABASE IF EXISTS "{db}"')
-        admin.close()
 
 
 # -- customers ----------------------------------------------------------------------
