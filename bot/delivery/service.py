@@ -269,6 +269,21 @@ class Delivery:
             self._have_sent((stored.account, stored.customer))
         return stored if created else None
 
+    async def refuse_outside_window(self, message: OutboundMessage) -> bool:
+        """Record a person's free-form message refused because the window had closed.
+
+        Stored as skipped, never sent and with no template queued (the person chooses one):
+        the reports then count the conversation as lost to the window, and the window-expiry
+        metric counts it as the dispatcher counts a reply it skips.  False if the key was
+        recorded before.
+        """
+        _stored, created = await self.store.enqueue(message, self.clock(), state=OutboxState.SKIPPED)
+        if created:
+            delivery_metrics.window_expired(self.channel)
+            logger.info("%s: a free-form message from the desk was refused: customer-service window closed",
+                        self.channel)
+        return created
+
     async def window_open(self, account: str, customer: str, at: Optional[datetime] = None) -> bool:
         """Whether a free-form message to ``customer`` from ``account`` is allowed now."""
         if self.window is None:

@@ -303,13 +303,18 @@ class SqlDelivery:
 
     # -- outbox ------------------------------------------------------------
 
-    def enqueue(self, message: OutboundMessage, now: datetime) -> Tuple[OutboundMessage, bool]:
-        """Store an outgoing message unless its idempotency key exists; (stored, created)."""
+    def enqueue(self, message: OutboundMessage, now: datetime,
+                state: OutboxState = OutboxState.PENDING) -> Tuple[OutboundMessage, bool]:
+        """Store an outgoing message unless its idempotency key exists; (stored, created).
+
+        ``state`` SKIPPED records a message refused before any attempt (a person's free-form
+        text after the window closed): kept for the record and the reports, never sent.
+        """
         with self.engine.begin() as conn:
-            return self._enqueue(conn, message, now)
+            return self._enqueue(conn, message, now, state=state)
 
     def _enqueue(self, conn: Connection, message: OutboundMessage, now: datetime,
-                 claim: bool = False) -> Tuple[OutboundMessage, bool]:
+                 claim: bool = False, state: OutboxState = OutboxState.PENDING) -> Tuple[OutboundMessage, bool]:
         # One statement on the hot path (every reply): insert unless the key exists;
         # only a duplicate key costs a second read.
         values = {
@@ -321,7 +326,7 @@ class SqlDelivery:
             "kind": message.kind,
             "free_form": message.free_form,
             "payload": json.dumps(message.payload, ensure_ascii=False),
-            "state": OutboxState.PENDING.value,
+            "state": state.value,
             "attempts": 0,
             "created_at": to_db(now),
             "updated_at": to_db(now),

@@ -203,6 +203,13 @@ class WhatsAppAgentOutput(WhatsAppCloudOutput):
         delivery = self._channel.delivery
         account, customer = str(self.account), str(getattr(self.outbox, "customer", "") or _to(recipient_id))
         if not await delivery.window_open(account, customer):
+            # Kept as a skipped row: the conversation counts as lost to the window in the
+            # reports and metrics, though nothing was queued.  Its own key, so a retry of the
+            # same reply once the customer writes again is not taken for a duplicate.
+            for n, payload in enumerate(build_text_payloads(await self._to(recipient_id), text)):
+                await delivery.refuse_outside_window(OutboundMessage(
+                    channel=CHANNEL_NAME, account=account, customer=customer, payload=payload,
+                    idempotency_key=f"{self.outbox.key}:outside-window:{n}", kind="text"))
             raise WindowClosed(await self._channel.window_expires_at(account, customer))
         await super().send_text_message(recipient_id, text, **kwargs)
 
