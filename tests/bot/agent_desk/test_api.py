@@ -261,3 +261,31 @@ async def test_transfer_moves_a_conversation_to_another_queue(desk) -> None:
     assert moved["state"] == "queued" and moved["queue"] == "billing"
     async with desk.session.get(base) as answer:
         assert answer.status == 403  # Noura does not serve billing
+
+
+async def test_the_csrf_token_of_a_form_and_what_each_refusal_says(desk) -> None:
+    """The sign-out button is a form: its ``csrf_token`` field counts, a valid header wins over a
+    wrong field, a navigation the browser marks ``Sec-Fetch-Site: none`` is not cross-site, and
+    every refusal says why (the desk shows these texts)."""
+    logout = desk.url("/logout")
+    await login(desk.session, desk.url(""), "noura@example.com")
+    async with desk.session.post(logout, data={"csrf_token": "wrong"}, allow_redirects=False) as answer:
+        assert answer.status == 403 and "missing or invalid CSRF token" in await answer.text()
+    async with desk.session.get(desk.url("/api/v1/handoffs"), headers={"Origin": "https://evil.example"}) as answer:
+        assert answer.status == 403 and "cannot be read from another site" in await answer.text()
+    csrf = await login(desk.session, desk.url(""), "noura@example.com")
+    async with desk.session.post(logout, data={"csrf_token": "wrong"}, headers={"X-CSRF-Token": csrf},
+                                 allow_redirects=False) as answer:
+        assert answer.status == 303
+    async with desk.session.get(desk.url("/api/v1/handoffs")) as answer:
+        assert answer.status == 401 and "sign in first" in await answer.text()
+
+    csrf = await login(desk.session, desk.url(""), "noura@example.com")
+    async with desk.session.post(logout, data={"csrf_token": csrf}, headers={"Sec-Fetch-Site": "none"},
+                                 allow_redirects=False) as answer:
+        assert answer.status == 303
+    async with desk.session.get(desk.url("/api/v1/handoffs")) as answer:
+        assert answer.status == 401, "the form's token did not sign the agent out"
+    async with desk.session.get(desk.url("/api/v1/handoffs"),
+                                headers={"Authorization": "Bearer mjl_not-a-token"}) as answer:
+        assert answer.status == 401 and "invalid or revoked token" in await answer.text()
