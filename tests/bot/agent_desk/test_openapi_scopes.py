@@ -66,7 +66,7 @@ async def test_answers_match_the_spec_and_scopes_are_enforced(api, operation: Op
         status = answer.status
         if operation.scope not in scopes:
             assert status == 403, f"{operation} with {scopes or 'no scope'} gave {status}"
-            assert operation.scope in (await answer.json())["error"]
+            assert (await answer.json())["error"] == f"this token lacks the {operation.scope} scope"
             return
         assert status in operation.statuses, f"{operation} {request} gave undocumented {status}"
         assert not [h for h in answer.headers if h.lower().startswith("access-control-")]
