@@ -155,21 +155,7 @@ class GraphClient:
 
     async def upload(self, path: str, token: Secret, form: aiohttp.FormData) -> Dict[str, Any]:
         """One multipart POST (a media upload); errors as :meth:`request`."""
-        headers = {"Authorization": f"Bearer {token.reveal()}"}
-        try:
-            async with self._get_session().post(self.url(path), data=form, headers=headers,
-                                                timeout=self.timeout) as response:
-                try:
-                    body: Any = await response.json(content_type=None)
-                except ValueError:
-                    body = await response.text()
-                if response.status >= 400:
-                    raise graph_error(response.status, body)
-                return body if isinstance(body, dict) else {"body": body}
-        except asyncio.TimeoutError:
-            raise ProviderAPIError(0, "timeout", True) from None
-        except aiohttp.ClientError as exc:
-            raise ProviderAPIError(0, f"network error: {type(exc).__name__}", True) from None
+        return await self._call("POST", self.url(path), token, data=form)
 
     async def close(self) -> None:
         """Close the session if this client created it."""
@@ -194,10 +180,14 @@ class GraphClient:
                 and transient.
         """
         url = path_or_url if path_or_url.startswith("http") else self.url(path_or_url)
+        return await self._call(method, url, token, json=json)
+
+    async def _call(self, method: str, url: str, token: Secret, **content: Any) -> Dict[str, Any]:
+        """One authenticated request (``json=`` or ``data=``): the decoded answer, or ProviderAPIError."""
         headers = {"Authorization": f"Bearer {token.reveal()}"}
         try:
             async with self._get_session().request(
-                method, url, json=json, headers=headers, timeout=self.timeout
+                method, url, headers=headers, timeout=self.timeout, **content
             ) as response:
                 try:
                     body: Any = await response.json(content_type=None)

@@ -130,3 +130,19 @@ async def channel_cluster(tmp_path: Path, channel_env: Dict[str, str], *, server
             cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (db,))
             cur.execute(f'DROP DATABASE IF EXISTS "{db}"')
         admin.close()
+
+
+async def post_until_accepted(session: aiohttp.ClientSession, url: str, body: bytes, headers: Dict[str, str]) -> None:
+    """POST as the providers do: anything but 200 (or no answer) is tried again, with backoff."""
+    pause = 0.2
+    for _ in range(60):
+        try:
+            async with session.post(url, data=body, headers=headers) as answer:
+                await answer.read()
+                if answer.status == 200:
+                    return
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            pass
+        await asyncio.sleep(pause)
+        pause = min(2.0, pause * 2)
+    raise AssertionError("a webhook was never accepted")

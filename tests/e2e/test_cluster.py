@@ -48,6 +48,7 @@ from bot.config import Secret
 from channels.meta.graph import SIGNATURE_HEADER, sign
 from tests.channels.whatsapp_harness import APP_SECRET, NUMBERS, PHONE_NUMBER_ID, VERIFY_TOKEN
 from tests.e2e.cluster_harness import PG, Running, all_ready, channel_cluster, wait_until
+from tests.e2e.cluster_harness import post_until_accepted as retry_post
 from tests.fakes.fake_customer import encode, envelope, text_message
 from tests.fakes.fake_graph import fake_graph  # noqa: F401 - fixture
 
@@ -88,20 +89,9 @@ class Customer:
 
 
 async def post_until_accepted(session: aiohttp.ClientSession, url: str, raw: bytes) -> None:
-    """POST as Meta does: anything but 200 (or no answer) is tried again, with backoff."""
+    """POST as Meta does, signed: retried with backoff until answered 200."""
     headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(raw, Secret(APP_SECRET))}
-    pause = 0.2
-    for _ in range(60):
-        try:
-            async with session.post(url, data=raw, headers=headers) as answer:
-                await answer.read()
-                if answer.status == 200:
-                    return
-        except (aiohttp.ClientError, asyncio.TimeoutError):
-            pass
-        await asyncio.sleep(pause)
-        pause = min(2.0, pause * 2)
-    raise AssertionError("a webhook was never accepted")
+    await retry_post(session, url, raw, headers)
 
 
 async def say(session: aiohttp.ClientSession, url: str, who: Customer, text: str, *, twice: bool = False) -> str:

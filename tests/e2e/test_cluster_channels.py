@@ -27,7 +27,7 @@ from channels.meta.graph import SIGNATURE_HEADER as META_SIGNATURE, sign
 from channels.twilio.signature import SIGNATURE_HEADER as TWILIO_SIGNATURE, compute_signature
 from tests.channels.test_instagram_harness import ACCESS_TOKEN, APP_SECRET, VERIFY_TOKEN, message_event, webhook_body
 from tests.channels.test_twilio_whatsapp_harness import form_fields, inbound_body
-from tests.e2e.cluster_harness import PREFETCH, channel_cluster
+from tests.e2e.cluster_harness import PREFETCH, channel_cluster, post_until_accepted
 from tests.e2e.test_cluster import kill, query, wait_until
 from tests.fakes.fake_instagram_graph import fake_instagram_graph  # noqa: F401 - fixture
 from tests.fakes.fake_twilio import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, fake_twilio  # noqa: F401 - fixture
@@ -39,22 +39,6 @@ MESSAGES_PER_CUSTOMER = 4
 SAYINGS = ["مرحبا", "hello", "شكرا جزيلا", "thank you"]
 TWILIO_PATH = "/webhooks/twilio_whatsapp/webhook"
 INSTAGRAM_PATH = "/webhooks/instagram/webhook"
-
-
-async def post_until_accepted(session: aiohttp.ClientSession, url: str, body: bytes, headers: Dict[str, str]) -> None:
-    """POST as the providers do: anything but 200 (or no answer) is tried again, with backoff."""
-    pause = 0.2
-    for _ in range(60):
-        try:
-            async with session.post(url, data=body, headers=headers) as answer:
-                await answer.read()
-                if answer.status == 200:
-                    return
-        except (aiohttp.ClientError, asyncio.TimeoutError):
-            pass
-        await asyncio.sleep(pause)
-        pause = min(2.0, pause * 2)
-    raise AssertionError("a webhook was never accepted")
 
 
 def stored_text(payload: Dict[str, Any]) -> Any:
